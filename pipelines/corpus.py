@@ -1,0 +1,76 @@
+"""The one place that wires sources -> steps -> dedup -> shards into a Beam pipeline.
+
+    for each source:  ReadSource -> ApplySteps(the source's steps)
+    all sources:      Flatten -> ExactDedup -> MinHashDedup -> WriteShards(corpus)
+    side outputs:     rejections and failures of every stage -> WriteShards(rejected|failed)
+    stage counts:     records per stage and source -> _stats/stages.json (for the manifest)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import apache_beam as beam
+
+from pipelines.transforms.apply_steps import ApplySteps
+from pipelines.transforms.read import ReadSource, expand_paths
+from pipelines.transforms.stats import count_stage, write_stage_counts
+from pipelines.transforms.write import WriteShards
+from workflows.config import Workflow, resolve_path
+
+
+def rejected_shard_count(workflow: Workflow) -> int:
+    return workflow.output.rejected_shards or workflow.output.shards
+
+
+def build_corpus(pipeline: beam.Pipeline, workflow: Workflow, base_dir: Path, out_dir: str) -> None:
+    """Add the corpus stages to `pipeline`, writing under `out_dir`."""
+    documents: list[beam.PCollection] = []
+    rejected: list[beam.PCollection] = []
+    failed: list[beam.PCollection] = []
+    counts: list[beam.PCollection] = []
+
+    for i, source in enumerate(workflow.sources):
+        name = f"{source.kind.capitalize()}{i}"
+        paths = expand_paths(resolve_path(base_dir, p) for p in source.paths)
+        read = pipeline | f"Read{name}" >> ReadSource(source, paths)
+        counts.append(count_stage(read["documents"], "read", f"CountRead{name}"))
+        stepped = read["documents"] | f"Steps{name}" >> ApplySteps(
+            workflow.steps_for(source), namespace=f"steps.{source.kind}", batch_size=workflow.run.batch_size
+        )
+        documents.append(stepped["documents"])
+        rejected.extend([read["rejected"], stepped["rejected"]])
+        failed.extend([read["failed"], stepped["failed"]])
+
+    docs = tuple(documents) | "AllSources" >> beam.Flatten()
+    counts.append(count_stage(docs, "steps", "CountSteps"))
+
+    exact = workflow.dedup.exact_config
+    if exact is not None:
+        from pipelines.transforms.dedup import ExactDedup
+
+        result = docs | "ExactDedup" >> ExactDedup(exact)
+        docs = result.kept
+        rejected.append(result.rejected)
+        counts.append(count_stage(docs, "exact_dedup", "CountExact"))
+
+    if workflow.dedup.minhash is not None:
+        from pipelines.transforms.dedup import MinHashDedup
+
+        result = docs | "MinHashDedup" >> MinHashDedup(workflow.dedup.minhash)
+        docs = result.kept
+        rejected.append(result.rejected)
+        counts.append(count_stage(docs, "minhash_dedup", "CountMinHash"))
+
+    docs | "WriteCorpus" >> WriteShards(out_dir, "corpus", workflow.output.shards)
+    (
+        tuple(rejected)
+        | "AllRejected" >> beam.Flatten()
+        | "WriteRejected" >> WriteShards(out_dir, "rejected", rejected_shard_count(workflow))
+    )
+    (
+        tuple(failed)
+        | "AllFailed" >> beam.Flatten()
+        | "WriteFailed" >> WriteShards(out_dir, "failed", workflow.output.failed_shards)
+    )
+    write_stage_counts(counts, out_dir)

