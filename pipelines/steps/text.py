@@ -1,0 +1,320 @@
+"""Script-aware text primitives shared by the quality steps: script detection, words, lines,
+sentences, stop words.
+
+Word-based quality rules (Gopher, C4, FineWeb) were written for languages that put spaces
+between words. Split on spaces, a Chinese paragraph is one "word", so a good Chinese page
+fails "at least 50 words" and a Japanese one fails "mean word length <= 10". Here words are
+counted with a segmentation that suits the script:
+
+* space-delimited scripts (Latin, Cyrillic, Greek, Arabic, Hebrew, Hangul, Devanagari, ...):
+  whitespace tokens, exactly as Gopher and C4 split words (punctuation stays attached);
+* Han (Chinese): jieba's dictionary segmentation (bundled dictionary, HMM off: no download,
+  deterministic);
+* Japanese (Jpan: Han + kana): a script-run heuristic, because no Japanese morphological
+  analyser is installed: maximal runs of hiragana, of katakana (with the prolonged sound
+  mark), of Latin letters/digits; Han runs are cut into chunks of at most 2 characters (most
+  Sino-Japanese compounds have two kanji). Counts land near a morphological analyser's on
+  ordinary prose (particles glue onto their hiragana run, so counts are a little lower);
+* Thai, Lao, Khmer, Myanmar, Tibetan (no spaces between words, no segmenter installed):
+  pseudo-words of at most 4 characters of each whitespace token (a typical Thai word length).
+
+In every segmented script, a token with no letter or digit (punctuation) is glued to the
+token before it, as whitespace splitting does for "word," in English: so "fraction of words
+with a letter" means the same thing in every script.
+
+Everything here is pure and deterministic; `words` keeps a small LRU cache because several
+steps in a chain ask for the words of the same text.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import Counter
+from functools import lru_cache
+
+import regex
+
+from pipelines.steps.stopwords import STOP_WORDS
+
+# ---------------------------------------------------------------------------------------------
+# Script detection (ISO 15924 codes)
+
+# (first code point, last code point, script) for the letters of the major scripts; sorted.
+_SCRIPT_RANGES: tuple[tuple[int, int, str], ...] = (
+    (0x0041, 0x024F, "Latn"),
+    (0x0250, 0x02AF, "Latn"),
+    (0x0370, 0x03FF, "Grek"),
+    (0x0400, 0x052F, "Cyrl"),
+    (0x0530, 0x058F, "Armn"),
+    (0x0590, 0x05FF, "Hebr"),
+    (0x0600, 0x06FF, "Arab"),
+    (0x0700, 0x074F, "Syrc"),
+    (0x0750, 0x077F, "Arab"),
+    (0x0780, 0x07BF, "Thaa"),
+    (0x07C0, 0x07FF, "Nkoo"),
+    (0x08A0, 0x08FF, "Arab"),
+    (0x0900, 0x097F, "Deva"),
+    (0x0980, 0x09FF, "Beng"),
+    (0x0A00, 0x0A7F, "Guru"),
+    (0x0A80, 0x0AFF, "Gujr"),
+    (0x0B00, 0x0B7F, "Orya"),
+    (0x0B80, 0x0BFF, "Taml"),
+    (0x0C00, 0x0C7F, "Telu"),
+    (0x0C80, 0x0CFF, "Knda"),
+    (0x0D00, 0x0D7F, "Mlym"),
+    (0x0D80, 0x0DFF, "Sinh"),
+    (0x0E00, 0x0E7F, "Thai"),
+    (0x0E80, 0x0EFF, "Laoo"),
+    (0x0F00, 0x0FFF, "Tibt"),
+    (0x1000, 0x109F, "Mymr"),
+    (0x10A0, 0x10FF, "Geor"),
+    (0x1100, 0x11FF, "Hang"),
+    (0x1200, 0x139F, "Ethi"),
+    (0x13A0, 0x13FF, "Cher"),
+    (0x1400, 0x167F, "Cans"),
+    (0x1780, 0x17FF, "Khmr"),
+    (0x1800, 0x18AF, "Mong"),
+    (0x1E00, 0x1EFF, "Latn"),
+    (0x1F00, 0x1FFF, "Grek"),
+    (0x2D30, 0x2D7F, "Tfng"),
+    (0x2E80, 0x2FDF, "Hani"),
+    (0x3005, 0x3007, "Hani"),
+    (0x3040, 0x309F, "Hira"),
+    (0x30A0, 0x30FF, "Kana"),
+    (0x3100, 0x312F, "Bopo"),
+    (0x3130, 0x318F, "Hang"),
+    (0x31F0, 0x31FF, "Kana"),
+    (0x3400, 0x4DBF, "Hani"),
+    (0x4E00, 0x9FFF, "Hani"),
+    (0xA000, 0xA4CF, "Yiii"),
+    (0xA500, 0xA63F, "Vaii"),
+    (0xA640, 0xA69F, "Cyrl"),
+    (0xA720, 0xA7FF, "Latn"),
+    (0xAC00, 0xD7AF, "Hang"),
+    (0xF900, 0xFAFF, "Hani"),
+    (0xFB1D, 0xFB4F, "Hebr"),
+    (0xFB50, 0xFDFF, "Arab"),
+    (0xFE70, 0xFEFF, "Arab"),
+    (0xFF21, 0xFF5A, "Latn"),
+    (0xFF66, 0xFF9F, "Kana"),
+    (0xFFA0, 0xFFDC, "Hang"),
+    (0x20000, 0x3134F, "Hani"),
+)
+_RANGE_STARTS = [r[0] for r in _SCRIPT_RANGES]
+
+UNKNOWN_SCRIPT = "Zyyy"  # ISO 15924 "Common": no letters at all
+# Scripts written without spaces between words (see the module docstring).
+CJK_SCRIPTS = frozenset({"Hani", "Jpan"})
+CHUNKED_SCRIPTS = frozenset({"Thai", "Laoo", "Khmr", "Mymr", "Tibt"})
+UNSPACED_SCRIPTS = CJK_SCRIPTS | CHUNKED_SCRIPTS
+
+
+@lru_cache(maxsize=65536)
+def char_script(ch: str) -> str:
+    """ISO 15924 code of one letter (`Zyyy` for anything not in the table)."""
+    cp = ord(ch)
+    i = bisect.bisect_right(_RANGE_STARTS, cp) - 1
+    if i >= 0 and cp <= _SCRIPT_RANGES[i][1]:
+        return _SCRIPT_RANGES[i][2]
+    return UNKNOWN_SCRIPT
+
+
+def detect_script(text: str, sample_chars: int = 2000) -> str:
+    """The dominant script of `text` (its first `sample_chars` characters), ISO 15924.
+
+    Counts letters only (digits, punctuation, symbols are common to all scripts). Japanese
+    mixes Han with kana: when kana are at least 10 % of the Han + kana letters, the text is
+    `Jpan` (Chinese text has essentially no kana). Korean is reported as `Hang`. Ties break by
+    code, so the result is deterministic. A text without letters is `Zyyy`."""
+    sample = text[:sample_chars]
+    if sample.isascii():
+        return "Latn" if any(c.isalpha() for c in sample) else UNKNOWN_SCRIPT
+    tally: Counter[str] = Counter()
+    for ch, n in Counter(sample).items():
+        if ch.isalpha():
+            tally[char_script(ch)] += n
+    tally.pop(UNKNOWN_SCRIPT, None)
+    if not tally:
+        return UNKNOWN_SCRIPT
+    kana = tally.pop("Hira", 0) + tally.pop("Kana", 0)
+    if kana:
+        han = tally.pop("Hani", 0)
+        if kana >= 0.1 * (han + kana):
+            tally["Jpan"] = han + kana
+        else:
+            tally["Hani"] = han + kana
+    return min(tally.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Words
+
+_JA_TOKEN = regex.compile(
+    r"\p{Han}{1,2}|\p{Hiragana}+|[\p{Katakana}\u30FC\uFF70]+|[\p{Latin}\p{N}]+|[^\s\p{Han}\p{Hiragana}\p{Katakana}\p{Latin}\p{N}]+"
+)
+_JA_CHARS = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]")
+_HAS_WORD_CHAR = re.compile(r"\w")
+_CHUNK = 4  # pseudo-word length for Thai, Lao, Khmer, Myanmar, Tibetan
+_jieba = None
+
+
+def _jieba_tokenizer():  # type: ignore[no-untyped-def]
+    """jieba's default tokenizer, initialised once (its bundled dictionary; no download)."""
+    global _jieba
+    if _jieba is None:
+        import logging
+
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+        _jieba = jieba.dt
+    return _jieba
+
+
+def _glue_punctuation(tokens: list[str]) -> list[str]:
+    out: list[str] = []
+    for t in tokens:
+        if t.isspace() or not t:
+            continue
+        if out and not _HAS_WORD_CHAR.search(t):
+            out[-1] += t
+        else:
+            out.append(t)
+    return out
+
+
+def _segment(text: str, script: str) -> list[str]:
+    if script == "Hani":
+        return _glue_punctuation(list(_jieba_tokenizer().cut(text, HMM=False)))
+    if script == "Jpan":
+        tokens: list[str] = []
+        for tok in text.split():  # non-Japanese tokens (URLs, English) stay whole
+            if _JA_CHARS.search(tok):
+                tokens.extend(_JA_TOKEN.findall(tok))
+            else:
+                tokens.append(tok)
+        return _glue_punctuation(tokens)
+    if script in CHUNKED_SCRIPTS:
+        out: list[str] = []
+        for tok in text.split():
+            if len(tok) <= _CHUNK:
+                out.append(tok)
+            else:
+                out.extend(tok[i : i + _CHUNK] for i in range(0, len(tok), _CHUNK))
+        return out
+    return text.split()
+
+
+@lru_cache(maxsize=32)
+def words(text: str, script: str) -> tuple[str, ...]:
+    """The words of `text`, segmented as suits `script` (see the module docstring)."""
+    return tuple(_segment(text, script))
+
+
+def count_words(text: str, script: str) -> int:
+    """Number of words of `text` (for one line: cheap for space-delimited scripts)."""
+    if script in UNSPACED_SCRIPTS:
+        return len(_segment(text, script))
+    return len(text.split())
+
+
+# ---------------------------------------------------------------------------------------------
+# Lines, sentences, punctuation
+
+# Characters that end a sentence in the major scripts (Latin, CJK full-width, Arabic, Urdu,
+# Devanagari danda, Ethiopic, Armenian, Myanmar, Tibetan, Khmer, Thai has none).
+TERMINAL_PUNCTUATION: tuple[str, ...] = (
+    ".", "!", "?", "…", "。", "！", "？", "｡", "؟", "۔", "।", "॥", "።", "፧", "։", "၊", "။", "།", "៕", "‼", "⁇", "⁈", "⁉",
+)  # fmt: skip
+# Closing quotes/brackets that may follow the terminal mark ("He said so." / 「…。」).
+CLOSING_MARKS = "\"'”’»)]」』）】"
+_TERMINAL_SET = frozenset(TERMINAL_PUNCTUATION)
+
+
+def ends_with_terminal_punctuation(line: str) -> bool:
+    """True if the (stripped) line ends with a terminal mark, maybe followed by closing quotes."""
+    line = line.rstrip().rstrip(CLOSING_MARKS)
+    return bool(line) and line[-1] in _TERMINAL_SET
+
+
+def nonempty_lines(text: str) -> list[str]:
+    """Lines of `text` with surrounding whitespace stripped, empty lines left out."""
+    return [s for s in (line.strip() for line in text.split("\n")) if s]
+
+
+_SENTENCE_END = regex.compile(
+    r"(?:[.!?…؟۔।॥።‼⁇⁈⁉]+[\"'”’»)\]]*(?=\s|$)|[。！？｡]+[」』”’）)】]*)",
+)
+_HAS_LETTER = regex.compile(r"[\p{L}\p{N}]")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of `text` by a rule that needs no model (no NLTK punkt download).
+
+    A sentence ends at a run of terminal marks (optionally followed by closing quotes) that is
+    followed by whitespace or the end of the text; full-width CJK marks end a sentence
+    wherever they stand. Pieces without any letter or digit are not sentences. Abbreviations
+    ("Mr. Smith") over-split; for counting sentences in C4's rule that errs towards keeping."""
+    out: list[str] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        piece = text[start : m.end()].strip()
+        start = m.end()
+        if piece and _HAS_LETTER.search(piece):
+            out.append(piece)
+    tail = text[start:].strip()
+    if tail and _HAS_LETTER.search(tail):
+        out.append(tail)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Stop words
+
+_STRIP = "\"'“”‘’«»()[]{}<>.,;:!?¡¿…-–—/\\*#|、。，！？；：「」『』（）【】・"
+
+
+def stop_word_count(
+    tokens: tuple[str, ...] | list[str], language: str | None, text: str = "", limit: int | None = None
+) -> int | None:
+    """How many tokens are stop words of `language` (case-insensitive, surrounding punctuation
+    stripped). `None` when there is no list for the language: the caller cannot judge.
+
+    For Japanese and Thai, whose segmentation here is heuristic, the particles are counted as
+    occurrences in `text` instead (a particle glued into a longer hiragana run still counts).
+    Counting stops at `limit` when given (the caller only needs to know "at least `limit`")."""
+    if language is None:
+        return None
+    stop = STOP_WORDS.get(language)
+    if stop is None:
+        return None
+    if language in SUBSTRING_STOP_LANGUAGES and text:
+        return sum(text.count(w) for w in stop)
+    n = 0
+    for t in tokens:
+        if t in stop or t.strip(_STRIP).lower() in stop:
+            n += 1
+            if limit is not None and n >= limit:
+                break
+    return n
+
+
+SUBSTRING_STOP_LANGUAGES = frozenset({"ja", "th"})
+
+__all__ = [
+    "CJK_SCRIPTS",
+    "CLOSING_MARKS",
+    "TERMINAL_PUNCTUATION",
+    "UNKNOWN_SCRIPT",
+    "UNSPACED_SCRIPTS",
+    "char_script",
+    "count_words",
+    "detect_script",
+    "ends_with_terminal_punctuation",
+    "nonempty_lines",
+    "split_sentences",
+    "stop_word_count",
+    "words",
+]
