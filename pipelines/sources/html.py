@@ -1,0 +1,319 @@
+"""Web page bytes to Unicode, and HTML to its main text.
+
+Decoding (`decode_body`), in this order, as browsers do (WHATWG "encoding sniffing"):
+  1. a byte-order mark;
+  2. the charset of the HTTP `Content-Type` header;
+  3. for HTML, `<meta charset>` or `<meta http-equiv="Content-Type" content="...charset=">`
+     within the first 4 KiB;
+  4. detection: valid UTF-8 is UTF-8, else uchardet (resiliparse's `detect_encoding`).
+A declared charset that does not fit the bytes (more than 0.5 % undecodable) loses to
+detection when detection decodes with fewer errors; labels map to the WHATWG decoders
+(gb2312/gbk -> gb18030, iso-8859-1/ascii -> windows-1252, shift_jis -> cp932, euc-kr ->
+cp949, ...), because that is what the page author saw in the browser.
+
+Extraction (`extract_main_text`), one option `extractor`:
+  * `resiliparse`: resiliparse `extract_plain_text(main_content=True)`, fast (C++);
+  * `resiliparse_clean`: the same, then `clean_lines`, a line filter that removes what the
+    main-content heuristics leave of navigation, share/cookie/login widgets and link lists;
+  * `trafilatura`: `trafilatura.extract` (best quality, slow, pure Python + lxml).
+The measured speed and quality of each is in benchmarks/results/extraction.md; the default
+comes from there. Output: one block (heading, paragraph, list item) per line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import threading
+from collections.abc import Callable
+
+# ---------------------------------------------------------------------------------------
+# Charset
+
+# WHATWG label -> Python codec for the decoders that differ from Python's codec of the
+# same name (https://encoding.spec.whatwg.org/#names-and-labels).
+_WHATWG: dict[str, str] = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "gb_2312-80": "gb18030",
+    "gb_2312": "gb18030",
+    "csgb2312": "gb18030",
+    "chinese": "gb18030",
+    "iso-ir-58": "gb18030",
+    "gb18030": "gb18030",
+    "euc-cn": "gb18030",
+    "iso-8859-1": "cp1252",
+    "iso8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "l1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "ansi_x3.4-1968": "cp1252",
+    "iso-8859-9": "cp1254",
+    "latin5": "cp1254",
+    "tis-620": "cp874",
+    "iso-8859-11": "cp874",
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "ms_kanji": "cp932",
+    "windows-31j": "cp932",
+    "csshiftjis": "cp932",
+    "euc-kr": "cp949",
+    "ks_c_5601-1987": "cp949",
+    "ksc5601": "cp949",
+    "big5": "big5hkscs",
+    "x-x-big5": "big5hkscs",
+    "x-euc-jp": "euc_jp",
+    "x-mac-cyrillic": "mac_cyrillic",
+    "x-mac-roman": "mac_roman",
+    "macintosh": "mac_roman",
+    "utf8": "utf-8",
+    "unicode-1-1-utf-8": "utf-8",
+}
+# A <meta> may not switch to these (WHATWG: treated as UTF-8 unless a BOM says so).
+_META_IGNORED = {"utf-16", "utf-16le", "utf-16be", "utf-32", "x-user-defined"}
+
+_CT_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([\w.:\-]+)", re.I)
+_META_CHARSET = re.compile(
+    rb"<meta[^>]+?charset\s*=\s*[\"']?\s*([\w.:\-]+)",
+    re.I,
+)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+MAX_BAD_FRACTION = 0.005  # undecodable share above which a declared charset is doubted
+
+
+def python_codec(label: str | None) -> str | None:
+    """The Python codec for an encoding label (WHATWG mapping), or None if unknown."""
+    if not label:
+        return None
+    key = label.strip().strip("\"'").lower()
+    if not key:
+        return None
+    key = _WHATWG.get(key, key)
+    try:
+        name = codecs.lookup(key).name
+    except LookupError:
+        return None
+    # Python names that need the WHATWG superset too
+    return {"gb2312": "gb18030", "gbk": "gb18030", "latin-1": "cp1252", "iso8859-1": "cp1252", "ascii": "cp1252", "shift_jis": "cp932", "euc_kr": "cp949"}.get(name, name)
+
+
+def charset_from_content_type(content_type: str | None) -> str | None:
+    """The codec named by a `Content-Type` value's charset parameter, if any and known."""
+    if not content_type:
+        return None
+    m = _CT_CHARSET.search(content_type)
+    return python_codec(m.group(1)) if m else None
+
+
+def meta_charset(body: bytes) -> str | None:
+    """The codec of an HTML `<meta charset>` / http-equiv declaration in the first 4 KiB."""
+    m = _META_CHARSET.search(body[:4096])
+    if not m:
+        return None
+    label = m.group(1).decode("ascii", "replace").lower()
+    if label in _META_IGNORED:
+        return "utf-8"
+    return python_codec(label)
+
+
+def _bad_fraction(body: bytes, codec: str) -> float:
+    """Share of characters that `codec` cannot decode (as U+FFFD)."""
+    text = body.decode(codec, "replace")
+    return text.count("\ufffd") / max(1, len(text))
+
+
+def detect_charset(body: bytes) -> str:
+    """Detected codec: UTF-8 when the bytes are valid UTF-8, else uchardet's guess (via
+    resiliparse, WHATWG-mapped), else windows-1252."""
+    try:
+        body.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from resiliparse.parse.encoding import detect_encoding
+
+    guess = python_codec(detect_encoding(body, max_len=32768))
+    return guess or "cp1252"
+
+
+def decode_body(body: bytes, content_type: str | None, is_html: bool = True) -> tuple[str, str]:
+    """Decode a page payload. Returns (text, codec used). Never raises."""
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom) :].decode(codec, "replace"), codec
+    declared = charset_from_content_type(content_type)
+    if declared is None and is_html:
+        declared = meta_charset(body)
+    if declared is not None:
+        try:
+            return body.decode(declared), declared
+        except UnicodeDecodeError:
+            pass
+        bad = _bad_fraction(body, declared)
+        if bad <= MAX_BAD_FRACTION:
+            return body.decode(declared, "replace"), declared
+        detected = detect_charset(body)
+        if detected != declared and _bad_fraction(body, detected) < bad:
+            return body.decode(detected, "replace"), detected
+        return body.decode(declared, "replace"), declared
+    detected = detect_charset(body)
+    return body.decode(detected, "replace"), detected
+
+
+# ---------------------------------------------------------------------------------------
+# HTML to text
+
+
+class ExtractionTimeout(Exception):
+    """A page's extraction exceeded its time limit."""
+
+
+_TITLE_SPACE = re.compile(r"\s+")
+
+
+def html_title(tree) -> str | None:  # resiliparse HTMLTree
+    title = tree.title
+    if not title:
+        return None
+    title = _TITLE_SPACE.sub(" ", title).strip()
+    return title or None
+
+
+_BLANKS = re.compile(r"\n{2,}")
+_TRAILING = re.compile(r"[ \t\u00a0]+\n")
+
+
+def tidy_text(text: str) -> str:
+    """One block per line: trailing blanks removed, runs of empty lines collapsed."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _TRAILING.sub("\n", text)
+    text = _BLANKS.sub("\n", text)
+    return text.strip()
+
+
+def extract_resiliparse(html: str) -> tuple[str, str | None]:
+    """(main text, title) by resiliparse's main-content heuristics."""
+    from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.html import HTMLTree
+
+    tree = HTMLTree.parse(html)
+    text = extract_plain_text(tree, main_content=True, alt_texts=False, comments=False)
+    return tidy_text(text), html_title(tree)
+
+
+def extract_trafilatura(html: str) -> tuple[str, str | None]:
+    """(main text, title) by trafilatura.extract (default settings, with fallbacks)."""
+    import trafilatura
+    from resiliparse.parse.html import HTMLTree
+
+    text = trafilatura.extract(html, include_comments=False, include_tables=True) or ""
+    return tidy_text(text), html_title(HTMLTree.parse(html))
+
+
+EXTRACTORS: dict[str, Callable[[str], tuple[str, str | None]]] = {
+    "resiliparse": extract_resiliparse,
+    "trafilatura": extract_trafilatura,
+}
+
+
+# ---------------------------------------------------------------------------------------
+# Time limit
+
+
+class _Watchdog:
+    """One daemon thread that raises `ExtractionTimeout` asynchronously in a thread whose
+    extraction passed its deadline (CPython `PyThreadState_SetAsyncExc`).
+
+    Unlike `signal.alarm`, this works in any thread (Beam runs DoFns in worker threads).
+    Like a signal, the exception is delivered when the thread next runs Python bytecode:
+    it stops trafilatura's Python loops, but not one long call into C (an lxml parse, a
+    regex match, resiliparse's C++ extractor); `max_page_bytes` bounds those."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._jobs: dict[int, tuple[float, int]] = {}  # job key -> (deadline, thread id)
+        self._fired: set[int] = set()
+        self._next = 0
+        self._pid = -1
+        self._thread: threading.Thread | None = None
+
+    def _ensure_thread(self) -> None:
+        import os
+
+        if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._run, name="extraction-watchdog", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        import ctypes
+        import time
+
+        while True:
+            with self._cond:
+                now = time.monotonic()
+                due = [k for k, (t, _) in self._jobs.items() if t <= now]
+                for key in due:
+                    _, tid = self._jobs.pop(key)
+                    self._fired.add(key)
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), ctypes.py_object(ExtractionTimeout))
+                wait = min((t for t, _ in self._jobs.values()), default=now + 60) - now
+                self._cond.wait(timeout=max(0.001, wait))
+
+    def start(self, seconds: float) -> int:
+        import time
+
+        with self._cond:
+            self._ensure_thread()
+            self._next += 1
+            key = self._next
+            self._jobs[key] = (time.monotonic() + seconds, threading.get_ident())
+            self._cond.notify()
+            return key
+
+    def finish(self, key: int) -> bool:
+        """Cancel a job; True if it had fired (a pending exception is then cleared)."""
+        import ctypes
+
+        with self._cond:
+            self._jobs.pop(key, None)
+            if key in self._fired:
+                self._fired.discard(key)
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(threading.get_ident()), None)
+                return True
+            return False
+
+
+_WATCHDOG = _Watchdog()
+
+
+def call_with_time_limit(fn: Callable[[str], tuple[str, str | None]], html: str, seconds: float) -> tuple[str, str | None]:
+    """`fn(html)`, or ExtractionTimeout once it has run `seconds` (0: no limit)."""
+    if seconds <= 0:
+        return fn(html)
+    key = _WATCHDOG.start(seconds)
+    try:
+        try:
+            result = fn(html)
+        finally:
+            fired = _WATCHDOG.finish(key)
+    except ExtractionTimeout:
+        raise ExtractionTimeout(f"page extraction exceeded {seconds:g} s") from None
+    if fired:
+        raise ExtractionTimeout(f"page extraction exceeded {seconds:g} s")
+    return result
+
+
+def extract_main_text(html: str, extractor: str, timeout_s: float = 0.0) -> tuple[str, str | None]:
+    """(main text, title) of an HTML page with the named extractor (see EXTRACTORS), within
+    `timeout_s` seconds of Python execution (0: no limit); raises ExtractionTimeout."""
+    return call_with_time_limit(EXTRACTORS[extractor], html, timeout_s)
