@@ -1,0 +1,134 @@
+"""Configuration of exact and MinHash near-duplicate removal (pydantic, frozen, extra keys forbidden).
+
+Defaults and where they come from:
+  * MinHash `threshold` 0.7, `num_perm` 128, word 3-grams / char 5-grams: measured by
+    `benchmarks/dedup_quality.py` on three real sets (Gutenberg editions, two CPython stdlib
+    trees, the multilingual near-duplicate set); see benchmarks/results/dedup_quality.md.
+    For comparison: datatrove/FineWeb use word 5-grams with 14x8 bands (~0.72), text-dedup
+    uses 0.7 with datasketch's optimal bands, NeMo char 24-grams 20x13.
+  * `bands`/`rows`, when not given, come from datasketch's `_optimal_param` (the band/row
+    split minimising the weighted false-positive + false-negative area of the S-curve).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Survivor = Literal["longest", "smallest_id", "quality"]
+
+
+class Normalization(BaseModel):
+    """How text is canonicalised before shingling (MinHash) or hashing (exact)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    nfkc: bool = Field(default=True, description="Unicode NFKC (full-width -> ASCII, ligatures, ...)")
+    lowercase: bool = Field(default=True, description="casefold")
+    strip_punctuation: bool = Field(default=True, description="punctuation and symbols become spaces")
+    collapse_whitespace: bool = Field(default=True, description="runs of whitespace become one space")
+
+
+class MinHashConfig(BaseModel):
+    """Near-duplicate removal by MinHash signatures, LSH banding and connected components.
+
+    `shingle`: "auto" (word n-grams for space-delimited scripts, character n-grams for Chinese,
+    Japanese, Thai, Lao, Khmer, Myanmar, Tibetan, decided per document from `script`, then
+    `language`, then the characters of the text), or "word"/"char" for every document.
+    `ngram` is the word n-gram size, `char_ngram` the character n-gram size.
+    `verify`: how candidate pairs from LSH are confirmed before they join a cluster:
+    "none" (every band collision is an edge), "estimated" (fraction of equal signature
+    values >= threshold), "exact" (Jaccard of the shingle-hash sets >= threshold; carries the
+    shingle sets through the shuffle: more bytes, exact answer).
+    `survivor`: the total order that picks one document per cluster: "longest" (most
+    characters, then smallest id), "smallest_id", or "quality" (highest value of signal
+    `quality_signal`, missing = lowest, then smallest id).
+    `max_bucket_size`: a band bucket with more members is ignored (counted in the metric
+    `oversized_buckets`); None = no limit (buckets are always linked as stars, never all pairs).
+    `index_out`: directory to write this run's survivors' signature index (Parquet);
+    `index_in`: index directories of earlier runs to dedup against (their documents always
+    survive; new documents matching them are rejected with the old id as detail).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    threshold: float = Field(default=0.7, gt=0.0, le=1.0)
+    num_perm: int = Field(default=128, ge=2, le=1024)
+    ngram: int = Field(default=3, ge=1, le=64, description="word n-gram size")
+    char_ngram: int = Field(default=5, ge=1, le=64, description="character n-gram size")
+    shingle: Literal["auto", "word", "char"] = "auto"
+    normalization: Normalization = Normalization()
+    bands: int | None = Field(default=None, ge=1)
+    rows: int | None = Field(default=None, ge=1)
+    seed: int = Field(default=1, ge=0, lt=2**32)
+    hash: Literal["poly", "sha1"] = Field(
+        default="poly",
+        description="shingle hash: 'poly' (vectorised, see shingles.py) or 'sha1' (datasketch's default sha1_hash32)",
+    )
+    verify: Literal["none", "estimated", "exact"] = "estimated"
+    survivor: Survivor = "longest"
+    quality_signal: str | None = None
+    max_bucket_size: int | None = Field(default=None, ge=2)
+    max_rounds: int = Field(default=12, ge=1, le=64, description="large-star/small-star rounds unrolled")
+    batch_size: int = Field(default=256, ge=1, description="documents per vectorised signature batch")
+    index_out: str | None = None
+    index_in: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _check(self) -> MinHashConfig:
+        if (self.bands is None) != (self.rows is None):
+            raise ValueError("give both bands and rows, or neither")
+        if self.bands is not None and self.rows is not None and self.bands * self.rows > self.num_perm:
+            raise ValueError(f"bands*rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+        if self.survivor == "quality" and not self.quality_signal:
+            raise ValueError("survivor 'quality' needs quality_signal (a signal name)")
+        return self
+
+    @property
+    def band_rows(self) -> tuple[int, int]:
+        """(bands, rows): as configured, else datasketch's optimal split for threshold/num_perm."""
+        if self.bands is not None and self.rows is not None:
+            return self.bands, self.rows
+        return optimal_band_rows(self.threshold, self.num_perm)
+
+    def index_params(self) -> str:
+        """The parameters an index must share to be comparable (checked when reading one)."""
+        b, r = self.band_rows
+        return (
+            f"num_perm={self.num_perm};bands={b};rows={r};seed={self.seed};hash={self.hash};"
+            f"ngram={self.ngram};char_ngram={self.char_ngram};shingle={self.shingle};"
+            f"norm={self.normalization.model_dump_json()}"
+        )
+
+
+class ExactConfig(BaseModel):
+    """Exact duplicate removal: documents whose normalised text hashes equal form a cluster.
+
+    `normalization`: "none" (byte-identical text), "whitespace" (runs of whitespace collapsed,
+    ends stripped), "nfkc_casefold" (NFKC + casefold + whitespace collapsed).
+    `survivor`/`quality_signal`: as in MinHashConfig.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    normalization: Literal["none", "whitespace", "nfkc_casefold"] = "whitespace"
+    survivor: Survivor = "longest"
+    quality_signal: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ExactConfig:
+        if self.survivor == "quality" and not self.quality_signal:
+            raise ValueError("survivor 'quality' needs quality_signal (a signal name)")
+        return self
+
+
+@functools.lru_cache(maxsize=64)
+def optimal_band_rows(threshold: float, num_perm: int) -> tuple[int, int]:
+    """datasketch's `_optimal_param(threshold, num_perm, 0.5, 0.5)`: equal false-positive and
+    false-negative weights, as `MinHashLSH(threshold, num_perm)` uses by default."""
+    from datasketch.lsh import _optimal_param
+
+    b, r = _optimal_param(threshold, num_perm, 0.5, 0.5)
+    return int(b), int(r)

@@ -1,0 +1,47 @@
+"""The total order that picks one survivor per duplicate cluster.
+
+A node is `(tier, primary, id, weight)`: nodes compare by (tier, primary, id); ids are unique,
+so the order is total and the survivor (the smallest node) is the same on every runner and
+worker count. `tier` is 0 for documents from an earlier run's index (they always survive)
+and 1 for this run's documents. `primary` is 0 for "smallest_id", minus the text length in
+characters for "longest", minus the quality signal for "quality" (a missing or NaN signal
+ranks after every scored document). `weight` (the number of input documents a document already
+stands for: its `cluster_size`, 1 when unset) rides along and never decides the order.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from schemas.document import Document
+
+Node = tuple[int, float, str, int]
+NEW_TIER = 1
+INDEX_TIER = 0
+
+
+def primary_key(doc: Document, survivor: Literal["longest", "smallest_id", "quality"], quality_signal: str | None) -> float:
+    """The first sort key of `doc` under `survivor` (smaller survives)."""
+    if survivor == "longest":
+        return -float(len(doc.text))
+    if survivor == "quality":
+        value = doc.signal(quality_signal or "")
+        if value is None or math.isnan(value):
+            return math.inf
+        return -float(value)
+    return 0.0
+
+
+def weight(doc: Document) -> int:
+    """How many input documents `doc` stands for (its cluster_size from an earlier stage, or 1)."""
+    return int(doc.cluster_size) if doc.cluster_size and doc.cluster_size > 0 else 1
+
+
+def node_of(doc: Document, survivor: Literal["longest", "smallest_id", "quality"], quality_signal: str | None) -> Node:
+    return (NEW_TIER, primary_key(doc, survivor, quality_signal), doc.id, weight(doc))
+
+
+def order(node: Node) -> tuple[int, float, str]:
+    """The part of a node that orders it."""
+    return node[0], node[1], node[2]

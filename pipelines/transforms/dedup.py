@@ -1,0 +1,329 @@
+"""ExactDedup and MinHashDedup: composite Beam transforms over PCollection[Document].
+
+Both return `DedupResult(kept, rejected)`: `kept` holds one survivor per duplicate cluster
+(and every unique document); `rejected` holds a `Rejection` per removed document with step
+"exact_dedup" / reason "exact_duplicate", or step "minhash_dedup" / reason "near_duplicate",
+and detail = the survivor's id.
+
+cluster_size: each stage sets a survivor's `cluster_size` to the number of input documents
+it stands for: the sum over its cluster of the members' `cluster_size` (1 when unset). So
+after ExactDedup -> MinHashDedup, a survivor's cluster_size counts every exact and near
+duplicate it replaced, plus itself; a unique document has 1.
+
+Survivors follow a total order (pipelines/dedup/survivor.py), so they are the same on any
+runner and worker count. Per-key memory is one duplicate group (exact) or one node's
+neighbours (MinHash); no worker holds all signatures or all edges.
+
+MinHashDedup, stage by stage (each arrow into a Group is one shuffle):
+  documents --BatchElements--> SignFn (numpy per batch) --> signature records
+  band keys --GroupByKey--> star edges per bucket (to the bucket's smallest node)
+  edges --Distinct--> [verify: join member payloads, join head payloads, keep sim >= threshold]
+  --> max_rounds x (large-star, small-star) --> star check per node (GroupByKey)
+  --> labels joined with documents (CoGroupByKey) --> kept / rejected [+ index rows]
+Convergence: the unrolled rounds end with a check of the star-forest shape; nodes still
+not in a star (counter `cc_unconverged_nodes`, should be 0: raise max_rounds) degrade safely:
+a node with a smaller verified neighbour is rejected in favour of the smallest one, a node
+without one survives, so an unconverged run can only keep too many documents, never remove
+a document that has no verified duplicate path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.pvalue import TaggedOutput
+
+from pipelines.dedup import components as cc
+from pipelines.dedup.config import ExactConfig, MinHashConfig
+from pipelines.dedup.exact import exact_key
+from pipelines.dedup.lsh import (
+    INDEX_SCHEMA,
+    Payload,
+    SigRecord,
+    bucket_star,
+    index_row,
+    record_from_index_row,
+    sign_batch,
+    similarity,
+)
+from pipelines.dedup.survivor import NEW_TIER, Node, node_of, order, weight
+from schemas.document import Document, Drop, Rejection
+
+EXACT_STEP = "exact_dedup"
+MINHASH_STEP = "minhash_dedup"
+REJECTED = "rejected"
+NAMESPACE = "dedup"
+
+
+class DedupResult(NamedTuple):
+    kept: beam.PCollection
+    rejected: beam.PCollection
+
+
+# ---------------------------------------------------------------- exact
+
+
+def _exact_group(
+    item: tuple[bytes, Iterable[Document]], config: ExactConfig
+) -> Iterator[Document | TaggedOutput]:
+    """One exact-duplicate group -> its survivor (main) and rejections (tagged)."""
+    _, docs = item
+    best: Node | None = None
+    total = 0
+    for doc in docs:
+        node = node_of(doc, config.survivor, config.quality_signal)
+        total += node[3]
+        if best is None or order(node) < order(best):
+            best = node
+    if best is None:
+        return
+    rejected = 0
+    survived = False
+    for doc in docs:
+        if not survived and node_of(doc, config.survivor, config.quality_signal) == best:
+            survived = True
+            yield dataclasses.replace(doc, cluster_size=total)
+        else:
+            rejected += 1
+            yield TaggedOutput(REJECTED, Rejection.of(doc, EXACT_STEP, Drop("exact_duplicate", best[2])))
+    if rejected:
+        Metrics.counter(NAMESPACE, "exact_rejected").inc(rejected)
+
+
+class ExactDedup(beam.PTransform):
+    """Remove exact duplicates (equal normalised text): one shuffle on a 128-bit text hash."""
+
+    def __init__(self, config: ExactConfig | None = None) -> None:
+        super().__init__()
+        self._config = config or ExactConfig()
+
+    def expand(self, docs: beam.PCollection) -> DedupResult:
+        config = self._config
+        out = (
+            docs
+            | "KeyByTextHash" >> beam.Map(lambda d: (exact_key(d.text, config.normalization), d))
+            | "GroupByTextHash" >> beam.GroupByKey()
+            | "PickSurvivor" >> beam.FlatMap(_exact_group, config).with_outputs(REJECTED, main="kept")
+        )
+        return DedupResult(kept=out.kept, rejected=out[REJECTED])
+
+
+# ---------------------------------------------------------------- minhash
+
+BANDS = "bands"
+
+
+class SignFn(beam.DoFn):
+    """A batch of documents -> (node, payload) per document (main) and (band key, node) per
+    band (tagged "bands")."""
+
+    def __init__(self, config: MinHashConfig) -> None:
+        self._config = config
+
+    def process(self, batch: list[Document]) -> Iterator[Any]:
+        Metrics.counter(NAMESPACE, "minhash_documents").inc(len(batch))
+        for rec in sign_batch(batch, self._config):
+            yield rec.node, rec.payload
+            for key in rec.keys:
+                yield TaggedOutput(BANDS, (key, rec.node))
+
+
+def _index_records(row: dict, config: MinHashConfig) -> Iterator[Any]:
+    rec: SigRecord = record_from_index_row(row, config)
+    yield rec.node, rec.payload
+    for key in rec.keys:
+        yield TaggedOutput(BANDS, (key, rec.node))
+
+
+def _bucket_edges(item: tuple[bytes, Iterable[Node]], max_bucket_size: int | None) -> Iterator[tuple[Node, Node]]:
+    _, members = item
+    edges, oversized = bucket_star(members, max_bucket_size)
+    if oversized:
+        Metrics.counter(NAMESPACE, "oversized_buckets").inc()
+    if edges:
+        Metrics.counter(NAMESPACE, "candidate_edges").inc(len(edges))
+    yield from edges
+
+
+def _attach_member_payload(item: tuple[Node, dict[str, Iterable[Any]]]) -> Iterator[tuple[Node, tuple[Node, Payload]]]:
+    member, groups = item
+    payloads = list(groups["payload"])
+    if not payloads:
+        return
+    for head in groups["heads"]:
+        yield head, (member, payloads[0])
+
+
+def _verify_at_head(
+    item: tuple[Node, dict[str, Iterable[Any]]], threshold: float, verify: str
+) -> Iterator[tuple[Node, Node]]:
+    head, groups = item
+    payloads = list(groups["payload"])
+    if not payloads:
+        return
+    kept = dropped = 0
+    for member, member_payload in groups["members"]:
+        if similarity(payloads[0], member_payload, verify) >= threshold:
+            kept += 1
+            yield head, member
+        else:
+            dropped += 1
+    Metrics.counter(NAMESPACE, "verified_edges").inc(kept)
+    Metrics.counter(NAMESPACE, "unverified_edges").inc(dropped)
+
+
+class VerifyEdges(beam.PTransform):
+    """Keep candidate edges whose similarity (estimated or exact Jaccard) >= threshold.
+    Two joins on node: the member's payload travels to the head, where the pair is scored."""
+
+    def __init__(self, threshold: float, verify: str) -> None:
+        super().__init__()
+        self._threshold = threshold
+        self._verify = verify
+
+    def expand(self, pcolls: dict[str, beam.PCollection]) -> beam.PCollection:
+        edges, payloads = pcolls["edges"], pcolls["payloads"]
+        by_member = edges | "KeyByMember" >> beam.Map(lambda e: (e[1], e[0]))
+        with_member = (
+            {"payload": payloads, "heads": by_member}
+            | "JoinMemberPayload" >> beam.CoGroupByKey()
+            | "AttachMemberPayload" >> beam.FlatMap(_attach_member_payload)
+        )
+        return (
+            {"payload": payloads, "members": with_member}
+            | "JoinHeadPayload" >> beam.CoGroupByKey()
+            | "ScorePairs" >> beam.FlatMap(_verify_at_head, self._threshold, self._verify)
+        )
+
+
+class ConnectedComponents(beam.PTransform):
+    """Edges (node, node) -> per-node verdicts keyed by id, after `rounds` unrolled rounds of
+    large-star + small-star (pipelines/dedup/components.py):
+      (id, ("child", node, parent))  the node is not its component's smallest: parent survives
+      (id, ("root", node, size))     the node survives; size = summed weights of its cluster
+    """
+
+    def __init__(self, rounds: int) -> None:
+        super().__init__()
+        self._rounds = rounds
+
+    def expand(self, edges: beam.PCollection) -> beam.PCollection:
+        current = edges
+        for i in range(self._rounds):
+            current = (
+                current
+                | f"LargeStarMap{i}" >> beam.FlatMap(cc.large_star_map)
+                | f"LargeStarGroup{i}" >> beam.GroupByKey()
+                | f"LargeStarReduce{i}" >> beam.FlatMapTuple(cc.large_star_reduce)
+                | f"SmallStarMap{i}" >> beam.FlatMap(cc.small_star_map)
+                | f"SmallStarGroup{i}" >> beam.GroupByKey()
+                | f"SmallStarReduce{i}" >> beam.FlatMapTuple(cc.small_star_reduce)
+            )
+        return (
+            current
+            | "StarRoles" >> beam.FlatMap(cc.star_role_map)
+            | "GroupRoles" >> beam.GroupByKey()
+            | "Verdicts" >> beam.FlatMapTuple(_verdicts)
+        )
+
+
+def _verdicts(node_id: str, roles: Iterable[tuple[str, Node, Node]]) -> Iterator[tuple[str, tuple[str, Node, Any]]]:
+    roles = list(roles)
+    if cc.star_violations(roles):
+        Metrics.counter(NAMESPACE, "cc_unconverged_nodes").inc()
+    parents = sorted({other for role, other, _ in roles if role == "parent"}, key=order)
+    if parents:
+        me = next(self_node for role, _, self_node in roles if role == "parent")
+        yield node_id, ("child", me, parents[0])
+        return
+    me = next(self_node for _, _, self_node in roles)
+    children = {other for role, other, _ in roles if role == "child"}
+    yield node_id, ("root", me, me[3] + sum(c[3] for c in children))
+
+
+def _emit_final(
+    item: tuple[Node, dict[str, Iterable[Any]]], config: MinHashConfig
+) -> Iterator[Any]:
+    node, groups = item
+    docs = list(groups["doc"])
+    if not docs:
+        return  # an index entry, or a node without its document
+    doc = docs[0]
+    verdicts = list(groups["verdict"])
+    payloads = list(groups["payload"]) if "payload" in groups else []
+    child = [v for v in verdicts if v[0] == "child"]
+    if child:
+        Metrics.counter(NAMESPACE, "minhash_rejected").inc()
+        yield TaggedOutput(REJECTED, Rejection.of(doc, MINHASH_STEP, Drop("near_duplicate", child[0][2][2])))
+        return
+    size = verdicts[0][2] if verdicts else weight(doc)
+    yield dataclasses.replace(doc, cluster_size=int(size))
+    if payloads and config.index_out:
+        yield TaggedOutput("index", index_row(node, payloads[0], config))
+
+
+class MinHashDedup(beam.PTransform):
+    """Remove near duplicates by MinHash + LSH + verification + connected components
+    (see the module docstring). With `config.index_in`, documents of earlier runs' indexes
+    join the graph as nodes that always survive; with `config.index_out`, this run's
+    survivors' signatures are written there as Parquet."""
+
+    def __init__(self, config: MinHashConfig | None = None) -> None:
+        super().__init__()
+        self._config = config or MinHashConfig()
+
+    def expand(self, docs: beam.PCollection) -> DedupResult:
+        config = self._config
+        signed = (
+            docs
+            | "BatchForSignatures" >> beam.BatchElements(min_batch_size=1, max_batch_size=config.batch_size)
+            | "Sign" >> beam.ParDo(SignFn(config)).with_outputs(BANDS, main="payloads")
+        )
+        payloads, band_entries = signed.payloads, signed[BANDS]
+        if config.index_in:
+            old = (
+                docs.pipeline
+                | "IndexPaths" >> beam.Create([f"{p.rstrip('/')}/*.parquet" for p in config.index_in])
+                | "ReadIndex" >> beam.io.ReadAllFromParquet()
+                | "IndexRecords" >> beam.FlatMap(_index_records, config).with_outputs(BANDS, main="payloads")
+            )
+            payloads = (payloads, old.payloads) | "MergePayloads" >> beam.Flatten()
+            band_entries = (band_entries, old[BANDS]) | "MergeBands" >> beam.Flatten()
+        edges = (
+            band_entries
+            | "GroupBands" >> beam.GroupByKey()
+            | "BucketStars" >> beam.FlatMap(_bucket_edges, config.max_bucket_size)
+            | "DistinctEdges" >> beam.Distinct()
+        )
+        if config.verify != "none":
+            edges = {"edges": edges, "payloads": payloads} | "Verify" >> VerifyEdges(config.threshold, config.verify)
+        verdicts = (
+            edges
+            | "Components" >> ConnectedComponents(config.max_rounds)
+            | "VerdictByNode" >> beam.MapTuple(lambda _id, v: (v[1], v))
+        )
+        joined: dict[str, beam.PCollection] = {
+            "doc": docs | "KeyByNode" >> beam.Map(lambda d: (node_of(d, config.survivor, config.quality_signal), d)),
+            "verdict": verdicts,
+        }
+        if config.index_out:
+            joined["payload"] = payloads
+        outputs = (
+            joined
+            | "JoinVerdicts" >> beam.CoGroupByKey()
+            | "Decide" >> beam.FlatMap(_emit_final, config).with_outputs(REJECTED, "index", main="kept")
+        )
+        if config.index_out:
+            _ = outputs["index"] | "WriteIndex" >> beam.io.WriteToParquet(
+                f"{config.index_out.rstrip('/')}/index",
+                INDEX_SCHEMA,
+                file_name_suffix=".parquet",
+            )
+        return DedupResult(kept=outputs.kept, rejected=outputs[REJECTED])
+
+
+__all__ = ["DedupResult", "ExactDedup", "MinHashDedup", "NEW_TIER"]
