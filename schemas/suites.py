@@ -1,0 +1,401 @@
+"""great-expectations suites for the outputs of a run.
+
+The suites do not run on the raw shards: `workflows/validate.py` reads each Parquet shard by
+row batches and column subsets and hands great-expectations a small *derived frame* per shard
+(ids, lengths and hashes of texts, languages and scores, token-id ranges), never the texts
+themselves. The frames and the expectations on them, per suite:
+
+- `schema`   one row per column of a shard's Parquet schema (`column`, `signature` =
+  `name:type`, `required_nulls` = nulls counted in a column the schema declares non-null).
+  Columns and types must be the expected ones (`expected_columns`); required columns
+  hold no nulls.
+- `corpus`   one row per document: `id` non-null and unique in the shard, `source`/`location`
+  non-null, `text_length` (characters; null when the text is null) inside
+  [`min_text_chars`, `max_text_chars`], `text_hash` (64-bit xxh3 of the UTF-8 text) unique in
+  the shard (no exact duplicate texts), `language` in the configured `keep` set and
+  `language_score >= language_min_score` (the per-language threshold of the language step),
+  `cluster_size >= 1`.
+- `rejected` one row per rejection: required fields non-null, `reason` a snake_case word,
+  `text_preview_length <= PREVIEW_CHARS`.
+- `failed`   one row per failure: `source`, `step`, `location`, `error` non-null.
+- `tokens`   one row per tokenized document: `id` non-null and unique, `num_tokens` equal to the
+  length of `input_ids`, every token id in `[0, vocab_size)` (via per-row `min_token_id` /
+  `max_token_id`).
+- `shards`   one row per shard listed in the manifest or present on disk: rows (and sha256
+  when computed) on disk equal the manifest's; no shard missing, none unlisted.
+- `counts`   one row per counter: documents per source / rejections per (step, reason) /
+  failures per step found in the shards equal the manifest's counters.
+
+Cross-shard properties (ids unique across shards, texts unique across shards, token rows
+pointing at corpus documents) are checked by hash buckets in `workflows/validate.py`, so no
+check needs more than one shard (or one hash bucket) in memory.
+
+Thresholds come from the run's own configuration (`params_from_config`): the language step's
+`keep`, `min_score` and `min_scores`, when that step drops (not in annotate mode). Text length
+bounds default to 1 .. 10,000,000 characters (a whole long book is ~4.5 M; readers split longer
+ones into parts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+import pyarrow as pa
+
+from schemas.document import DOCUMENT_SCHEMA, FAILURE_SCHEMA, PREVIEW_CHARS, REJECTION_SCHEMA
+
+DEFAULT_MIN_TEXT_CHARS = 1
+DEFAULT_MAX_TEXT_CHARS = 10_000_000
+
+# Token shards (tokenizer/encode.py): one row per document (id, source, language, input_ids,
+# num_tokens) or packed rows (id, input_ids, num_tokens, doc_ids). Integer widths vary with the
+# vocabulary size (uint16 up to 65,536 pieces, else int32).
+TOKEN_ID_TYPES = frozenset({"uint16", "int16", "uint32", "int32", "int64", "uint64"})
+TOKENS_COLUMNS: dict[str, tuple[frozenset[str], bool]] = {
+    "id": (frozenset({"string"}), True),
+    "input_ids": (frozenset(f"list<{t}>" for t in TOKEN_ID_TYPES), True),
+    "num_tokens": (frozenset({"int32", "int64", "uint32", "uint64"}), True),
+    "source": (frozenset({"string"}), False),
+    "language": (frozenset({"string"}), False),
+    "doc_ids": (frozenset({"list<string>"}), False),
+}
+
+KINDS: tuple[str, ...] = ("corpus", "rejected", "failed", "tokens")
+ARROW_SCHEMAS: dict[str, pa.Schema] = {
+    "corpus": DOCUMENT_SCHEMA,
+    "rejected": REJECTION_SCHEMA,
+    "failed": FAILURE_SCHEMA,
+}
+
+# The column of each derived frame that names a row in failure messages.
+INDEX_COLUMN: dict[str, str] = {
+    "corpus": "id",
+    "rejected": "id",
+    "failed": "location",
+    "tokens": "id",
+    "schema": "column",
+    "shards": "path",
+    "counts": "key",
+}
+
+
+@dataclass(frozen=True)
+class SuiteParams:
+    """The thresholds the suites check, taken from the run's configuration.
+
+    `languages` is None when no language step drops documents (no set to check);
+    `min_scores` maps a language to its threshold, `min_score` applies to the others.
+    `vocab_size` is None when there is no tokenizer (token ids are then only checked >= 0).
+    """
+
+    languages: frozenset[str] | None = None
+    min_score: float | None = None
+    min_scores: Mapping[str, float] = field(default_factory=dict)
+    min_text_chars: int = DEFAULT_MIN_TEXT_CHARS
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
+    vocab_size: int | None = None
+    unique_texts: bool = True
+
+    def language_min_score(self, language: str | None) -> float | None:
+        """The score a document of `language` must reach, or None when there is no threshold."""
+        if language is None:
+            return None
+        if language in self.min_scores:
+            return float(self.min_scores[language])
+        return self.min_score
+
+
+def _step_entries(steps: Any) -> Iterable[tuple[str, Mapping[str, Any], str | None]]:
+    """(name, params, mode) for each step of a config's `steps`, in the shapes configs use:
+    a list of {"name"|"step": ..., "params": {...}, "mode": ...} or a mapping name -> params."""
+    if isinstance(steps, Mapping):
+        for name, params in steps.items():
+            params = params if isinstance(params, Mapping) else {}
+            yield str(name), params.get("params", params), params.get("mode")
+        return
+    if not isinstance(steps, list):
+        return
+    for entry in steps:
+        if isinstance(entry, str):
+            yield entry, {}, None
+        elif isinstance(entry, Mapping):
+            name = entry.get("name") or entry.get("step") or entry.get("type")
+            if name is None:
+                continue
+            params = entry.get("params")
+            if not isinstance(params, Mapping):
+                params = {k: v for k, v in entry.items() if k not in ("name", "step", "type", "mode")}
+            mode = entry.get("mode") or params.get("mode")
+            yield str(name), params, mode
+
+
+def params_from_config(
+    config: Mapping[str, Any] | None,
+    *,
+    vocab_size: int | None = None,
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
+) -> SuiteParams:
+    """The suite thresholds for a run, from its resolved config (manifest["config"]).
+
+    The language set and score thresholds are checked only when a step named `language`
+    runs in a dropping mode (not `annotate`) with `keep` / `min_score` / `min_scores` set.
+    Exact-duplicate texts are checked unless the config says `dedup: false` (or has a dedup
+    section with `exact: false`)."""
+    config = config or {}
+    languages: frozenset[str] | None = None
+    min_score: float | None = None
+    min_scores: dict[str, float] = {}
+    for name, params, mode in _step_entries(config.get("steps")):
+        if name != "language" or mode == "annotate":
+            continue
+        keep = params.get("keep")
+        if keep:
+            languages = frozenset([keep] if isinstance(keep, str) else [str(k) for k in keep])
+        if params.get("min_score") is not None:
+            min_score = float(params["min_score"])
+        scores = params.get("min_scores")
+        if isinstance(scores, Mapping):
+            min_scores = {str(k): float(v) for k, v in scores.items() if v is not None}
+    dedup = config.get("dedup", True)
+    unique_texts = bool(dedup) and not (isinstance(dedup, Mapping) and dedup.get("exact") is False)
+    return SuiteParams(
+        languages=languages,
+        min_score=min_score,
+        min_scores=min_scores,
+        max_text_chars=max_text_chars,
+        vocab_size=vocab_size,
+        unique_texts=unique_texts,
+    )
+
+
+def type_name(t: pa.DataType) -> str:
+    """A short, stable name of an Arrow type (large_string = string; lists by value type)."""
+    if pa.types.is_large_string(t) or pa.types.is_string(t):
+        return "string"
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return f"list<{type_name(t.value_type)}>"
+    if pa.types.is_struct(t):
+        return "struct<" + ",".join(f"{f.name}:{type_name(f.type)}" for f in t) + ">"
+    return str(t)
+
+
+def expected_columns(kind: str) -> dict[str, tuple[frozenset[str], bool]]:
+    """Expected columns of a `kind` shard: name -> (accepted type names, must be present)."""
+    if kind == "tokens":
+        return dict(TOKENS_COLUMNS)
+    return {f.name: (frozenset({type_name(f.type)}), True) for f in ARROW_SCHEMAS[kind]}
+
+
+def required_columns(kind: str) -> tuple[str, ...]:
+    """Columns that must hold no nulls (non-nullable fields of the Arrow schema)."""
+    if kind == "tokens":
+        return ("id", "input_ids", "num_tokens")
+    return tuple(f.name for f in ARROW_SCHEMAS[kind] if not f.nullable)
+
+
+def _not_null(column: str, note: str) -> gxe.Expectation:
+    return gxe.ExpectColumnValuesToNotBeNull(column=column, meta={"checks": note})
+
+
+def schema_suite(kind: str) -> gx.ExpectationSuite:
+    """Columns and types of a `kind` shard (one row per column of its Parquet schema)."""
+    columns = expected_columns(kind)
+    signatures = sorted(f"{name}:{t}" for name, (types, _) in columns.items() for t in types)
+    must = sorted(name for name, (_, present) in columns.items() if present)
+    exps: list[gxe.Expectation] = [
+        gxe.ExpectColumnValuesToBeInSet(
+            column="signature",
+            value_set=signatures,
+            meta={"checks": f"every column of a {kind} shard is an expected column with an expected type"},
+        ),
+        gxe.ExpectColumnDistinctValuesToContainSet(
+            column="column", value_set=must, meta={"checks": f"no column of a {kind} shard is missing"}
+        ),
+        gxe.ExpectColumnValuesToBeUnique(column="column", meta={"checks": "column names are unique"}),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="required_nulls",
+            min_value=0,
+            max_value=0,
+            meta={"checks": "columns declared non-null hold no nulls: " + ", ".join(required_columns(kind))},
+        ),
+    ]
+    return gx.ExpectationSuite(name=f"{kind}_schema", expectations=exps)
+
+
+def corpus_suite(params: SuiteParams) -> gx.ExpectationSuite:
+    """Per-shard expectations on documents (derived frame, see the module docstring)."""
+    name = "corpus"
+    exps: list[gxe.Expectation] = []
+    exps.append(_not_null("id", "document ids are set"))
+    exps.append(gxe.ExpectColumnValuesToBeUnique(column="id", meta={"checks": "ids unique in the shard"}))
+    exps.append(_not_null("source", "source is set"))
+    exps.append(_not_null("location", "location is set"))
+    exps.append(_not_null("text_length", "text is not null"))
+    exps.append(
+        gxe.ExpectColumnValuesToBeBetween(
+            column="text_length",
+            min_value=params.min_text_chars,
+            max_value=params.max_text_chars,
+            meta={"checks": f"text length in characters within [{params.min_text_chars}, {params.max_text_chars}]"},
+        )
+    )
+    if params.unique_texts:
+        exps.append(
+            gxe.ExpectColumnValuesToBeUnique(
+                column="text_hash", meta={"checks": "no exact duplicate texts in the shard (xxh3-64 of the text)"}
+            )
+        )
+    if params.languages is not None:
+        exps.append(
+            gxe.ExpectColumnValuesToBeInSet(
+                column="language",
+                value_set=sorted(params.languages),
+                meta={"checks": "language in the language step's keep set"},
+            )
+        )
+    if params.min_score is not None or params.min_scores:
+        exps.append(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="language_score",
+                column_B="language_min_score",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+                meta={"checks": "language_score reaches the language step's threshold for its language"},
+            )
+        )
+    exps.append(
+        gxe.ExpectColumnValuesToBeBetween(
+            column="cluster_size", min_value=1, meta={"checks": "duplicate cluster sizes are >= 1 when set"}
+        )
+    )
+    return gx.ExpectationSuite(name=name, expectations=exps)
+
+
+def rejected_suite() -> gx.ExpectationSuite:
+    """Per-shard expectations on rejection records."""
+    name = "rejected"
+    exps: list[gxe.Expectation] = []
+    for column in ("id", "source", "step", "reason", "location"):
+        exps.append(_not_null(column, f"rejections name their {column}"))
+    exps.append(
+        gxe.ExpectColumnValuesToMatchRegex(
+            column="reason", regex=r"^[a-z][a-z0-9_]*$", meta={"checks": "reasons are snake_case words"}
+        )
+    )
+    exps.append(
+        gxe.ExpectColumnValuesToBeBetween(
+            column="text_preview_length",
+            min_value=0,
+            max_value=PREVIEW_CHARS,
+            meta={"checks": f"previews are at most {PREVIEW_CHARS} characters"},
+        )
+    )
+    return gx.ExpectationSuite(name=name, expectations=exps)
+
+
+def failed_suite() -> gx.ExpectationSuite:
+    """Per-shard expectations on failure records."""
+    name = "failed"
+    exps: list[gxe.Expectation] = []
+    for column in ("source", "step", "location", "error"):
+        exps.append(_not_null(column, f"failures name their {column}"))
+    return gx.ExpectationSuite(name=name, expectations=exps)
+
+
+def tokens_suite(params: SuiteParams) -> gx.ExpectationSuite:
+    """Per-shard expectations on token rows."""
+    name = "tokens"
+    exps: list[gxe.Expectation] = []
+    exps.append(_not_null("id", "token rows name their document"))
+    exps.append(gxe.ExpectColumnValuesToBeUnique(column="id", meta={"checks": "one token row per document"}))
+    exps.append(
+        gxe.ExpectColumnPairValuesToBeEqual(
+            column_A="num_tokens",
+            column_B="input_ids_length",
+            ignore_row_if="either_value_is_missing",
+            meta={"checks": "num_tokens equals len(input_ids)"},
+        )
+    )
+    exps.append(
+        gxe.ExpectColumnValuesToBeBetween(column="min_token_id", min_value=0, meta={"checks": "token ids are >= 0"})
+    )
+    if params.vocab_size is not None:
+        exps.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column="max_token_id",
+                min_value=0,
+                max_value=params.vocab_size - 1,
+                meta={"checks": f"token ids inside the vocabulary (size {params.vocab_size})"},
+            )
+        )
+    return gx.ExpectationSuite(name=name, expectations=exps)
+
+
+def shards_suite() -> gx.ExpectationSuite:
+    """Shard inventory: the manifest's shards exist, with the rows (and sha256) it records."""
+    name = "shards"
+    exps: list[gxe.Expectation] = []
+    exps.append(_not_null("file_rows", "every shard listed in the manifest exists on disk"))
+    exps.append(_not_null("manifest_rows", "every shard on disk is listed in the manifest"))
+    exps.append(
+        gxe.ExpectColumnPairValuesToBeEqual(
+            column_A="manifest_rows",
+            column_B="file_rows",
+            ignore_row_if="either_value_is_missing",
+            meta={"checks": "row count of each shard equals the manifest's"},
+        )
+    )
+    exps.append(
+        gxe.ExpectColumnPairValuesToBeEqual(
+            column_A="manifest_sha256",
+            column_B="file_sha256",
+            ignore_row_if="either_value_is_missing",
+            meta={"checks": "sha256 of each shard equals the manifest's"},
+        )
+    )
+    return gx.ExpectationSuite(name=name, expectations=exps)
+
+
+def counts_suite() -> gx.ExpectationSuite:
+    """Counters: what the shards hold equals what the manifest counted."""
+    name = "counts"
+    exps: list[gxe.Expectation] = []
+    exps.append(
+        gxe.ExpectColumnPairValuesToBeEqual(
+            column_A="manifest",
+            column_B="observed",
+            meta={"checks": "manifest counters equal the rows found in the shards"},
+        )
+    )
+    return gx.ExpectationSuite(name=name, expectations=exps)
+
+
+def build_suites(params: SuiteParams) -> dict[str, gx.ExpectationSuite]:
+    """All suites by name: `<kind>` for shard frames, `<kind>_schema`, `shards`, `counts`."""
+    suites = {
+        "corpus": corpus_suite(params),
+        "rejected": rejected_suite(),
+        "failed": failed_suite(),
+        "tokens": tokens_suite(params),
+        "shards": shards_suite(),
+        "counts": counts_suite(),
+    }
+    for kind in KINDS:
+        suites[f"{kind}_schema"] = schema_suite(kind)
+    return suites
+
+
+__all__ = [
+    "INDEX_COLUMN",
+    "KINDS",
+    "SuiteParams",
+    "build_suites",
+    "expected_columns",
+    "params_from_config",
+    "required_columns",
+    "type_name",
+]
