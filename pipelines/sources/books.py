@@ -115,8 +115,8 @@ def gutenberg_title(text: str) -> str | None:
         return " ".join(parts) or None
     first = head.lstrip().split("\n", 1)[0]
     m = _PG_FIRST_LINE.match(first)
-    if m and m.group(1).strip():
-        return m.group(1).strip()
+    if m and m.group(1).strip(" *"):
+        return m.group(1).strip(" *")
     return None
 
 
@@ -164,18 +164,24 @@ def fortune_entries(text: str) -> list[str] | None:
 
 def split_paragraphs(text: str, max_chars: int) -> list[str]:
     """`text` in parts of at most `max_chars` characters, cut at blank lines (paragraphs); a
-    paragraph longer than that is cut at line ends, a line longer than that hard. Parts are
-    joined paragraphs, without the blank lines at the cuts."""
+    paragraph longer than that is cut at line ends, a line longer than that hard. Inside a
+    part the original separators are kept; the separator at a cut is dropped."""
     if len(text) <= max_chars:
         return [text]
+    tokens = re.split(r"(\n[ \t]*\n(?:[ \t]*\n)*)", text)  # paragraph, separator, paragraph, ...
     pieces: list[tuple[str, str]] = []  # (separator before, piece)
-    for para in re.split(r"\n[ \t]*\n+", text):
-        if len(para) <= max_chars:
-            pieces.append(("\n\n", para))
+    sep = ""
+    for i, token in enumerate(tokens):
+        if i % 2:
+            sep = token
             continue
-        for line in para.split("\n"):
-            for i in range(0, max(len(line), 1), max_chars):
-                pieces.append(("\n" if i == 0 else "", line[i : i + max_chars]))
+        if len(token) <= max_chars:
+            pieces.append((sep, token))
+        else:
+            for j, line in enumerate(token.split("\n")):
+                for k in range(0, max(len(line), 1), max_chars):
+                    pieces.append((sep if j == 0 and k == 0 else "\n" if k == 0 else "", line[k : k + max_chars]))
+        sep = ""
     parts: list[str] = []
     current = ""
     for sep, piece in pieces:
