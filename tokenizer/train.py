@@ -2,6 +2,7 @@
 
 Writes to `out_dir`:
 - `tokenizer.model`, `tokenizer.vocab`  SentencePiece model and its `piece<TAB>score` list
+                                        (one line per id; a piece may hold a tab)
 - `tokenizer.json`                      the same tokenizer for Hugging Face `tokenizers`
 - `tokenizer_config.json`               Hugging Face keys (special tokens, tokenizer class) and,
                                         under "corpusmill", the training settings, the data mix
@@ -17,6 +18,7 @@ of piece scores.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import resource
@@ -80,6 +82,13 @@ def _sha256(path: str) -> str:
     return h.hexdigest()
 
 
+def _write_bytes(path: str, data: bytes) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
 def _write_json(path: str, data: dict) -> None:
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
@@ -102,17 +111,19 @@ def train_tokenizer(
         raise ValueError(f"no text to train a tokenizer on in {len(files)} corpus file(s)")
 
     spm.set_random_generator_seed(config.seed)
-    tmp_prefix = os.path.join(out_dir, ".tokenizer.tmp")
+    model_bytes = io.BytesIO()  # not model_prefix: SentencePiece would record the path in the model
     t1 = time.perf_counter()
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter_training_lines(files, plan),
-        model_prefix=tmp_prefix,
+        model_writer=model_bytes,
         **trainer_options(config),
     )
     t_train = time.perf_counter() - t1
     model_path = os.path.join(out_dir, MODEL_FILE)
-    os.replace(tmp_prefix + ".model", model_path)
-    os.replace(tmp_prefix + ".vocab", os.path.join(out_dir, VOCAB_FILE))
+    _write_bytes(model_path, model_bytes.getvalue())
+    sp = spm.SentencePieceProcessor(model_file=model_path)
+    vocab = "".join(f"{sp.id_to_piece(i)}\t{sp.get_score(i):.6g}\n" for i in range(sp.get_piece_size()))
+    _write_bytes(os.path.join(out_dir, VOCAB_FILE), vocab.encode("utf-8"))
 
     t2 = time.perf_counter()
     hf_tmp = os.path.join(out_dir, HF_FILE + ".tmp")
@@ -120,7 +131,6 @@ def train_tokenizer(
     os.replace(hf_tmp, os.path.join(out_dir, HF_FILE))
     t_convert = time.perf_counter() - t2
 
-    sp = spm.SentencePieceProcessor(model_file=model_path)
     mix = plan.mix()
     summary: dict[str, Any] = {
         "out_dir": out_dir,

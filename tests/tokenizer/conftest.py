@@ -83,7 +83,7 @@ def small_config(**overrides) -> TokenizerConfig:
     base = dict(
         vocab_size=2000,
         character_coverage=0.995,
-        sampling=SamplingConfig(max_chars=1_500_000, temperature=2.0),
+        sampling=SamplingConfig(max_chars=800_000, temperature=2.0),
     )
     base.update(overrides)
     return TokenizerConfig(**base)

@@ -1,0 +1,77 @@
+"""tokenizer.json (Hugging Face `tokenizers`) encodes exactly like the SentencePiece model."""
+
+from __future__ import annotations
+
+import os
+
+import sentencepiece as spm
+from tokenizers import Tokenizer
+
+from tokenizer.hf import write_tokenizer_json
+from tokenizer.spm_proto import BYTE, CONTROL, read_model
+from tokenizer.train import train_tokenizer
+
+from .conftest import small_config
+
+EDGE_CASES = [
+    "",
+    " ",
+    "x",
+    "  leading spaces,  double  spaces \t a tab\n\n\nand a trailing space ",
+    "digits 1234567890 and 3.14159, emoji 🎉🇺🇳, a NUL \x00 and CRLF\r\n",
+    "ＦＵＬＬＷＩＤＴＨ　ｔｅｘｔ and ligature ﬁ and Å vs Å",
+    "def f(x):\n    return {'a': [1, 2]}  # comment\n",
+]
+
+
+def _assert_same(model_path: str, hf_path: str, texts: list[str]) -> None:
+    sp = spm.SentencePieceProcessor(model_file=model_path)
+    hf = Tokenizer.from_file(hf_path)
+    for text in texts:
+        want = sp.encode(text)
+        got = hf.encode(text, add_special_tokens=False).ids
+        assert got == want, repr(text[:80])
+        assert hf.decode(got, skip_special_tokens=False) == sp.decode(want), repr(text[:80])
+
+
+def test_unigram_tokenizer_json_matches_sentencepiece(trained, corpus_docs):
+    out, _ = trained
+    langs = {d.language for d in corpus_docs}
+    assert {"en", "zh", "ru", "ar", "ja", "th", "hi", "el"} <= langs
+    _assert_same(os.path.join(out, "tokenizer.model"), os.path.join(out, "tokenizer.json"),
+                 [d.text for d in corpus_docs] + EDGE_CASES)
+
+
+def test_bpe_tokenizer_json_matches_sentencepiece(corpus_files, corpus_docs, tmp_path):
+    train_tokenizer(corpus_files, str(tmp_path), small_config(model_type="bpe"), corpus_checksum="c")
+    _assert_same(str(tmp_path / "tokenizer.model"), str(tmp_path / "tokenizer.json"),
+                 [d.text for d in corpus_docs] + EDGE_CASES)
+
+
+def test_nfkc_with_whitespace_removal_matches_too(corpus_files, corpus_docs, tmp_path):
+    cfg = small_config(model_type="bpe", normalization_rule_name="nmt_nfkc", remove_extra_whitespaces=True)
+    train_tokenizer(corpus_files, str(tmp_path), cfg, corpus_checksum="c")
+    model = read_model(str(tmp_path / "tokenizer.model"))
+    assert model.precompiled_charsmap and model.remove_extra_whitespaces
+    _assert_same(str(tmp_path / "tokenizer.model"), str(tmp_path / "tokenizer.json"),
+                 [d.text for d in corpus_docs[::7]] + EDGE_CASES)
+
+
+def test_model_reader_sees_pieces_and_settings(trained):
+    out, _ = trained
+    path = os.path.join(out, "tokenizer.model")
+    sp = spm.SentencePieceProcessor(model_file=path)
+    m = read_model(path)
+    assert m.model_type == "unigram" and m.byte_fallback and m.add_dummy_prefix
+    assert not m.remove_extra_whitespaces and m.normalizer_name == "identity"
+    assert [p.piece for p in m.pieces] == [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+    assert sum(p.type == BYTE for p in m.pieces) == 256
+    assert m.pieces[sp.eos_id()].type == CONTROL and m.pieces[sp.eos_id()].piece == "<|endoftext|>"
+    for i in (300, 1000, 1999):
+        assert abs(m.pieces[i].score - sp.get_score(i)) < 1e-6
+
+
+def test_conversion_is_deterministic(trained, tmp_path):
+    out, _ = trained
+    write_tokenizer_json(os.path.join(out, "tokenizer.model"), str(tmp_path / "again.json"))
+    assert (tmp_path / "again.json").read_bytes() == open(os.path.join(out, "tokenizer.json"), "rb").read()
