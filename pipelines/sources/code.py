@@ -289,7 +289,7 @@ def _zip_members(path: str, config: Config) -> Iterator[Member]:
                     yield Member(info.filename, "link", 0, detail="symbolic link")
                 elif info.is_dir():
                     yield Member(info.filename, "dir", 0)
-                elif mode and not stat.S_ISREG(mode):
+                elif stat.S_IFMT(mode) not in (0, stat.S_IFREG):  # many zips carry no type bits
                     yield Member(info.filename, "special", 0, detail=f"mode {oct(mode)}")
                 else:
                     yield Member(info.filename, "file", info.file_size, read=_zip_reader(zf, info))
