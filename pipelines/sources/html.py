@@ -219,8 +219,49 @@ def extract_trafilatura(html: str) -> tuple[str, str | None]:
     return tidy_text(text), html_title(HTMLTree.parse(html))
 
 
+# A "body line": long enough and ending like a sentence. 80 characters is about one full
+# sentence in European languages; chosen on the extraction benchmark (40/80/120 compared,
+# benchmarks/results/extraction.md), not per site.
+MIN_BODY_LINE_CHARS = 80
+_SENTENCE_END = re.compile(r"[.!?\u2026:;\"\u201c\u201d\u00ab\u00bb)\]\u3002\uff01\uff1f\u300d\u300f]\s*$")
+
+
+_WIDE = re.compile(r"[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+
+
+def _is_body_line(line: str) -> bool:
+    """Long enough (CJK/kana/hangul characters count double: a Chinese sentence has fewer,
+    denser characters) and ending like a sentence."""
+    if len(line) < MIN_BODY_LINE_CHARS // 2:
+        return False
+    width = len(line) + len(_WIDE.findall(line))
+    return width >= MIN_BODY_LINE_CHARS and _SENTENCE_END.search(line) is not None
+
+
+def clean_lines(text: str) -> str:
+    """Trim what main-content heuristics leave around the article body.
+
+    Keeps the lines from the one just before the first body line (usually the headline)
+    through the last body line (a line of at least MIN_BODY_LINE_CHARS characters that ends
+    like a sentence). Drops the short lines before (menus, breadcrumbs, "Share" widgets) and
+    after (related-article titles, "Mehr zum Thema", tag lists, footers). A text without any
+    body line (a list page, a table, a CJK text with short lines) is returned unchanged."""
+    lines = text.split("\n")
+    body = [i for i, line in enumerate(lines) if _is_body_line(line.strip())]
+    if not body:
+        return text
+    return "\n".join(lines[max(0, body[0] - 1) : body[-1] + 1])
+
+
+def extract_resiliparse_clean(html: str) -> tuple[str, str | None]:
+    """(main text, title): resiliparse main content, then `clean_lines`."""
+    text, title = extract_resiliparse(html)
+    return clean_lines(text), title
+
+
 EXTRACTORS: dict[str, Callable[[str], tuple[str, str | None]]] = {
     "resiliparse": extract_resiliparse,
+    "resiliparse_clean": extract_resiliparse_clean,
     "trafilatura": extract_trafilatura,
 }
 
