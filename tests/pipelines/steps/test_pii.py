@@ -1,0 +1,284 @@
+"""pii_redaction: PII in prose, IPs, phones of several countries, secrets in code, real files."""
+
+from __future__ import annotations
+
+import dataclasses
+import tarfile
+
+import pytest
+
+from pipelines.steps import registry
+from pipelines.steps.pii import PiiRedaction, redact, redact_emails, redact_ipv4, redact_ipv6, redact_phones, redact_secrets
+from schemas.document import Document
+
+
+def web(text: str) -> Document:
+    return Document(id="w", text=text, source="web", location="crawl.warc.gz#offset=0", url="https://news.example.org/a")
+
+
+def code(text: str, path: str = "app/settings.py") -> Document:
+    return Document(id="c", text=text, source="code", location=f"repo.tar.gz!{path}", path=path, programming_language="Python")
+
+
+# --- email ---------------------------------------------------------------------------------
+
+
+def test_emails_in_prose():
+    text = (
+        "For press enquiries write to Jane Doe (jane.doe@acme-corp.co.uk) or to\n"
+        "news+tips@gmail.com. Chinese providers too: zhang.wei@163.com."
+    )
+    out, n = redact_emails(text)
+    assert n == 3
+    assert "jane.doe" not in out and "gmail" not in out and "163.com" not in out
+    assert out.startswith("For press enquiries write to Jane Doe (<EMAIL>) or to\n<EMAIL>.")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "send it to user@example.com or admin@mail.example.org",  # RFC 2606 documentation domains
+        "git clone git@github.com:psf/requests.git",  # SSH remote, not a person
+        "background: url(icon@2x.png)",  # retina asset
+        "npm install lodash@4.17.21 @types/node",  # package specs
+        "res.type('file@test.json')",
+        "user@localhost and root@server.local",
+        "a @ b, x@ y, @decorator",
+    ],
+)
+def test_not_emails(text):
+    assert redact_emails(text) == (text, 0)
+
+
+# --- IP addresses --------------------------------------------------------------------------
+
+
+def test_public_ipv4_redacted_private_and_versions_kept():
+    text = (
+        "The attack came from 93.184.216.34 and 203.0.114.7:8080; the router is 192.168.1.1,\n"
+        "loopback 127.0.0.1, docs range 198.51.100.7, resolver 8.8.8.8.\n"
+        "Python 3.11.2, release 4.17.21, version 1.2.3.4, v93.184.216.34, OID 1.3.6.1.4.1,\n"
+        "RFC section-7.1.1.1 and SVG path c3.38.85.9,3.79-2.08 are not addresses."
+    )
+    out, n = redact_ipv4(text)
+    assert n == 2
+    assert "from <IPV4> and <IPV4>:8080;" in out
+    for kept in ("192.168.1.1", "127.0.0.1", "198.51.100.7", "8.8.8.8", "3.11.2", "4.17.21", "1.2.3.4",
+                 "v93.184.216.34", "1.3.6.1.4.1", "7.1.1.1", "3.38.85.9"):  # fmt: skip
+        assert kept in out, kept
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2a00:1450:4001:82b::200e",  # compressed
+        "2606:2800:220:1:248:1893:25c8:1946",  # full
+        "2A03:2880:F10C:0083:FACE:B00C:0000:25DE",  # upper case, leading zeros
+        "2001:0470:0000:0000:0000:0000:0000:0001",
+    ],
+)
+def test_ipv6_forms_redacted(address):
+    out, n = redact_ipv6(f"Edit by [[Special:Contributions/{address}|{address}]] at [{address}]:443.")
+    assert n == 3
+    assert address not in out
+    assert out == "Edit by [[Special:Contributions/<IPV6>|<IPV6>]] at [<IPV6>]:443."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "loopback ::1 and unspecified ::",
+        "documentation prefix 2001:db8::1 and 2001:0db8:85a3::8a2e:0370:7334",
+        "link-local fe80::1ff:fe23:4567:890a, unique local fd12:3456:789a:1::1",
+        "std::vector<int> v; Foo::bar(); a::b::c",
+        "at 12:30:45 on 2024-05-01T10:00:00Z",
+        "MAC 00:1a:2b:3c:4d:5e",
+        "Google DNS 2001:4860:4860::8888",
+    ],
+)
+def test_ipv6_non_public_or_not_addresses_kept(text):
+    assert redact_ipv6(text) == (text, 0)
+
+
+# --- phone numbers -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "+44 20 7946 0958",  # UK
+        "+1 (415) 555-2671",  # US, international form
+        "(212) 555-0147",  # US, national form
+        "1-800-555-0199",  # US toll-free
+        "415.555.2671",
+        "+33 1 23 45 67 89",  # France
+        "+49 30 1234567",  # Germany
+        "+49 (0)30 1234-5678",
+        "+81 3-1234-5678",  # Japan
+        "+86 10 6552 9988",  # China
+        "+91 98765 43210",  # India
+        "+55 11 91234-5678",  # Brazil
+    ],
+)
+def test_phone_formats(number):
+    out, n = redact_phones(f"Our office: {number}. Open 9-17.")
+    assert (out, n) == ("Our office: <PHONE>. Open 9-17.", 1)
+
+
+def test_labelled_local_numbers():
+    text = "Tel.: 030 1234567\nFax 01 23 45 67 89\nTÉLÉPHONE : 01 42 68 53 00\nhotel 12345678 rooms"
+    out, n = redact_phones(text)
+    assert n == 3
+    assert out == "Tel.: <PHONE>\nFax <PHONE>\nTÉLÉPHONE : <PHONE>\nhotel 12345678 rooms"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "On 2023-10-12 the id 123456789 was assigned.",
+        "ISBN 978-3-16-148410-0, doi 10.1000/182",
+        "gain +5 dB, +3.5%, score +12",
+        "call 911 now",
+        "ranges 100-200-300 and build 2024.01.15.1234",
+        "uuid 123e4567-e89b-12d3-a456-426614174000",
+    ],
+)
+def test_not_phone_numbers(text):
+    assert redact_phones(text) == (text, 0)
+
+
+# --- secrets -------------------------------------------------------------------------------
+
+SETTINGS = '''import os
+
+AWS_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+GITHUB = "ghp_0123456789abcdefghijABCDEFGHIJ012345"
+SLACK_HOOK_TOKEN = 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx'
+maps = Client(key="AIzaSyD-1234567890abcdefghijklmnopqrstu")
+db_password = "hunter2!"
+login(user="bob", password="s3cr3t-Pa55")
+SECRET_KEY=abc123def456ghi
+client_secret := "Zx9-Qw8_Er7"
+PEM = "-----BEGIN EC PRIVATE KEY-----\\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oKhJ9R7Hf0Qe\\n-----END EC PRIVATE KEY-----\\n"
+
+password = ""
+password = os.environ["DB_PASSWORD"]
+password = getpass()
+PASSWORD_FIELD = "password"
+password_hash_algorithm = "sha256"
+prompt = "Enter your password: "
+api_key = "${API_KEY}"
+secret: "{{ vault_secret }}"
+token_type = "bearer"
+'''
+
+
+def test_secrets_in_code():
+    out, n = redact_secrets(SETTINGS)
+    assert n == 10  # 4 tokens, 1 key, 5 assignments
+    for leaked in ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI", "ghp_0123", "xoxb-", "AIzaSy", "hunter2", "s3cr3t",
+                   "abc123def456ghi", "Zx9-Qw8_Er7", "MHcCAQEEIBkg"):  # fmt: skip
+        assert leaked not in out, leaked
+    assert 'db_password = "<SECRET>"' in out
+    assert 'login(user="bob", password="<SECRET>")' in out
+    assert "SECRET_KEY=<SECRET>\n" in out
+    assert '"-----BEGIN EC PRIVATE KEY-----\\n<SECRET>\\n-----END EC PRIVATE KEY-----\\n"' in out
+    # the second half (expressions, placeholders, non-secret names) is untouched
+    tail = SETTINGS[SETTINGS.index('password = ""') :]
+    assert out.endswith(tail)
+
+
+def test_private_key_file(shared_data):
+    """Real test certificates' private keys from the requests repository."""
+    archive = shared_data / "code" / "psf__requests.tar.gz"
+    with tarfile.open(archive) as tf:
+        members = [m for m in tf.getmembers() if m.isfile() and m.name.endswith(".key")]
+        assert members
+        for m in members:
+            data = tf.extractfile(m)
+            assert data is not None
+            text = data.read().decode("utf-8")
+            out, n = redact_secrets(text)
+            assert n == 1
+            first_line = text.split("-----")[2].split("\n")[1]  # first base64 line of the body
+            assert len(first_line) >= 40 and first_line not in out
+            assert out.startswith("-----BEGIN ") and "PRIVATE KEY-----\n<SECRET>\n-----END " in out
+
+
+# --- the step ------------------------------------------------------------------------------
+
+
+def test_step_signals_and_text():
+    step = registry.build("pii_redaction", {})
+    doc = web("Mail bob.smith@gmail.com or call +44 20 7946 0958. Server 93.184.216.34.")
+    out = step(doc)
+    assert out.text == "Mail <EMAIL> or call <PHONE>. Server <IPV4>."
+    assert out.signal("redacted_email") == 1
+    assert out.signal("redacted_phone") == 1
+    assert out.signal("redacted_ipv4") == 1
+    assert out.signal("redacted_ipv6") is None and out.signal("redacted_secret") is None
+    assert out.id == doc.id and out.url == doc.url
+
+
+def test_untouched_document_is_returned_as_is():
+    doc = web("Nothing personal here: version 3.11.2, see https://docs.python.org/3/.")
+    assert PiiRedaction()(doc) is doc
+
+
+def test_secrets_only_in_code_by_default():
+    line = 'password = "s3cr3t-Pa55"\n'
+    assert PiiRedaction()(web(line)).text == line
+    assert PiiRedaction(secrets="all")(web(line)).text == 'password = "<SECRET>"\n'
+    out = PiiRedaction()(code(line))
+    assert out.text == 'password = "<SECRET>"\n' and out.signal("redacted_secret") == 1
+    assert PiiRedaction(secrets="none")(code(line)).text == line
+
+
+def test_kinds_param_and_validation():
+    doc = web("bob.smith@gmail.com 93.184.216.34")
+    out = PiiRedaction(kinds=["ipv4"])(doc)
+    assert out.text == "bob.smith@gmail.com <IPV4>"
+    with pytest.raises(ValueError):
+        registry.build("pii_redaction", {"kinds": ["emails"]})
+    with pytest.raises(ValueError):
+        registry.build("pii_redaction", {"secrets": "sometimes"})
+
+
+def test_counts_accumulate_over_passes_and_idempotent():
+    step = PiiRedaction()
+    once = step(web("a.b@gmail.com and c.d@yahoo.fr"))
+    assert once.signal("redacted_email") == 2
+    assert step(once) is once  # placeholders are not redacted again
+    again = step(dataclasses.replace(once, text=once.text + " e.f@gmx.de"))
+    assert again.signal("redacted_email") == 3
+
+
+def test_deterministic_and_placeholders_documented():
+    text = "x@gmail.com 2a00:1450:4001:82b::200e +33 1 23 45 67 89 93.184.216.34"
+    first = redact(text)
+    assert first == redact(text)
+    assert first[0] == "<EMAIL> <IPV6> <PHONE> <IPV4>"
+    assert first[1] == {"email": 1, "ipv6": 1, "ipv4": 1, "phone": 1}
+
+
+def test_real_code_tree_keeps_code_intact(shared_data):
+    """On a real repository, redaction touches few files and never breaks the shape of code."""
+    archive = shared_data / "code" / "expressjs__express.tar.gz"
+    step = PiiRedaction()
+    touched = total = 0
+    with tarfile.open(archive) as tf:
+        for m in tf.getmembers():
+            if not (m.isfile() and m.name.endswith(".js")):
+                continue
+            data = tf.extractfile(m)
+            assert data is not None
+            doc = code(data.read().decode("utf-8"), path=m.name)
+            out = step(doc)
+            total += 1
+            if out is not doc:
+                touched += 1
+                assert out.text.count("\n") == doc.text.count("\n")
+                assert any(s.name.startswith("redacted_") for s in out.signals)
+    assert total > 100
+    assert 0 < touched < total * 0.15
