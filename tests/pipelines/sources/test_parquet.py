@@ -1,0 +1,81 @@
+"""Parquet reader: files made in the test with pyarrow, including bad rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.sources import parquet
+from schemas.document import Document, Failure
+
+
+def write_table(path: Path, row_group_size: int = 3) -> Path:
+    table = pa.table(
+        {
+            "id": pa.array([101, 102, 103, 104, 105, 106, 107], pa.int64()),
+            "text": ["one", None, "three", "x" * 500, "five", "six", "seven"],
+            "url": ["u1", "u2", None, "u4", "u5", "u6", "u7"],
+            "meta": [{"lang": "en", "score": 0.9}, None, {"lang": "fr", "score": 0.5}, None, {"lang": "de", "score": 1.0}, None, None],
+            "unused": ["a" * 100] * 7,
+        }
+    )
+    pq.write_table(table, path, row_group_size=row_group_size)
+    return path
+
+
+def config(path: Path, **options: object) -> parquet.Config:
+    return parquet.Config(
+        paths=[str(path)], fields={"url": "url", "language": "meta.lang", "language_score": "meta.score"}, **options
+    )
+
+
+def test_rows_and_failures(tmp_path: Path) -> None:
+    path = write_table(tmp_path / "docs.parquet")
+    records = list(parquet.read(str(path), config(path, max_record_bytes=200)))
+    docs = [r for r in records if isinstance(r, Document)]
+    failures = [r for r in records if isinstance(r, Failure)]
+    assert [d.id for d in docs] == ["101", "103", "105", "106", "107"]
+    assert docs[0].text == "one" and docs[0].url == "u1" and docs[0].language == "en"
+    assert docs[0].language_score == pytest.approx(0.9)
+    assert docs[0].source == "parquet" and docs[0].location == f"{path}#row=0"
+    assert docs[1].url is None and docs[1].location == f"{path}#row=2"
+    assert docs[3].language is None
+    assert [f.location for f in failures] == [f"{path}#row=1", f"{path}#row=3"]
+    assert "missing text" in failures[0].error and failures[0].id == "102"
+    assert "record_too_large" in failures[1].error and failures[1].id == "104"
+
+
+def test_row_group_splits_cover_the_file(tmp_path: Path) -> None:
+    path = write_table(tmp_path / "docs.parquet", row_group_size=2)
+    units = list(parquet.splits(str(path), config(path)))
+    assert units == [f"{path}#row_group={i}" for i in range(4)]
+    by_units = [r for u in units for r in parquet.read(u, config(path))]
+    whole = list(parquet.read(str(path), config(path)))
+    assert by_units == whole
+    assert [r.location for r in by_units][-1] == f"{path}#row=6"
+
+
+def test_missing_columns_and_bad_files(tmp_path: Path) -> None:
+    no_text = tmp_path / "no_text.parquet"
+    pq.write_table(pa.table({"id": ["a"], "body": ["hello"]}), no_text)
+    records = list(parquet.read(str(no_text), config(no_text)))
+    assert len(records) == 1 and isinstance(records[0], Failure) and "text" in records[0].error
+    renamed = list(parquet.read(str(no_text), parquet.Config(paths=["x"], text_field="body")))
+    assert [(d.id, d.text) for d in renamed] == [("a", "hello")]  # absent mapped columns give None
+    garbage = tmp_path / "garbage.parquet"
+    garbage.write_bytes(b"not parquet at all" * 10)
+    for path in (garbage, tmp_path / "missing.parquet"):
+        records = list(parquet.read(str(path), config(path)))
+        assert len(records) == 1 and isinstance(records[0], Failure) and records[0].location == str(path)
+    assert list(parquet.splits(str(garbage), config(garbage))) == [str(garbage)]
+
+
+def test_string_ids_and_non_string_text(tmp_path: Path) -> None:
+    path = tmp_path / "s.parquet"
+    pq.write_table(pa.table({"id": ["x", None, "z"], "text": [1, 2, 3]}), path)
+    records = list(parquet.read(str(path), parquet.Config(paths=["x"])))
+    assert all(isinstance(r, Failure) for r in records)
+    assert ["not a string" in r.error or "missing id" in r.error for r in records] == [True, True, True]
