@@ -323,7 +323,10 @@ def page_chunks(chunks: Iterable[bytes], max_record_bytes: int) -> Iterator[Chun
                 break
             end += len(_PAGE_CLOSE)
             if not skipping:
-                yield Chunk("page", buf[:end], base)
+                if end > max_record_bytes:
+                    yield Chunk("oversize", buf[:4096], base)
+                else:
+                    yield Chunk("page", buf[:end], base)
             skipping = False
             base += end
             buf = buf[end:]

@@ -8,7 +8,7 @@
   * the visible text of links: `[[target|label]]` -> label, `[[target]]s` -> targets,
     `[http://url label]` -> label;
   * the text inside formatting tags (`<b>`, `<span>`, `<small>`, ...) and `<nowiki>`/`<pre>`
-    (taken literally, as MediaWiki does).
+    (taken literally, as MediaWiki does; an unclosed `<nowiki>` is dropped as a tag).
 It removes, with their content:
   * templates and parser functions `{{...}}` (infoboxes, citations, navboxes; nested);
   * template parameters `{{{...}}}`, HTML comments, tables `{| ... |}` (nested);
@@ -92,7 +92,7 @@ _SWITCH_RE = re.compile(r"__[A-Z_]{2,30}__")
 _HEADING_RE = re.compile(r"^(={1,6})(.+?)\1\s*$")
 _LIST_RE = re.compile(r"^[*#:;]+\s*")
 _RULE_RE = re.compile(r"^-{4,}\s*")
-_EMPTY_PARENS_RE = re.compile(r"[ \t]*[(（][\s,;:、，]*[)）]")
+_EMPTY_PARENS_RE = re.compile(r"[ \t]*[(（][ \t\u00a0,;:、，]*[)）]")
 _SPACE_BEFORE_PUNCT_RE = re.compile(r"[ \t]+([,.;:!?])(?=\s|$)")
 _MULTISPACE_RE = re.compile(r"[ \t\u00a0]{2,}")
 _HAS_PROTECTED_RE = re.compile("[\ue000-\ue00e]")
@@ -124,7 +124,7 @@ def to_plain_text(wikitext: str, namespaces: Iterable[str] = ()) -> str:
 
 def _protect_literal(text: str) -> str:
     """`<nowiki>x</nowiki>` / `<pre>x</pre>` -> x with markup characters protected (restored
-    in `_layout`). An unclosed literal tag protects up to the end (as MediaWiki does)."""
+    in `_layout`). An unclosed literal tag is dropped and what follows stays wikitext."""
     if "<" not in text:
         return text
     out: list[str] = []
@@ -145,7 +145,7 @@ def _protect_literal(text: str) -> str:
             pos = m.end()
             open_name = None
     if open_name is not None:
-        out.append(text[open_end:].translate(_PROTECT))
+        out.append(text[open_end:])  # unclosed: the tag is dropped, the rest is wikitext
     else:
         out.append(text[pos:])
     return "".join(out)
@@ -215,7 +215,7 @@ def _strip_templates(text: str) -> str:
     """Remove `{{...}}` with nesting, in one linear scan: a stack of opening positions, each
     matched pair a removed range. An unmatched `{{` or `}}` is removed as two characters
     (the text after an unclosed `{{` stays, as MediaWiki shows it)."""
-    if "{{" not in text:
+    if "{{" not in text and "}}" not in text:
         return text
     stack: list[int] = []
     ranges: list[tuple[int, int]] = []
@@ -261,7 +261,7 @@ def _render_links(text: str, file_ns: set[str] | frozenset[str], namespaces: set
     file link itself is dropped); at most `_MAX_LINK_PASSES` passes, then leftover brackets
     are removed."""
     if "[[" not in text:
-        return text
+        return text.replace("]]", "")
 
     def render(m: re.Match[str]) -> str:
         inner, trail = m.group(1), m.group(2)
@@ -273,16 +273,13 @@ def _render_links(text: str, file_ns: set[str] | frozenset[str], namespaces: set
         prefix, colon, rest = target.partition(":")
         ns = prefix.strip().lower() if colon else ""
         if colon and not leading_colon:
-            if ns in file_ns:
-                return ""
-            if ns in CATEGORY_NAMESPACES:
-                return ""
+            # Not part of the text; a letter run after them is not a link trail.
+            if ns in file_ns or ns in CATEGORY_NAMESPACES:
+                return trail
             if not sep and _INTERLANGUAGE_RE.match(prefix.strip()) and prefix.strip() not in namespaces:
-                return ""  # interlanguage link (renders in the sidebar, not the text)
+                return trail  # interlanguage link (renders in the sidebar, not the text)
         if sep:
             label = label.strip()
-            if ns in file_ns and not leading_colon:
-                return ""
             if ns in CATEGORY_NAMESPACES or ns in file_ns:  # [[:Category:X|Category:X]] -> X
                 label_ns, label_colon, label_rest = label.partition(":")
                 if label_colon and label_ns.strip().lower() == ns:
@@ -304,7 +301,15 @@ def _render_links(text: str, file_ns: set[str] | frozenset[str], namespaces: set
 
 def _layout(text: str) -> str:
     """Lines -> blocks: headings on their own line, paragraphs joined and separated by a
-    blank line, list items one per line; empty sections dropped; entities decoded."""
+    blank line, list items one per line; empty sections dropped. Before that, on the whole
+    text: entities decoded, emptied parentheses ("( )" left by removed templates) and doubled
+    spaces removed; after it, protected literal characters restored."""
+    if "&" in text:
+        text = html.unescape(text)
+    text = _EMPTY_PARENS_RE.sub("", text.replace("\t", " "))
+    text = _MULTISPACE_RE.sub(" ", text)
+    text = _SPACE_BEFORE_PUNCT_RE.sub(r"\1", text)
+
     blocks: list[tuple[str, int, str]] = []  # (kind, heading level, text)
     paragraph: list[str] = []
 
@@ -318,29 +323,30 @@ def _layout(text: str) -> str:
         if not line:
             flush()
             continue
-        heading = _HEADING_RE.match(line)
-        if heading:
-            flush()
-            title = _clean_inline(heading.group(2))
-            if title:
-                blocks.append(("h", len(heading.group(1)), title))
-            continue
-        if _RULE_RE.match(line):
+        first = line[0]
+        if first == "=":
+            heading = _HEADING_RE.match(line)
+            if heading:
+                flush()
+                title = heading.group(2).strip()
+                if title:
+                    blocks.append(("h", len(heading.group(1)), title))
+                continue
+        elif first == "-" and line.startswith("----"):
             flush()
             line = _RULE_RE.sub("", line)
             if not line:
                 continue
-        if line[0] in "*#:;":
+            first = line[0]
+        if first in "*#:;":
             flush()
-            item = _clean_inline(_LIST_RE.sub("", line))
-            if item and any(c.isalnum() for c in item):
+            item = _LIST_RE.sub("", line)
+            if any(c.isalnum() for c in item):
                 blocks.append(("li", 0, item))
             continue
-        if line.startswith("|") or line.startswith("!"):
+        if first == "|" or first == "!":
             continue  # leftover table row of a malformed table
-        cleaned = _clean_inline(line)
-        if cleaned:
-            paragraph.append(cleaned)
+        paragraph.append(line)
     flush()
 
     # Drop headings whose section has no content (next block is a heading of the same or a
@@ -360,19 +366,5 @@ def _layout(text: str) -> str:
             out.append("\n" if kind == "li" and prev == "li" else "\n\n")
         out.append(value)
         prev = kind
-    return "".join(out)
-
-
-def _clean_inline(line: str) -> str:
-    """Restore protected characters, decode entities, drop emptied parentheses ("( )" left by
-    removed templates) and doubled spaces."""
-    if _HAS_PROTECTED_RE.search(line):
-        line = line.translate(_UNPROTECT)
-    if "&" in line:
-        line = html.unescape(line)
-    if "(" in line or "（" in line:
-        line = _EMPTY_PARENS_RE.sub("", line)
-    line = _MULTISPACE_RE.sub(" ", line.replace("\t", " "))
-    if " " in line:
-        line = _SPACE_BEFORE_PUNCT_RE.sub(r"\1", line)
-    return line.strip()
+    result = "".join(out)
+    return result.translate(_UNPROTECT) if _HAS_PROTECTED_RE.search(result) else result
