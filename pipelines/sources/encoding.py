@@ -69,7 +69,8 @@ MAX_CONTROL_FRACTION = 0.01
 WESTERN_TOLERANCE = 0.05
 MESS_SAMPLE_BYTES = 32 * 1024
 
-_ALLOWED_CONTROLS = frozenset("\t\n\r\f\x1b")
+# C0/C1 controls and DEL except \t \n \f \r and ESC (terminal colours are cleaned later).
+_BAD_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
 _ANSI_CSI = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]")
 
 
@@ -127,8 +128,7 @@ def _control_fraction(text: str) -> float:
     if not text:
         return 0.0
     sample = text[:SAMPLE_BYTES]
-    bad = sum(1 for c in sample if (c < " " or "\x7f" <= c <= "\x9f") and c not in _ALLOWED_CONTROLS)
-    return bad / len(sample)
+    return len(_BAD_CONTROLS.findall(sample)) / len(sample)
 
 
 def _checked(text: str, encoding: str) -> Decoded | Binary:
