@@ -230,19 +230,24 @@ def top_ngram_fraction(ws: tuple[str, ...], lengths: list[int], total: int, n: i
 
 
 def duplicate_ngram_fraction(ws: tuple[str, ...], lengths: list[int], total: int, n: int) -> float:
-    """Characters of the words covered by any word n-gram that occurs more than once (each
-    character counted once, as Gopher defines it), over the characters of all words."""
+    """Characters of the words covered by repeats of a word n-gram (an occurrence of an n-gram
+    seen earlier in the document; the first occurrence is not a duplicate), each character
+    counted once even where repeats overlap, over the characters of all words. The same
+    reading of Gopher's rule as datatrove's, without its skip-ahead shortcut."""
     if len(ws) < n or total == 0:
         return 0.0
     grams = list(zip(*(ws[i:] for i in range(n))))
-    counts = Counter(grams)
-    if len(counts) == len(grams):
+    if len(set(grams)) == len(grams):
         return 0.0
     covered = bytearray(len(ws))
     ones = b"\x01" * n
+    seen: set[tuple[str, ...]] = set()
+    add = seen.add
     for i, g in enumerate(grams):
-        if counts[g] > 1:
+        if g in seen:
             covered[i : i + n] = ones
+        else:
+            add(g)
     return sum(itertools.compress(lengths, covered)) / total
 
 
@@ -258,8 +263,8 @@ class GopherRepetition:
     paragraphs / paragraphs <= max_duplicate_paragraphs 0.3; characters in duplicate lines /
     characters <= max_duplicate_line_chars 0.2; the same for paragraphs <= 0.2; for n = 2, 3,
     4 the characters of the most frequent word n-gram (times its count) / word characters <=
-    0.20, 0.18, 0.16 (`max_top_ngram`); for n = 5..10 the characters covered by repeated word
-    n-grams / word characters <= 0.15, 0.14, 0.13, 0.12, 0.11, 0.10 (`max_duplicate_ngram`).
+    0.20, 0.18, 0.16 (`max_top_ngram`); for n = 5..10 the characters covered by repeats of a
+    word n-gram (not its first occurrence) / word characters <= 0.15, 0.14, 0.13, 0.12, 0.11, 0.10 (`max_duplicate_ngram`).
     Lines are split on newlines, paragraphs on blank lines; "duplicate" means a repeat of an
     earlier one (the first occurrence is not counted). Words are script-aware (`text.words`).
     Drops: `duplicate_lines`, `duplicate_paragraphs`, `duplicate_line_chars`,
