@@ -102,7 +102,7 @@ _CREDIT = re.compile(
     r"|Transcribed[ \t]+(?:from|by)|Prepared[ \t]+by)\b",
     re.IGNORECASE,
 )
-_HEADER_WINDOW = 20_000  # the PG header is well within the first 20,000 characters
+_HEADER_WINDOW = 60_000  # the PG header (old "small print" ones included) is well within this
 
 
 def gutenberg_title(text: str) -> str | None:

@@ -249,9 +249,23 @@ def normalize_member(name: str) -> str | None:
     return "/".join(parts)
 
 
+MAX_TAR_HEADER_BYTES = 1024 * 1024  # pax / GNU long-name headers: a few KB in real archives
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """tarfile reads pax and GNU long-name headers whole into memory before the caller sees
+    the member: a header declaring gigabytes would be a memory bomb. Refuse big ones."""
+
+    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:  # type: ignore[override]
+        meta = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE)
+        if self.type in meta and self.size > MAX_TAR_HEADER_BYTES:
+            raise ArchiveLimit(f"archive_too_large: tar header of {self.size} bytes > {MAX_TAR_HEADER_BYTES}")
+        return super()._proc_member(tarfile_)  # type: ignore[misc]
+
+
 def _tar_members(path: str, config: Config) -> Iterator[Member]:
     with open_input(path, config.max_decompressed_bytes) as stream:
-        with tarfile.open(fileobj=stream, mode="r|") as tar:
+        with tarfile.open(fileobj=stream, mode="r|", tarinfo=_BoundedTarInfo) as tar:
             for info in tar:
                 if info.isreg():
                     yield Member(info.name, "file", info.size, read=_tar_reader(tar, info))

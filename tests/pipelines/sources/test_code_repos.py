@@ -305,6 +305,19 @@ def test_tar_bomb_is_bounded(tmp_path: Path) -> None:
     assert records[0].error.startswith("archive_too_large")
 
 
+def test_huge_tar_header_is_refused(tmp_path: Path) -> None:
+    """A pax header is read whole by tarfile before we see the member: its size is capped."""
+    path = tmp_path / "pax.tar.gz"
+    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("p/a.py")
+        info.size = len(PY)
+        info.pax_headers = {"comment": "x" * (code.MAX_TAR_HEADER_BYTES + 10)}
+        tar.addfile(info, io.BytesIO(PY.encode()))
+    records = run(path)
+    assert len(records) == 1 and isinstance(records[0], Failure), records
+    assert records[0].error.startswith("archive_too_large: tar header")
+
+
 def test_member_count_limit(tmp_path: Path) -> None:
     for name in ("many.tar", "many.zip"):
         path = tmp_path / name
