@@ -5,10 +5,10 @@ row batches and column subsets and hands great-expectations a small *derived fra
 (ids, lengths and hashes of texts, languages and scores, token-id ranges), never the texts
 themselves. The frames and the expectations on them, per suite:
 
-- `schema`   one row per column of a shard's Parquet schema (`column`, `signature` =
-  `name:type`, `required_nulls` = nulls counted in a column the schema declares non-null).
-  Columns and types must be the expected ones (`expected_columns`); required columns
-  hold no nulls.
+- `schema`   one row per (shard, column) of the Parquet schemas of all shards of a kind (`path`,
+  `column`, `signature` = `name:type` or `name:missing` for an absent required column,
+  `required_nulls` = nulls counted in a column the schema declares non-null). Columns and
+  types must be the expected ones (`expected_columns`); required columns hold no nulls.
 - `corpus`   one row per document: `id` non-null and unique in the shard, `source`/`location`
   non-null, `text_length` (characters; null when the text is null) inside
   [`min_text_chars`, `max_text_chars`], `text_hash` (64-bit xxh3 of the UTF-8 text) unique in
@@ -77,8 +77,7 @@ INDEX_COLUMN: dict[str, str] = {
     "rejected": "id",
     "failed": "location",
     "tokens": "id",
-    "schema": "column",
-    "shards": "path",
+        "shards": "path",
     "counts": "key",
 }
 
@@ -210,12 +209,12 @@ def schema_suite(kind: str) -> gx.ExpectationSuite:
         gxe.ExpectColumnValuesToBeInSet(
             column="signature",
             value_set=signatures,
-            meta={"checks": f"every column of a {kind} shard is an expected column with an expected type"},
+            meta={"checks": f"every column of a {kind} shard is expected, with an expected type; "
+                  f"`name:missing` marks a required column ({', '.join(must)}) that is absent"},
         ),
-        gxe.ExpectColumnDistinctValuesToContainSet(
-            column="column", value_set=must, meta={"checks": f"no column of a {kind} shard is missing"}
+        gxe.ExpectCompoundColumnsToBeUnique(
+            column_list=["path", "column"], meta={"checks": "column names are unique within a shard"}
         ),
-        gxe.ExpectColumnValuesToBeUnique(column="column", meta={"checks": "column names are unique"}),
         gxe.ExpectColumnValuesToBeBetween(
             column="required_nulls",
             min_value=0,

@@ -258,19 +258,24 @@ def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def schema_frame(path: Path, kind: str) -> pd.DataFrame:
-    """One row per column of the shard's schema: column, signature (`name:type`), and
-    required_nulls (nulls in a column that must have none; from the footer statistics, or
-    counted row group by row group when a footer has none)."""
+SCHEMA_COLUMNS = ["path", "column", "signature", "required_nulls"]
+
+
+def schema_rows(path: Path, rel: str, kind: str) -> list[dict[str, Any]]:
+    """One row per column of the shard's schema, plus one per expected column it lacks:
+    path, column, signature (`name:type`, `name:missing`), and required_nulls (nulls in a
+    column that must have none; from the footer statistics, or counted row group by row
+    group for nested columns and footers without statistics)."""
     pf = pq.ParquetFile(path)
     required = set(S.required_columns(kind))
     rows = []
-    for i, f in enumerate(pf.schema_arrow):
-        nulls = 0
-        if f.name in required:
-            nulls = _null_count(pf, f.name)
-        rows.append({"column": f.name, "signature": f"{f.name}:{S.type_name(f.type)}", "required_nulls": nulls})
-    return pd.DataFrame(rows, columns=["column", "signature", "required_nulls"])
+    for f in pf.schema_arrow:
+        nulls = _null_count(pf, f.name) if f.name in required else 0
+        rows.append({"path": rel, "column": f.name, "signature": f"{f.name}:{S.type_name(f.type)}", "required_nulls": nulls})
+    for name, (_, must) in S.expected_columns(kind).items():
+        if must and name not in pf.schema_arrow.names:
+            rows.append({"path": rel, "column": name, "signature": f"{name}:missing", "required_nulls": 0})
+    return rows
 
 
 def _null_count(pf: pq.ParquetFile, name: str) -> int:
@@ -405,7 +410,10 @@ class _Runner:
         import great_expectations as gx
 
         self.gx = gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
         self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         for site in list(self.context.get_site_names()):
             self.context.delete_data_docs_site(site)
         self.context.add_data_docs_site(
@@ -425,15 +433,19 @@ class _Runner:
                 gx.ValidationDefinition(name=name, data=batch, suite=suite)
             )
 
-    def run(self, suite: str, frame: pd.DataFrame, shard: str) -> list[dict[str, Any]]:
+    def run(self, suite: str, frame: pd.DataFrame, shard: str, split_by: str | None = None) -> list[dict[str, Any]]:
+        """Validate `frame` with `suite`; one check record per expectation. With `split_by`
+        (a column naming the shard of each row, for frames covering several shards), a failed
+        expectation yields one record per offending shard."""
         from great_expectations.core.run_identifier import RunIdentifier
 
-        index = S.INDEX_COLUMN.get(suite.removesuffix("_schema") if suite.endswith("_schema") else suite, "")
-        if suite.endswith("_schema"):
-            index = "column"
+        index = "column" if suite.endswith("_schema") else S.INDEX_COLUMN.get(suite, "")
         result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES}
-        if index in frame.columns:
-            result_format["unexpected_index_column_names"] = [index]
+        if split_by:
+            result_format = {"result_format": "COMPLETE"}
+        names = [c for c in (split_by, index) if c and c in frame.columns]
+        if names:
+            result_format["unexpected_index_column_names"] = names
         res = self.definitions[suite].run(
             batch_parameters={"dataframe": frame},
             result_format=result_format,
@@ -444,20 +456,25 @@ class _Runner:
             cfg = r.expectation_config
             kwargs = cfg.kwargs
             column = kwargs.get("column") or ",".join(
-                str(kwargs[k]) for k in ("column_A", "column_B") if k in kwargs
+                str(kwargs[k]) for k in ("column_A", "column_B", "column_list") if k in kwargs
             )
             name = f"{cfg.type}({column})" if column else cfg.type
+            base = {"suite": suite, "expectation": name, "checks": (cfg.meta or {}).get("checks", "")}
             error = (r.exception_info or {}).get("exception_message") if not r.success else None
-            checks.append(
-                {
-                    "suite": suite,
-                    "shard": shard,
-                    "expectation": name,
-                    "checks": (cfg.meta or {}).get("checks", ""),
-                    "success": bool(r.success),
-                    "details": "" if r.success else _describe(r.result, index, error),
-                }
-            )
+            if r.success or error or not split_by or not r.result.get("unexpected_index_list"):
+                checks.append(
+                    {**base, "shard": shard, "success": bool(r.success),
+                     "details": "" if r.success else _describe(r.result, index, error)}
+                )
+                continue
+            by_shard: dict[str, list[dict[str, Any]]] = {}
+            for row in r.result["unexpected_index_list"]:
+                row = dict(_plain(row))
+                by_shard.setdefault(str(row.pop(split_by, "?")), []).append(row)
+            for where, rows in sorted(by_shard.items()):
+                part = {"unexpected_count": len(rows), "element_count": None, "partial_unexpected_index_list": rows}
+                details = _describe(part, index, None).replace(" of None rows", " rows")
+                checks.append({**base, "shard": where, "success": False, "details": details})
         return checks
 
     def build_docs(self) -> Path | None:
@@ -585,13 +602,14 @@ def _find_values(path: Path, column: str, wanted: set[int], hashed: bool = True)
 
 
 def validate_output(
-    output_dir: str | Path, *, mode: str = "fail", sample_rows: int | None = None
+    output_dir: str | Path, *, mode: str = "fail", sample_rows: int | None = None, docs: bool = True
 ) -> ValidationResult:
     """Validate a run's output directory; write `OUT/validation/results.json` and Data Docs.
 
     `mode` is `fail` (a failure makes `exit_code` 1) or `warn` (failures are reported, exit 0).
     `sample_rows` checks that many evenly spaced rows per shard instead of all of them (row
-    counts, sha256 of shards is then skipped, and counters still use every row)."""
+    counts and counters still use every row; sha256 of shards is skipped). `docs=False` skips
+    rendering the Data Docs (the JSON results are always written)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     out = Path(output_dir)
@@ -609,6 +627,7 @@ def validate_output(
     all_shards = [(k, rel) for k in S.KINDS for rel in shard_lists[k]]
     total_rows = sum(pq.ParquetFile(out / rel).metadata.num_rows for _, rel in all_shards if _readable(out / rel))
     inventory: list[dict[str, Any]] = []
+    schema_table: dict[str, list[dict[str, Any]]] = {}
 
     with tempfile.TemporaryDirectory(prefix="corpusmill-validate-") as tmp:
         buckets = HashBuckets(Path(tmp), total_rows)
@@ -620,7 +639,7 @@ def validate_output(
                 continue
             num_rows = pq.ParquetFile(path).metadata.num_rows
             seen.rows[kind] = seen.rows.get(kind, 0) + num_rows
-            seen.checks += runner.run(f"{kind}_schema", schema_frame(path, kind), rel)
+            schema_table.setdefault(kind, []).extend(schema_rows(path, rel, kind))
             if kind == "corpus":
                 frame = corpus_frame(path, params, sample_rows)
                 buckets.add("text", index, [None if pd.isna(v) else int(v) % (1 << 64) for v in frame["text_hash"]])
@@ -642,6 +661,9 @@ def validate_output(
             _observe_counts(kind, path, seen)
             inventory.append({"path": rel, "file_rows": num_rows, "file_sha256": None if sample_rows else _sha256(path)})
 
+        for kind, rows in schema_table.items():
+            table = pd.DataFrame(rows, columns=SCHEMA_COLUMNS).astype({"required_nulls": "Int64"})
+            seen.checks += runner.run(f"{kind}_schema", table, f"{kind}/*", split_by="path")
         seen.checks += _cross_shard_checks(out, buckets, all_shards, params, tokens_complete=sample_rows is None)
 
     # shard inventory: manifest vs disk
@@ -670,7 +692,7 @@ def validate_output(
     if len(counts):
         seen.checks += runner.run("counts", counts.astype({"manifest": "Int64", "observed": "Int64"}), "manifest.json")
 
-    docs = runner.build_docs()
+    docs_path = runner.build_docs() if docs else None
     failures = [CheckFailure(c["expectation"], c["shard"], c["details"]) for c in seen.checks if not c["success"]]
     success = not failures
     path = vdir / "results.json"
@@ -701,7 +723,7 @@ def validate_output(
         path=path,
         mode=mode,
         evaluated=len(seen.checks),
-        docs_path=docs,
+        docs_path=docs_path,
         shards=len(all_shards),
     )
 
