@@ -126,13 +126,45 @@ def _is_public_ipv6(text: str) -> bool:
 
 # --- phone numbers ------------------------------------------------------------------------
 
-_SEP = r"[ .\-\u00a0]?"
-# International: +CC, optional (0) and (area), then groups of 1-5 digits. The lookbehind sits
-# after the literal "+" so the regex engine can scan for "+" quickly.
-_PHONE_INTL = regex.compile(
-    rf"\+(?<![\w+\-./]\+)\d{{1,3}}{_SEP}(?:\(0\){_SEP})?(?:\(\d{{1,5}}\){_SEP})?\d{{1,5}}(?:{_SEP}\d{{1,5}}){{1,5}}"
-    r"(?![\w\-]|\.\d)"
-)
+# International: "+", a run of digits, spaces, dots, dashes and parentheses (one greedy
+# class: no nested quantifiers, so no catastrophic backtracking on long digit runs), checked
+# in Python by `_is_intl_phone`.
+_PHONE_INTL = regex.compile(r"\+(?<![\w+\-./]\+)\d[\d .\-\u00a0()]{6,22}\d(?![\w\-]|\.\d)")
+_PHONE_SEPARATORS = re.compile(r"[ .\-\u00a0]")
+
+
+def _is_intl_phone(candidate: str) -> bool:
+    """8-15 digits in all (E.164), balanced parentheses, single separators between groups of
+    1-8 digits (a group may carry parentheses: "(0)30", "(415)"), or one compact run
+    ("+14155552671")."""
+    if not 8 <= _digit_count(candidate) <= 15 or candidate.count("(") != candidate.count(")"):
+        return False
+    parts = _PHONE_SEPARATORS.split(candidate[1:])
+    if len(parts) > 7:
+        return False
+    for part in parts:
+        digits = part.replace("(", "").replace(")", "")
+        if not (digits.isdigit() and len(digits) <= (15 if len(parts) == 1 else 8)):
+            return False
+    return True
+
+
+def _intl_phone_length(candidate: str) -> int:
+    """Length of the longest prefix of `candidate` that is a phone number and ends at a group
+    boundary ("+1 415 555 2671 - 9 am" -> "+1 415 555 2671"), or 0."""
+    while candidate:
+        if _is_intl_phone(candidate):
+            return len(candidate)
+        cut = max(candidate.rfind(c) for c in " .-\u00a0")
+        candidate = candidate[:cut].rstrip(" .-\u00a0(") if cut > 0 else ""
+    return 0
+
+
+def _intl_repl(m: re.Match[str]) -> str | None:
+    length = _intl_phone_length(m.group(0))
+    return "<PHONE>" + m.group(0)[length:] if length else None
+
+
 # North American: (555) 123-4567, 555-123-4567, 555.123.4567, 1-800-555-0199.
 _PHONE_NANP = re.compile(
     r"(?<![\w+\-./])(?:1[ .\-])?(?:\(\d{3}\)[ \-]?|\d{3}[.\-])\d{3}[.\-]\d{4}(?![\w\-]|\.\d)"
@@ -154,7 +186,7 @@ def _digit_count(text: str) -> int:
 
 _PRIVATE_KEY = re.compile(
     r"(?P<begin>-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)"
-    r"(?P<body>[\s\S]{1,20000}?)"
+    r"(?P<body>(?:[^-]|-(?!----)){1,20000}?)"  # stops at the next "-----"
     r"(?P<end>-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)"
 )
 _TOKEN_PREFIXES = ("AKIA", "ASIA", "ABIA", "ACCA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_",
@@ -399,9 +431,7 @@ def redact_phones(text: str) -> tuple[str, int]:
     """Replace +CC numbers (8-15 digits), North-American numbers and labelled numbers."""
     total = 0
     if "+" in text:
-        text, n = _substitute(
-            _PHONE_INTL, text, text, lambda m: "<PHONE>" if 8 <= _digit_count(m.group(0)) <= 15 else None
-        )
+        text, n = _substitute(_PHONE_INTL, text, text, _intl_repl)
         total += n
     if _NANP_HINT.search(text):
         # The number ends where its hint ends and starts at most 6 characters before it.
