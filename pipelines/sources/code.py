@@ -193,29 +193,38 @@ def minified_detail(text: str) -> str | None:
     return None
 
 
-def file_verdict(path: str, data: bytes, include_unknown: bool = False) -> tuple[str, str] | tuple[str, str, str | None]:
-    """Classify one file's bytes: ("reject", reason, detail) or ("keep", text, language).
+@dataclass(frozen=True, slots=True)
+class Kept:
+    text: str
+    language: str | None
 
-    Applies the content rules of the module docstring (binary, language, generated,
-    minified); the name and size rules come before it."""
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    reason: str
+    detail: str
+
+
+def file_verdict(path: str, data: bytes, include_unknown: bool = False) -> Kept | Rejected:
+    """Classify one file's bytes by content: binary, language, generated, minified (the
+    module docstring's rules, in that order). The name and size rules come before it."""
     head = data[:8192]
     if b"\x00" in head or is_binary_signature(head):
-        return ("reject", "binary_file", "NUL byte or binary signature")
+        return Rejected("binary_file", "NUL byte or binary signature")
     language = language_from_name(path) or language_from_shebang(head)
     if language is None and not include_unknown:
-        return ("reject", "unknown_language", os.path.splitext(path)[1] or path.rsplit("/", 1)[-1])
+        return Rejected("unknown_language", os.path.splitext(path)[1] or path.rsplit("/", 1)[-1])
     decoded = decode_text(data)
     if isinstance(decoded, Binary):
-        return ("reject", "binary_file", decoded.why)
-    text = decoded.text
-    marker = generated_marker(text)
+        return Rejected("binary_file", decoded.why)
+    marker = generated_marker(decoded.text)
     if marker:
-        return ("reject", "generated", marker)
+        return Rejected("generated", marker)
     if language not in PROSE_LANGUAGES:
-        why = minified_detail(text)
+        why = minified_detail(decoded.text)
         if why:
-            return ("reject", "minified", why)
-    return ("keep", text, language)
+            return Rejected("minified", why)
+    return Kept(decoded.text, language)
 
 
 # --- archive members ------------------------------------------------------------------------
@@ -512,19 +521,18 @@ def _documents(unit: str, config: Config, fmt: str, repo: str, info: RepoInfo) -
             yield _reject(repo, unit, m.name, path, "file_too_large", f"more than {config.max_file_bytes} bytes")
             continue
         result = file_verdict(path, data, config.include_unknown_languages)
-        if result[0] == "reject":
-            preview = "" if result[1] in ("binary_file",) else data[:PREVIEW_CHARS].decode("utf-8", "replace")
-            yield _reject(repo, unit, m.name, path, result[1], str(result[2]), preview)
+        if isinstance(result, Rejected):
+            preview = "" if result.reason == "binary_file" else data[:PREVIEW_CHARS].decode("utf-8", "replace")
+            yield _reject(repo, unit, m.name, path, result.reason, result.detail, preview)
             continue
-        _, text, language = result
         yield Document(
             id=make_id(KIND, repo, path),
-            text=str(text),
+            text=result.text,
             source=KIND,
             location=f"{unit}!{m.name}",
             repo=repo,
             path=path,
-            programming_language=language,
+            programming_language=result.language,
             license=info.license,
             size_bytes=len(data),
         )
