@@ -129,6 +129,8 @@ def test_data_files_size_limit():
     yaml_doc = code_doc("key: value\n" * 600, path="conf/settings", lang="YAML")
     assert code_quality(yaml_doc).reason == "data_file_too_large"
     assert code_quality(yaml_doc, max_data_file_chars=50_000) is yaml_doc
+    svg = code_doc("<svg>\n" + '<path d="M0 0 L10 10"/>\n' * 300 + "</svg>\n", path="img/logo.svg", lang="SVG")
+    assert code_quality(svg).reason == "data_file_too_large"
     # The same size of ordinary code is fine.
     big_py = code_doc("value = compute(1, 2)\n" * 600)
     assert code_quality(big_py) is big_py
