@@ -23,8 +23,11 @@ comes from there. Output: one block (heading, paragraph, list item) per line.
 from __future__ import annotations
 
 import codecs
+import ctypes
+import os
 import re
 import threading
+import time
 from collections.abc import Callable
 
 # ---------------------------------------------------------------------------------------
@@ -277,54 +280,51 @@ class _Watchdog:
     Unlike `signal.alarm`, this works in any thread (Beam runs DoFns in worker threads).
     Like a signal, the exception is delivered when the thread next runs Python bytecode:
     it stops trafilatura's Python loops, but not one long call into C (an lxml parse, a
-    regex match, resiliparse's C++ extractor); `max_page_bytes` bounds those."""
+    regex match, resiliparse's C++ extractor); `max_page_bytes` bounds those.
+    Cheap per page: a dict insert and delete under a lock; the thread is woken only when a
+    new deadline is earlier than the one it sleeps towards."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._jobs: dict[int, tuple[float, int]] = {}  # job key -> (deadline, thread id)
         self._fired: set[int] = set()
         self._next = 0
+        self._wake_at = float("inf")
         self._pid = -1
         self._thread: threading.Thread | None = None
 
     def _ensure_thread(self) -> None:
-        import os
-
         if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():
-            self._pid = os.getpid()
+            self._pid = os.getpid()  # a forked worker has no watchdog thread: start one
+            self._wake_at = float("inf")
             self._thread = threading.Thread(target=self._run, name="extraction-watchdog", daemon=True)
             self._thread.start()
 
     def _run(self) -> None:
-        import ctypes
-        import time
-
-        while True:
-            with self._cond:
+        with self._cond:
+            while True:
                 now = time.monotonic()
-                due = [k for k, (t, _) in self._jobs.items() if t <= now]
-                for key in due:
+                for key in [k for k, (t, _) in self._jobs.items() if t <= now]:
                     _, tid = self._jobs.pop(key)
                     self._fired.add(key)
                     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), ctypes.py_object(ExtractionTimeout))
-                wait = min((t for t, _ in self._jobs.values()), default=now + 60) - now
-                self._cond.wait(timeout=max(0.001, wait))
+                self._wake_at = min((t for t, _ in self._jobs.values()), default=now + 60.0)
+                self._cond.wait(timeout=max(0.001, self._wake_at - now))
 
     def start(self, seconds: float) -> int:
-        import time
-
         with self._cond:
             self._ensure_thread()
             self._next += 1
             key = self._next
-            self._jobs[key] = (time.monotonic() + seconds, threading.get_ident())
-            self._cond.notify()
+            deadline = time.monotonic() + seconds
+            self._jobs[key] = (deadline, threading.get_ident())
+            if deadline < self._wake_at:
+                self._wake_at = deadline
+                self._cond.notify()
             return key
 
     def finish(self, key: int) -> bool:
-        """Cancel a job; True if it had fired (a pending exception is then cleared)."""
-        import ctypes
-
+        """Cancel a job; True if it had fired (a still pending exception is then cleared)."""
         with self._cond:
             self._jobs.pop(key, None)
             if key in self._fired:

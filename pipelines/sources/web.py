@@ -9,7 +9,8 @@ What is read:
 
 Every other record becomes a `Rejection(step="read")`, so it is counted:
   warc_request, warc_metadata, warc_revisit, warc_warcinfo (also the ARC `filedesc://`
-  header), warc_continuation, warc_other (unknown WARC-Type), http_redirect (HTTP 3xx),
+  header; `metadata://` and `dns:` resources about the crawl itself), warc_continuation,
+  warc_other (unknown WARC-Type), http_redirect (HTTP 3xx),
   http_error (HTTP 4xx/5xx), non_text_content (images, CSS, JS, PDF, feeds...),
   page_too_large (record or decoded payload above `max_page_bytes`/`max_record_bytes`),
   empty_text (nothing left after extraction), too_little_text (fewer than
@@ -641,6 +642,8 @@ _NOT_DOCUMENTS = {
     "continuation": "warc_continuation",
 }
 _DOCUMENT_TYPES = {"response", "resource", "conversion"}
+# Records about the crawl itself (wget's `metadata://` log resources, Heritrix `dns:` lookups).
+_CRAWLER_SCHEMES = {"metadata", "dns", "whois", "filedesc"}
 HTML_TYPES = {
     "text/html",
     "application/xhtml+xml",
@@ -703,6 +706,8 @@ def record_to_item(path: str, rec: RawRecord, config: Config) -> Document | Reje
 
     if rtype not in _DOCUMENT_TYPES:
         return reject(_NOT_DOCUMENTS.get(rtype, "warc_other"), rtype)
+    if url and url.split(":", 1)[0].lower() in _CRAWLER_SCHEMES:
+        return reject("warc_metadata", url.split(":", 1)[0].lower())  # e.g. wget's log as a resource
     if rec.block is None:
         return reject("page_too_large", f"record of {rec.length} bytes")
     block = rec.block
