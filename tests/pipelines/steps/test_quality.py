@@ -1,0 +1,377 @@
+"""Gopher, C4 and FineWeb steps (pipelines/steps/quality.py) and the presets that use them."""
+
+from __future__ import annotations
+
+import bz2
+import functools
+import lzma
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import mwparserfromhell
+import pytest
+
+from pipelines.steps import registry
+from pipelines.steps.quality import (
+    C4Quality,
+    FineWebQuality,
+    GopherQuality,
+    GopherRepetition,
+    duplicate_ngram_fraction,
+    top_ngram_fraction,
+)
+from pipelines.steps.text import split_sentences
+from schemas.document import Document, Drop
+from workflows.config import load_preset
+
+PROSE = (
+    "The committee met on Tuesday to review the annual report on water quality in the region. "
+    "Members noted that the levels of nitrates had fallen for the third year in a row, and that "
+    "the new treatment plant was working as planned. Several farmers spoke about the cost of "
+    "changing their practices, and the chair promised to look at ways to share that burden. "
+    "A final decision on the budget will be taken at the next meeting, which is open to the public."
+)
+PROSE_2 = (
+    "Heavy rain is expected to reach the coast late on Friday evening, according to the weather service. "
+    "Residents living near the river have been asked to move their cars to higher ground and to follow "
+    "the advice of local officials. Schools will remain open, but some bus routes may be changed at "
+    "short notice. The service said that the storm should weaken over the weekend as it moves inland."
+)
+NAV_PAGE = "\n".join(
+    [
+        "Home", "About us", "Products", "Services", "Solutions", "Pricing", "Contact", "Login", "Sign up",
+        "Blog", "Careers", "News", "Events", "Support", "FAQ", "Sitemap", "Privacy Policy", "Terms of Use",
+        "Facebook", "Twitter", "LinkedIn", "Instagram", "YouTube", "Newsletter", "Partners", "Investors",
+        "Press", "Downloads", "Documentation", "Community", "Forum", "Status", "Security", "Legal",
+        "Cookie settings", "Accessibility", "Deutsch", "Français", "Español", "中文", "日本語",
+        "© 2024 Example Inc. All rights reserved.",
+    ]
+)  # fmt: skip
+
+
+def doc(text: str, language: str | None = "en", script: str | None = None, i: int = 0) -> Document:
+    return Document(id=f"d{i}", text=text, source="test", location=f"test#{i}", language=language, script=script)
+
+
+def reason(out: Document | Drop) -> str | None:
+    return out.reason if isinstance(out, Drop) else None
+
+
+# ---------------------------------------------------------------------------------------------
+# real text helpers
+
+
+def kjv_chunks(shared_data: Path, n: int, size: int = 4000) -> list[str]:
+    text = lzma.open(shared_data / "books" / "kjv_bible-kjv-text_4.38.txt.xz", "rt", encoding="utf-8").read()
+    return [text[i : i + size] for i in range(200_000, 200_000 + n * 37_000, 37_000)]
+
+
+@functools.cache
+def chinese_articles(shared_data: Path, n: int) -> list[str]:
+    """Prose from 红楼梦 laid out as a news page: the download file's hard wraps undone,
+    paragraphs of four sentences, about 2,000 characters each."""
+    raw = (shared_data / "books" / "zh" / "hongloumeng_zh-hans.txt").read_text(encoding="utf-8", errors="replace")
+    flat = "".join(raw[60_000:60_000 + n * 2_600].split())
+    sentences = split_sentences(flat)
+    paragraphs = ["".join(sentences[i : i + 4]) for i in range(0, len(sentences), 4)]
+    out, current = [], []
+    for p in paragraphs:
+        current.append(p)
+        if sum(map(len, current)) >= 2000:
+            out.append("\n\n".join(current))
+            current = []
+    return out[:n]
+
+
+@functools.cache
+def japanese_wiki_pages(shared_data: Path, n: int) -> list[str]:
+    """Plain prose of the first long articles of the jawiki dump: wikitext stripped with
+    mwparserfromhell, paragraphs that end in 。, at most 4,000 characters."""
+    pages: list[str] = []
+    path = shared_data / "wiki" / "truncated" / "jawiki-truncated-repaired.xml.bz2"
+    with bz2.open(path, "rb") as f:
+        for _, el in ET.iterparse(f):
+            if el.tag.endswith("}page"):
+                ns = el.find("{*}ns")
+                text = el.find("{*}revision/{*}text")
+                wikitext = (text.text or "") if text is not None else ""
+                if ns is not None and ns.text == "0" and len(wikitext) > 5000:
+                    plain = mwparserfromhell.parse(wikitext).strip_code()
+                    paras = [p.strip() for p in plain.split("\n") if p.strip().endswith("。") and len(p.strip()) > 20]
+                    if paras:
+                        pages.append("\n\n".join(paras)[:4000])
+                el.clear()
+                if len(pages) >= n:
+                    break
+    return pages
+
+
+def run_preset(name: str, d: Document) -> Document | tuple[str, Drop]:
+    """Run a preset's steps the way the runner does (drop mode stops; annotate mode goes on)."""
+    for cfg in load_preset(name):
+        st: Any = registry.build(cfg.step, cfg.params)
+        if hasattr(st, "setup"):
+            st.setup()
+        out = st(d)
+        if isinstance(out, Drop):
+            if cfg.mode == "drop":
+                return cfg.step, out
+        else:
+            d = out
+    return d
+
+
+# ---------------------------------------------------------------------------------------------
+# Gopher quality
+
+
+def test_gopher_quality_keeps_prose_and_drops_each_rule() -> None:
+    g = GopherQuality()
+    good = doc(PROSE + "\n\n" + PROSE_2)
+    assert g(good) is good
+    assert reason(g(doc("Too short to be a document."))) == "too_few_words"
+    assert reason(GopherQuality(max_words=60)(good)) == "too_many_words"
+    assert reason(g(doc(" ".join(["supercalifragilisticexpialidocious"] * 30 + PROSE.split())))) == "mean_word_length"
+    assert reason(g(doc(PROSE + " " + " ".join(f"#tag{i}" for i in range(40))))) == "too_many_hashes"
+    assert reason(g(doc(PROSE + " " + "and so on... " * 20))) == "too_many_ellipses"
+    bullets = "\n".join(f"• {s.strip()}." for s in (PROSE + " " + PROSE_2).split(".") if s.strip())
+    assert reason(g(doc(bullets))) == "too_many_bullet_lines"
+    trailing = "\n".join(f"{s.strip()} …" for s in (PROSE + " " + PROSE_2).split(".") if s.strip())
+    assert reason(g(doc(trailing))) in ("too_many_ellipsis_lines", "too_many_ellipses")
+    assert reason(GopherQuality(max_ellipsis_ratio=1.0)(doc(trailing))) == "too_many_ellipsis_lines"
+    numbers = PROSE + "\n" + "\n".join(f"{i * 1234567} {i * 3.5:.2f} 2024-01-{i % 28 + 1:02d} {i * 7919}" for i in range(40))
+    assert reason(g(doc(numbers))) == "too_few_alpha_words"
+
+
+def test_gopher_stop_words_per_language() -> None:
+    keywords = " ".join(
+        "cheap flights hotels deals rental cars cruises vacation packages travel insurance airport parking "
+        "city breaks last minute offers family holidays beach resorts ski trips luxury spa weekend getaways "
+        "business travel group bookings student discounts loyalty program gift cards mobile app reviews".split() * 2
+    )
+    assert reason(GopherQuality()(doc(keywords, language="en"))) == "too_few_stop_words"
+    # Unknown language: the stop-word rule cannot judge and is skipped.
+    assert isinstance(GopherQuality()(doc(keywords, language=None)), Document)
+    german = (
+        "Der Ausschuss hat am Dienstag den Jahresbericht über die Wasserqualität in der Region beraten. "
+        "Die Mitglieder stellten fest, dass die Nitratwerte im dritten Jahr in Folge gesunken sind und "
+        "die neue Kläranlage wie geplant arbeitet. Mehrere Landwirte sprachen über die Kosten der Umstellung, "
+        "und der Vorsitzende versprach, nach Wegen zu suchen, diese Last zu teilen. Eine Entscheidung über "
+        "den Haushalt fällt in der nächsten Sitzung, die öffentlich ist."
+    )
+    # German prose has German stop words (not Gopher's English ones).
+    assert isinstance(GopherQuality()(doc(german, language="de")), Document)
+    assert reason(GopherQuality()(doc(german, language="en"))) == "too_few_stop_words"
+
+
+def test_gopher_overrides() -> None:
+    short = doc(PROSE[:200])
+    assert reason(GopherQuality()(short)) == "too_few_words"
+    assert isinstance(GopherQuality(overrides={"en": {"min_words": 10}})(short), Document)
+    assert reason(GopherQuality(overrides={"de": {"min_words": 10}})(short)) == "too_few_words"
+    # Script override applies to all languages of the script; the language entry wins.
+    assert isinstance(GopherQuality(overrides={"Latn": {"min_words": 10}})(doc(PROSE[:200], script="Latn")), Document)
+    both = GopherQuality(overrides={"Latn": {"min_words": 10}, "en": {"min_words": 500}})
+    assert reason(both(doc(PROSE[:200], script="Latn"))) == "too_few_words"
+    with pytest.raises(ValueError, match="unknown parameters"):
+        GopherQuality(overrides={"zh": {"min_wrods": 10}})
+
+
+def test_gopher_quality_counts_chinese_words_with_jieba(shared_data: Path) -> None:
+    article = chinese_articles(shared_data, 1)[0]
+    g = GopherQuality(record_signals=True)
+    kept = g(doc(article, language="zh", script="Hani"))
+    assert isinstance(kept, Document), kept
+    assert kept.signal("gopher_words") > 500  # type: ignore[operator]
+    # Split on whitespace (as if the text were Latin), the article is a handful of "words".
+    assert reason(g(doc(article, language="zh", script="Latn"))) == "too_few_words"
+
+
+def test_gopher_quality_signals_recorded() -> None:
+    out = GopherQuality(record_signals=True)(doc(PROSE + "\n\n" + PROSE_2))
+    assert isinstance(out, Document)
+    assert out.signal("gopher_words") == len((PROSE + " " + PROSE_2).split())
+    assert 3 <= out.signal("gopher_mean_word_length") <= 10  # type: ignore[operator]
+    assert out.signal("gopher_stop_words") >= 10  # type: ignore[operator]
+
+
+# ---------------------------------------------------------------------------------------------
+# Gopher repetition
+
+
+def test_ngram_fractions() -> None:
+    ws = tuple("a b c d e a b c d e".split())
+    lengths = [1] * 10
+    # The second "a b c d e" repeats the first: 5 of 10 word characters.
+    assert duplicate_ngram_fraction(ws, lengths, 10, 5) == pytest.approx(0.5)
+    assert duplicate_ngram_fraction(ws, lengths, 10, 6) == 0.0
+    assert duplicate_ngram_fraction(tuple("a b c d e f".split()), [1] * 6, 6, 5) == 0.0
+    # Most frequent bigram "a b" (twice, 2 chars each) = 4 of 10 characters.
+    assert top_ngram_fraction(ws, lengths, 10, 2) == pytest.approx(0.4)
+    assert top_ngram_fraction(tuple("a b c d".split()), [1] * 4, 4, 2) == 0.0  # no bigram repeats
+    # Overlapping repeats count each character once.
+    run = tuple("x y x y x y x y".split())
+    assert duplicate_ngram_fraction(run, [1] * 8, 8, 5) <= 1.0
+
+
+def test_gopher_repetition_rules() -> None:
+    r = GopherRepetition()
+    good = doc(PROSE + "\n\n" + PROSE_2)
+    assert r(good) is good
+    lines = "\n".join(["Buy now and save big on everything."] * 5 + [PROSE, PROSE_2])
+    assert reason(r(doc(lines))) == "duplicate_lines"
+    paragraphs = "\n\n".join([PROSE] + ["Click here.\nSubscribe."] * 3 + [PROSE_2])
+    assert reason(GopherRepetition(max_duplicate_lines=1.0)(doc(paragraphs))) == "duplicate_paragraphs"
+    # One long line repeated (10 % of lines, most of the characters).
+    long_dup = "\n".join([PROSE, PROSE] + [f"Short line number {i}." for i in range(18)])
+    assert reason(r(doc(long_dup))) == "duplicate_line_chars"
+    spam = PROSE + " " + " ".join(["cheap pills"] * 40) + " " + PROSE_2
+    assert reason(r(doc(spam))) == "top_ngram"
+    repeated = PROSE + " " + PROSE + " " + PROSE_2  # within one paragraph: caught by n-grams
+    out = r(doc(repeated))
+    assert reason(out) == "duplicate_ngrams" and "n=5" in out.detail  # type: ignore[union-attr]
+
+
+def test_gopher_repetition_custom_ngram_limits() -> None:
+    repeated = doc(PROSE + " " + PROSE + " " + PROSE_2)
+    lenient = GopherRepetition(max_top_ngram={2: 1.0}, max_duplicate_ngram={5: 0.9})
+    assert isinstance(lenient(repeated), Document)
+    with pytest.raises(ValueError):
+        GopherRepetition(max_duplicate_ngram={0: 0.1})
+
+
+def test_gopher_repetition_on_real_prose(shared_data: Path) -> None:
+    r = GopherRepetition()
+    for text in chinese_articles(shared_data, 3):
+        assert isinstance(r(doc(text, language="zh", script="Hani")), Document)
+    for text in japanese_wiki_pages(shared_data, 3):
+        assert isinstance(r(doc(text, language="ja", script="Jpan")), Document)
+
+
+# ---------------------------------------------------------------------------------------------
+# C4
+
+
+def test_c4_line_cleaning() -> None:
+    page = "\n".join(
+        [
+            "Menu",
+            "Home | News | Sport",
+            PROSE,
+            "Please enable JavaScript to view the comments powered by our partner.",
+            "This site uses cookies to improve your experience, see our policy.",
+            "Ok.",
+            "The river rose by two metres overnight[1] and kept rising.[citation needed]",
+            "",
+            PROSE_2,
+            "Read more",
+        ]
+    )
+    out = C4Quality()(doc(page))
+    assert isinstance(out, Document)
+    assert out.text.split("\n") == [PROSE, "The river rose by two metres overnight and kept rising.", "", PROSE_2]
+    # FineWeb's variant keeps lines without terminal punctuation (if they have 3+ words).
+    lenient = C4Quality(require_terminal_punctuation=False)(doc(page))
+    assert isinstance(lenient, Document)
+    assert "Home | News | Sport" in lenient.text and "Menu" not in lenient.text and "Read more" not in lenient.text
+
+
+def test_c4_page_drops() -> None:
+    c4 = C4Quality()
+    assert reason(c4(doc(PROSE + "\nLorem ipsum dolor sit amet, consectetur adipiscing elit."))) == "lorem_ipsum"
+    assert reason(c4(doc(PROSE + "\nUse the function as follows: f(x) { return x; }."))) == "curly_bracket"
+    assert isinstance(C4Quality(drop_curly_bracket=False)(doc(PROSE + "\nIt is { here }.")), Document)
+    out = c4(doc("One sentence here. And a second one.\nA third line."))
+    assert reason(out) == "too_few_sentences" and "sentences=3<5" in out.detail  # type: ignore[union-attr]
+    assert reason(c4(doc("Menu\nHome\nLogin"))) == "too_few_sentences"
+
+
+def test_c4_counts_chinese_words(shared_data: Path) -> None:
+    article = chinese_articles(shared_data, 1)[0]
+    out = C4Quality()(doc(article, language="zh", script="Hani"))
+    assert isinstance(out, Document)
+    assert len(out.text) >= 0.9 * len(article)
+    # A two-character heading is one word: removed.
+    headed = C4Quality()(doc("首页\n" + article, language="zh", script="Hani"))
+    assert isinstance(headed, Document) and not headed.text.startswith("首页")
+
+
+# ---------------------------------------------------------------------------------------------
+# FineWeb
+
+
+def test_fineweb_rules() -> None:
+    f = FineWebQuality()
+    good = doc(PROSE + "\n\n" + PROSE_2)
+    assert f(good) is good
+    no_punct = "\n".join(s.strip() for s in (PROSE + " " + PROSE_2).split(".") if s.strip())
+    assert reason(f(doc(no_punct))) == "few_terminal_punctuation_lines"
+    short = PROSE + "\n" + "\n".join(f"Item {i}." for i in range(10))
+    assert reason(f(doc(short))) == "too_many_short_lines"
+    dup = "\n".join([PROSE, "Share this article on social media.", PROSE_2, "Share this article on social media."])
+    assert reason(f(doc(dup))) == "duplicate_line_chars"
+    newlines = "\n".join(
+        f"{w}." for w in "one two three four five six seven eight nine ten eleven twelve thirteen fourteen".split()
+    )
+    assert reason(FineWebQuality(max_short_lines_ratio=1.0)(doc(newlines))) == "too_many_newlines"
+    assert reason(f(doc(""))) == "empty_text"
+
+
+def test_fineweb_cjk_short_line_override(shared_data: Path) -> None:
+    # Chinese lines of 20 characters are sentences, not menu items.
+    lines = [s for s in split_sentences("".join(chinese_articles(shared_data, 1)[0].split())) if 16 <= len(s) <= 30]
+    assert len(lines) >= 5
+    text = "\n".join(lines[:10])
+    assert isinstance(FineWebQuality()(doc(text, language="zh", script="Hani")), Document)
+    assert reason(FineWebQuality()(doc(text, language="zh", script="Latn"))) == "too_many_short_lines"
+
+
+# ---------------------------------------------------------------------------------------------
+# presets
+
+
+def test_presets_load_and_name_the_expected_steps() -> None:
+    web = [(c.step, c.mode) for c in load_preset("web")]
+    assert [s for s, _ in web] == [
+        "normalize_text", "language", "gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality",
+        "pii_redaction",
+    ]  # fmt: skip
+    assert all(mode == "drop" for _, mode in web)
+    c4 = next(c for c in load_preset("web") if c.step == "c4_quality")
+    assert c4.params["require_terminal_punctuation"] is False
+    assert [c.step for c in load_preset("code")] == ["code_quality", "pii_redaction"]
+    for name in ("books", "wiki"):
+        steps = [c.step for c in load_preset(name)]
+        assert steps[:2] == ["normalize_text", "language"] and "gopher_quality" in steps
+        assert "c4_quality" not in steps and "fineweb_quality" not in steps
+
+
+def test_web_preset_keeps_good_chinese_and_japanese_and_english(shared_data: Path) -> None:
+    for text in chinese_articles(shared_data, 4):
+        out = run_preset("web", doc(text, language=None))
+        assert isinstance(out, Document), out
+        assert out.language == "zh" and out.script == "Hani"
+    for text in japanese_wiki_pages(shared_data, 4):
+        out = run_preset("web", doc(text, language=None))
+        assert isinstance(out, Document), (out, text[:200])
+        assert out.language == "ja" and out.script == "Jpan"
+    out = run_preset("web", doc(PROSE + "\n\n" + PROSE_2, language=None))
+    assert isinstance(out, Document) and out.language == "en"
+
+
+def test_web_preset_drops_navigation_pages() -> None:
+    out = run_preset("web", doc(NAV_PAGE, language=None))
+    assert isinstance(out, tuple), out
+    one_line = doc(" | ".join(NAV_PAGE.split("\n")), language=None)
+    out = run_preset("web", one_line)
+    assert isinstance(out, tuple), out
+    zh_nav = doc("\n".join(["首页", "新闻", "体育", "财经", "娱乐", "科技", "汽车", "房产", "旅游", "教育", "登录", "注册"] * 2), language=None)
+    assert isinstance(run_preset("web", zh_nav), tuple)
+
+
+def test_books_preset_keeps_real_books(shared_data: Path) -> None:
+    for text in kjv_chunks(shared_data, 3):
+        out = run_preset("books", doc(text, language=None))
+        assert isinstance(out, Document), out
+        assert out.language == "en"

@@ -1,0 +1,164 @@
+"""Script detection, script-aware words, sentences and stop words (pipelines/steps/text.py)."""
+
+from __future__ import annotations
+
+import functools
+import lzma
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from pipelines.steps.stopwords import STOP_WORDS
+from pipelines.steps.text import (
+    count_words,
+    detect_script,
+    ends_with_terminal_punctuation,
+    nonempty_lines,
+    split_sentences,
+    stop_word_count,
+    words,
+)
+
+
+@functools.cache
+def udhr(shared_data: Path) -> dict[str, list[str]]:
+    """UDHR paragraphs by the corpus's language code."""
+    out: dict[str, list[str]] = defaultdict(list)
+    with lzma.open(shared_data / "lid" / "udhr2_paragraphs.tsv.xz", "rt", encoding="utf-8") as f:
+        for line in f:
+            lang, _, text = line.rstrip("\n").partition("\t")
+            if text:
+                out[lang].append(text)
+    return out
+
+
+def test_detect_script_small_cases() -> None:
+    assert detect_script("The quick brown fox.") == "Latn"
+    assert detect_script("Ärger über Öl und Straße") == "Latn"
+    assert detect_script("Съешь же ещё этих мягких французских булок") == "Cyrl"
+    assert detect_script("12345 67,89 -- !!") == "Zyyy"
+    assert detect_script("") == "Zyyy"
+    assert detect_script("今天天气很好，我们去公园吧。") == "Hani"
+    assert detect_script("今日はいい天気ですね。公園に行きましょう。") == "Jpan"
+    assert detect_script("오늘은 날씨가 좋습니다.") == "Hang"
+    # A few Latin words in a Chinese text do not change its script.
+    assert detect_script("我们使用 Python 和 Apache Beam 处理大量的文本数据。") == "Hani"
+
+
+@pytest.mark.parametrize(
+    ("lang", "script"),
+    [
+        ("eng", "Latn"), ("deu", "Latn"), ("vie", "Latn"), ("rus", "Cyrl"), ("ukr", "Cyrl"), ("bul", "Cyrl"),
+        ("cmn_hans", "Hani"), ("cmn_hant", "Hani"), ("jpn", "Jpan"), ("kor", "Hang"), ("arb", "Arab"),
+        ("pes_1", "Arab"), ("heb", "Hebr"), ("hin", "Deva"), ("ben", "Beng"), ("tam", "Taml"), ("tha", "Thai"),
+        ("ell_monotonic", "Grek"), ("hye", "Armn"), ("kat", "Geor"), ("amh", "Ethi"), ("khm", "Khmr"),
+        ("mya", "Mymr"), ("lao", "Laoo"),
+    ],
+)  # fmt: skip
+def test_detect_script_on_udhr(shared_data: Path, lang: str, script: str) -> None:
+    paragraphs = [p for p in udhr(shared_data)[lang] if len(p) >= 40]
+    assert paragraphs, lang
+    got = [detect_script(p) for p in paragraphs]
+    assert got.count(script) / len(got) >= 0.95, (lang, sorted(set(got)))
+
+
+def test_chinese_words_use_jieba() -> None:
+    ws = words("我们在北京大学学习自然语言处理。", "Hani")
+    assert "北京大学" in ws
+    assert 4 <= len(ws) <= 9
+    # Punctuation is glued to the previous word, as whitespace splitting does ("word,").
+    assert all(any(ch.isalnum() for ch in w) for w in ws)
+    # Split on whitespace, the same sentence would be one word.
+    assert len(words("我们在北京大学学习自然语言处理。", "Latn")) == 1
+
+
+def test_japanese_words_by_script_runs() -> None:
+    text = "東京都は日本の首都であり、人口は約1400万人です。詳しくは https://example.org/a.b を参照。"
+    ws = words(text, "Jpan")
+    assert "https://example.org/a.b" in ws  # non-Japanese tokens stay whole
+    assert all(len(w.rstrip("、。")) <= 8 for w in ws if not w.startswith("http"))
+    assert 10 <= len(ws) <= 30
+    assert all(any(ch.isalnum() for ch in w) for w in ws)
+
+
+def test_thai_pseudo_words() -> None:
+    text = "ประเทศไทยมีประชากรประมาณหกสิบหกล้านคน และมีกรุงเทพมหานครเป็นเมืองหลวง"
+    ws = words(text, "Thai")
+    assert all(len(w) <= 4 for w in ws)
+    assert len(ws) == sum((len(t) + 3) // 4 for t in text.split())
+
+
+def test_count_words_matches_words() -> None:
+    for text, script in [("a b  c\nd", "Latn"), ("我们在北京大学学习。", "Hani"), ("東京都は日本の首都。", "Jpan")]:
+        assert count_words(text, script) == len(words(text, script))
+
+
+def test_words_of_real_chinese_and_japanese(shared_data: Path) -> None:
+    novel = (shared_data / "books" / "zh" / "hongloumeng_zh-hans.txt").read_text(encoding="utf-8", errors="replace")
+    chunk = "".join(novel[100_000:104_000].split())
+    ws = words(chunk, "Hani")
+    mean = sum(map(len, ws)) / len(ws)
+    # Chinese words are 1-4 characters; most of jieba's are 1-2.
+    assert 1.2 <= mean <= 3.0
+    assert len(ws) >= len(chunk) / 3
+
+
+def test_split_sentences() -> None:
+    assert split_sentences("Hello there. How are you? Fine!") == ["Hello there.", "How are you?", "Fine!"]
+    assert len(split_sentences("Pi is 3.14 and e is 2.72, roughly.")) == 1
+    assert split_sentences('He said "stop." Then he left.') == ['He said "stop."', "Then he left."]
+    assert len(split_sentences("今天天气很好。我们去公园吧！好的")) == 3
+    assert len(split_sentences("「こんにちは。」と彼は言った。")) == 2
+    assert split_sentences("") == []
+    assert split_sentences("... !!! ???") == []
+    assert len(split_sentences("no punctuation at all")) == 1
+
+
+def test_terminal_punctuation_and_lines() -> None:
+    assert ends_with_terminal_punctuation('He said "yes."')
+    assert ends_with_terminal_punctuation("你好。」")
+    assert ends_with_terminal_punctuation("Is it? ")
+    assert not ends_with_terminal_punctuation("Home")
+    assert not ends_with_terminal_punctuation("")
+    assert not ends_with_terminal_punctuation("你好，")
+    assert nonempty_lines(" a \n\n  \nb\n") == ["a", "b"]
+
+
+def test_stop_words() -> None:
+    assert STOP_WORDS["en"] == frozenset("the be to of and that have with".split())  # Gopher's list
+    ws = tuple("The cat sat on the mat, and that was it.".split())
+    assert stop_word_count(ws, "en") == 4  # The, the, and, that
+    assert stop_word_count(ws, "en", limit=2) == 2
+    assert stop_word_count(ws, None) is None
+    assert stop_word_count(ws, "xx-unknown") is None
+    nav = tuple("Home About Products Contact Login".split())
+    assert stop_word_count(nav, "en") == 0
+    # Chinese: particles as jieba words, punctuation stripped.
+    zh = words("我的书在桌子上，他也有了。", "Hani")
+    assert stop_word_count(zh, "zh") >= 3
+    # Japanese: particles counted as occurrences in the text.
+    ja = "東京は日本の首都です。"
+    assert stop_word_count(words(ja, "Jpan"), "ja", ja) >= 3
+    assert stop_word_count((), "ja", "トップページ") == 0
+
+
+def test_major_languages_have_stop_words() -> None:
+    for lang in ["en", "de", "fr", "es", "it", "pt", "nl", "ru", "zh", "ja", "ko", "ar", "vi", "pl", "tr", "uk", "bg"]:
+        assert len(STOP_WORDS[lang]) >= 8, lang
+
+
+def test_udhr_prose_has_stop_words(shared_data: Path) -> None:
+    """Every list finds at least 2 stop words in real prose of its language (the Gopher rule)."""
+    codes = {
+        "en": "eng", "de": "deu", "fr": "fra", "es": "spa", "it": "ita", "pt": "por_PT", "nl": "nld",
+        "ru": "rus", "uk": "ukr", "bg": "bul", "pl": "pol", "cs": "ces", "tr": "tur", "vi": "vie",
+        "sv": "swe", "fi": "fin", "hu": "hun", "ro": "ron", "el": "ell_monotonic", "ar": "arb",
+        "he": "heb", "hi": "hin", "ko": "kor", "zh": "cmn_hans", "ja": "jpn", "th": "tha", "id": "ind",
+    }  # fmt: skip
+    corpus = udhr(shared_data)
+    for lang, code in codes.items():
+        text = "\n".join(corpus[code])
+        script = detect_script(text)
+        n = stop_word_count(words(text, script), lang, text)
+        assert n is not None and n >= 2, (lang, n)
