@@ -523,8 +523,3 @@ class PiiRedaction:
             out = out.with_signal(name, (doc.signal(name) or 0.0) + n)
         return out
 
-
-def pii_redaction(doc: Document, **params: object) -> Document:
-    """Functional form: `PiiRedaction(**params)(doc)` (builds the step each call; for tests
-    and one-off use, not the pipeline)."""
-    return PiiRedaction(**params)(doc)  # type: ignore[arg-type]
