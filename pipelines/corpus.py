@@ -8,23 +8,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import apache_beam as beam
 
 from pipelines.transforms.apply_steps import ApplySteps
-from pipelines.transforms.read import ReadSource, expand_paths
+from pipelines.transforms.read import ReadSource
 from pipelines.transforms.stats import count_stage, write_stage_counts
 from pipelines.transforms.write import WriteShards
-from workflows.config import Workflow, resolve_path
+from workflows.config import Workflow
 
 
 def rejected_shard_count(workflow: Workflow) -> int:
     return workflow.output.rejected_shards or workflow.output.shards
 
 
-def build_corpus(pipeline: beam.Pipeline, workflow: Workflow, base_dir: Path, out_dir: str) -> None:
-    """Add the corpus stages to `pipeline`, writing under `out_dir`."""
+def build_corpus(pipeline: beam.Pipeline, workflow: Workflow, source_paths: list[list[str]], out_dir: str) -> None:
+    """Add the corpus stages to `pipeline`, writing under `out_dir`. `source_paths[i]` are the
+    expanded input paths of `workflow.sources[i]`."""
     documents: list[beam.PCollection] = []
     rejected: list[beam.PCollection] = []
     failed: list[beam.PCollection] = []
@@ -32,8 +31,7 @@ def build_corpus(pipeline: beam.Pipeline, workflow: Workflow, base_dir: Path, ou
 
     for i, source in enumerate(workflow.sources):
         name = f"{source.kind.capitalize()}{i}"
-        paths = expand_paths(resolve_path(base_dir, p) for p in source.paths)
-        read = pipeline | f"Read{name}" >> ReadSource(source, paths)
+        read = pipeline | f"Read{name}" >> ReadSource(source, source_paths[i])
         counts.append(count_stage(read["documents"], "read", f"CountRead{name}"))
         stepped = read["documents"] | f"Steps{name}" >> ApplySteps(
             workflow.steps_for(source), namespace=f"steps.{source.kind}", batch_size=workflow.run.batch_size

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from workflows.run import run_workflow
 
-        return run_workflow(args.workflow, args.output, extra)
+        return run_workflow(args.workflow, args.output, extra, args.verbose)
     if args.command == "validate":
         return _validate(args.output, "warn" if args.warn else "fail", args.sample_rows)
     if args.command == "report":

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -20,8 +19,10 @@ import apache_beam as beam
 
 from pipelines.transforms.stats import read_stage_counts
 from pipelines.transforms.write import finalize_shards
+from tokenizer.train import train_tokenizer
+from workflows import resume
 from workflows.config import ConfigError, Workflow, load_workflow, resolve_path
-from workflows.manifest import build_manifest, corpus_checksum, read_manifest, write_json_atomically
+from workflows.manifest import build_manifest, corpus_checksum, package_versions, read_manifest, write_json_atomically
 from workflows.runner import describe_runner, pipeline_args
 
 log = logging.getLogger("corpusmill")
@@ -41,7 +42,7 @@ class StageClock:
         return result
 
 
-def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str]) -> int:
+def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str], verbose: bool = False) -> int:
     try:
         workflow = load_workflow(workflow_path)
     except ConfigError as e:
@@ -49,9 +50,10 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str])
         return 2
     base_dir = workflow_path.resolve().parent
     out_dir = str(output.resolve()) if output else resolve_path(base_dir, workflow.output.dir)
-    args = pipeline_args(beam_args)
+    args = pipeline_args(beam_args, verbose)
     started = dt.datetime.now(dt.timezone.utc)
     clock = StageClock()
+    volatile: dict[str, Any] = {}
     os.makedirs(out_dir, exist_ok=True)
     for kind in ("corpus", "rejected", "failed", "_stats"):
         os.makedirs(os.path.join(out_dir, kind), exist_ok=True)
@@ -59,31 +61,61 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str])
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipelines.corpus import build_corpus, rejected_shard_count
+    from pipelines.transforms.read import expand_paths
 
-    pipeline = beam.Pipeline(options=PipelineOptions(args))
     try:
-        build_corpus(pipeline, workflow, base_dir, out_dir)
+        source_paths = [expand_paths(resolve_path(base_dir, p) for p in s.paths) for s in workflow.sources]
     except (FileNotFoundError, ValueError) as e:
         print(f"corpusmill: {workflow_path}: {e}", file=sys.stderr)
         return 2
-    log.info("running the corpus pipeline on %s", describe_runner(args))
-    clock.run("corpus", lambda: pipeline.run().wait_until_finish())
+    config = workflow.model_dump(mode="json", by_alias=True)
+    corpus_config = {k: v for k, v in config.items() if k not in ("tokenizer", "validate")}
+    corpus_print = resume.fingerprint(
+        "corpus", corpus_config, [resume.input_listing(p) for p in source_paths], package_versions()
+    )
 
-    def finalize() -> dict[str, Any]:
-        shards = {
-            "corpus": finalize_shards(out_dir, "corpus", workflow.output.shards),
-            "rejected": finalize_shards(out_dir, "rejected", rejected_shard_count(workflow)),
-            "failed": finalize_shards(out_dir, "failed", workflow.output.failed_shards),
-        }
-        config = workflow.model_dump(mode="json", by_alias=True)
-        return build_manifest(out_dir, config, shards, read_stage_counts(out_dir))
+    if resume.is_done(out_dir, "corpus", corpus_print):
+        log.info("stage corpus: already complete in %s, skipped", out_dir)
+        clock.seconds["corpus"] = "skipped"  # type: ignore[assignment]
+        manifest = read_manifest(out_dir)
+    else:
+        resume.clear(out_dir, ["corpus", "tokenizer"])
+        pipeline = beam.Pipeline(options=PipelineOptions(args))
+        try:
+            build_corpus(pipeline, workflow, source_paths, out_dir)
+        except (FileNotFoundError, ValueError) as e:
+            print(f"corpusmill: {workflow_path}: {e}", file=sys.stderr)
+            return 2
+        log.info("running the corpus pipeline on %s", describe_runner(args))
+        clock.run("corpus", lambda: pipeline.run().wait_until_finish())
 
-    manifest = clock.run("manifest", finalize)
-    write_json_atomically(os.path.join(out_dir, "manifest.json"), manifest)
+        def finalize() -> dict[str, Any]:
+            shards = {
+                "corpus": finalize_shards(out_dir, "corpus", workflow.output.shards),
+                "rejected": finalize_shards(out_dir, "rejected", rejected_shard_count(workflow)),
+                "failed": finalize_shards(out_dir, "failed", workflow.output.failed_shards),
+            }
+            return build_manifest(out_dir, config, shards, read_stage_counts(out_dir))
 
-    if workflow.tokenizer is not None:
-        manifest = clock.run("tokenizer", _tokenizer_stage, workflow, out_dir, manifest, args)
+        manifest = clock.run("manifest", finalize)
         write_json_atomically(os.path.join(out_dir, "manifest.json"), manifest)
+        resume.mark_done(out_dir, "corpus", corpus_print)
+
+    manifest["config"] = config
+    if workflow.tokenizer is not None and workflow.tokenizer.enabled:
+        tokenizer_print = resume.fingerprint(corpus_print, config["tokenizer"])
+        if resume.is_done(out_dir, "tokenizer", tokenizer_print):
+            log.info("stage tokenizer: already complete, skipped")
+            clock.seconds["tokenizer"] = "skipped"  # type: ignore[assignment]
+        else:
+            manifest = clock.run("tokenizer", _tokenizer_stage, workflow, out_dir, manifest, args, volatile)
+            write_json_atomically(os.path.join(out_dir, "manifest.json"), manifest)
+            resume.mark_done(out_dir, "tokenizer", tokenizer_print)
+    else:
+        manifest["tokenizer"] = None
+        manifest.pop("tokens", None)
+        manifest["shards"].pop("tokens", None)
+    write_json_atomically(os.path.join(out_dir, "manifest.json"), manifest)
 
     exit_code = 0
     validation = workflow.validation
@@ -94,6 +126,7 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str])
         "stage_seconds": clock.seconds,
         **describe_runner(args),
         "beam_args": args,
+        **volatile,
     }
     if validation.enabled:
         from workflows.validate import validate_output
@@ -136,30 +169,60 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str])
     return exit_code
 
 
-def _tokenizer_stage(workflow: Workflow, out_dir: str, manifest: dict[str, Any], args: list[str]) -> dict[str, Any]:
-    from tokenizer.train import train_tokenizer
+VOLATILE_KEYS = ("seconds", "rss", "memory", "out_dir", "started", "finished")
+
+
+def split_volatile(summary: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Separate timings and machine-specific values (for run_info.json) from the deterministic
+    part of a stage summary (for manifest.json)."""
+    stable, volatile = {}, {}
+    for key, value in summary.items():
+        (volatile if any(v in key for v in VOLATILE_KEYS) else stable)[key] = value
+    return stable, volatile
+
+
+def _tokenizer_stage(
+    workflow: Workflow, out_dir: str, manifest: dict[str, Any], args: list[str], volatile: dict[str, Any]
+) -> dict[str, Any]:
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from tokenizer.report import tokenizer_report, write_report
+    from tokenizer.shards import encode_corpus
+    from pipelines.transforms.write import describe_file
 
     config = workflow.tokenizer
     assert config is not None
     corpus_files = [os.path.join(out_dir, e["path"]) for e in manifest["shards"]["corpus"]]
     tok_dir = os.path.join(out_dir, "tokenizer")
-    summary = train_tokenizer(corpus_files, tok_dir, config, corpus_checksum=corpus_checksum(manifest))
+    model_path = os.path.join(tok_dir, "tokenizer.model")
+    summary, volatile["tokenizer_training"] = split_volatile(
+        train_tokenizer(corpus_files, tok_dir, config, corpus_checksum=corpus_checksum(manifest))
+    )
+    report = tokenizer_report(model_path, corpus_files, baseline=config.baseline, seed=config.seed)
+    write_report(os.path.join(tok_dir, "report.json"), report)
     manifest = dict(manifest)
     manifest["tokenizer"] = summary
-    try:
-        from tokenizer.report import write_report
-
-        write_report(os.path.join(tok_dir, "tokenizer.model"), corpus_files, os.path.join(tok_dir, "report.json"), config)
-    except ImportError:
-        pass
-    try:
-        from tokenizer.shards import encode_corpus
-    except ImportError:
-        return manifest
-    tokens = encode_corpus(corpus_files, os.path.join(tok_dir, "tokenizer.model"), os.path.join(out_dir, "tokens"), config=config, pipeline_args=args)
-    manifest["tokens"] = tokens
-    if isinstance(tokens, dict) and "shards" in tokens:
-        manifest["shards"]["tokens"] = tokens["shards"]
+    manifest["shards"] = dict(manifest["shards"])
+    manifest.pop("tokens", None)
+    manifest["shards"].pop("tokens", None)
+    if config.shards.enabled:
+        tokens_dir = os.path.join(out_dir, "tokens")
+        totals = encode_corpus(
+            corpus_files,
+            model_path,
+            tokens_dir,
+            pipeline_options=PipelineOptions(args),
+            pack=config.shards.pack.seq_len if config.shards.pack else None,
+            seed=config.shards.seed,
+            batch_docs=config.shards.batch_docs,
+            num_threads=config.shards.num_threads,
+        )
+        manifest["tokens"], volatile["token_shards"] = split_volatile(totals)
+        manifest["shards"]["tokens"] = [
+            describe_file(out_dir, f"tokens/{name}")
+            for name in sorted(os.listdir(tokens_dir))
+            if name.startswith("part-") and name.endswith(".parquet")
+        ]
     return manifest
 
 

@@ -28,8 +28,10 @@ def _given(args: list[str], flag: str) -> bool:
     return any(a == flag or a.startswith(flag + "=") for a in args)
 
 
-def pipeline_args(extra_args: list[str]) -> list[str]:
+def pipeline_args(extra_args: list[str], verbose: bool = False) -> list[str]:
     args = list(extra_args)
+    if not verbose and not _given(args, "--default_sdk_harness_log_level"):
+        args.append("--default_sdk_harness_log_level=WARNING")
     if not _given(args, "--runner"):
         args.append("--runner=FnApiRunner")
         if not _given(args, "--direct_num_workers"):
