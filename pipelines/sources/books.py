@@ -83,7 +83,7 @@ def clean_text(text: str) -> str:
 
 _PG_START = re.compile(
     r"^[ \t]*\*{3}[ \t]*START[ \t]+OF[ \t]+(?:THIS|THE)[ \t]+PROJECT[ \t]+GUTENBERG[ \t]+E-?(?:BOOK|TEXT)\b.*$"
-    r"|^.*\*END\*[ \t]*THE[ \t]+SMALL[ \t]+PRINT!.*$",
+    r"|^.*\*END\*?[ \t]*THE[ \t]+SMALL[ \t]+PRINT!.*$",
     re.IGNORECASE | re.MULTILINE,
 )
 _PG_END = re.compile(
@@ -107,8 +107,15 @@ _HEADER_WINDOW = 60_000  # the PG header (old "small print" ones included) is we
 
 def gutenberg_title(text: str) -> str | None:
     """The book title from a PG header ("Title:" field, continuation lines joined with a
-    space), else from the "Project Gutenberg EBook of X, by Y" first line; None if neither."""
-    head = text[:_HEADER_WINDOW]
+    space), else from the "Project Gutenberg EBook of X, by Y" first line; None if neither or
+    if the text has no PG header (a START marker, or "Project Gutenberg" on its first line)."""
+    start = _PG_START.search(text, 0, _HEADER_WINDOW)
+    if start:
+        head = text[: start.start()]
+    elif "project gutenberg" in text.lstrip()[:300].split("\n", 1)[0].lower():
+        head = text[:_HEADER_WINDOW]
+    else:
+        return None
     m = _PG_TITLE.search(head)
     if m:
         parts = [m.group(1).strip()] + [line.strip() for line in m.group(2).splitlines() if line.strip()]

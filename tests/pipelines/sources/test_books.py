@@ -62,6 +62,16 @@ def test_gutenberg_header_and_footer_removed(shared_data: Path, name: str, title
     assert "\r" not in doc.text
 
 
+def test_old_edition_small_print_header(shared_data: Path) -> None:
+    """A 2000-era edition: "*END THE SMALL PRINT! ..." header, "End of Project Gutenberg Etext"."""
+    doc = only_doc(run(shared_data / "neardup" / "gutenberg_editions" / "pg3261__old_nwsnw10.txt"))
+    for marker in (*PG_MARKERS, "SMALL PRINT", "Project Gutenberg"):
+        assert marker not in doc.text, marker
+    assert doc.text.startswith("NEWS FROM NOWHERE")
+    assert doc.text.rstrip().endswith("Cirencester and Burford he must have meant.")
+    assert doc.title == "News from Nowhere"
+
+
 def test_gutenberg_known_sentence_present(shared_data: Path) -> None:
     doc = only_doc(run(shared_data / "books" / "gutenberg" / "pg972_The-Devils-Dictionary.txt"))
     assert "_The Devil's Dictionary_ was begun in a weekly paper in 1881" in doc.text
@@ -205,6 +215,13 @@ def test_old_small_print_header_and_end_line() -> None:
     assert len(docs) == 1 and isinstance(docs[0], Document)
     assert docs[0].text == "Chapter 1\n\nIt was a dark night."
     assert docs[0].title == "Old Book"
+
+
+def test_title_only_from_a_gutenberg_header() -> None:
+    config = books.Config(paths=["x"])
+    (doc,) = books.book_documents("notes.txt", "Meeting notes\n\nTitle: Budget 2024\n\nWe agreed.", config)
+    assert isinstance(doc, Document) and doc.title is None
+    assert "Title: Budget 2024" in doc.text
 
 
 def test_missing_and_corrupt_files_fail(tmp_path: Path) -> None:
