@@ -103,7 +103,9 @@ _IPV6_HINT = re.compile(r":[0-9A-Fa-f]{0,4}:")
 _HEX_COLON = frozenset("0123456789abcdefABCDEF:")
 _HEX_COLON_DOT = _HEX_COLON | {"."}
 _GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
-_PUBLIC_RESOLVERS_V6 = frozenset({"2001:4860:4860::8888", "2001:4860:4860::8844", "2606:4700:4700::1111", "2620:fe::fe"})
+_PUBLIC_RESOLVERS_V6 = frozenset(
+    {"2001:4860:4860::8888", "2001:4860:4860::8844", "2606:4700:4700::1111", "2606:4700:4700::1001", "2620:fe::fe"}
+)
 
 
 def _is_public_ipv4(text: str) -> bool:
