@@ -19,13 +19,17 @@ from urllib.parse import unquote, urlsplit
 from pipelines.steps.registry import step
 from schemas.document import Document, Drop
 
-# A small default list of unambiguous adult-content words and site names, each matched as a
-# whole URL token. Deliberately short: words with common innocent uses ("nude" in art,
-# "escort" the car, "adult" education, "cam") are left out; supply your own list to widen it.
+# Small default lists, each word matched as a whole URL token. Hard words are unambiguous
+# adult-content words and site names: one is enough. Soft words also occur in innocent URLs
+# (news about a "sex-scandal", "nude" in art history), so, as in RefinedWeb's URL score, it
+# takes `min_soft_words` (default 2) of them. Words with common innocent uses ("adult"
+# education, "cam", "escort" the car) are left out; supply your own lists to widen them.
 DEFAULT_BANNED_WORDS: tuple[str, ...] = (
-    "porn", "porno", "porns", "pornhub", "xxx", "sex", "sexcam", "sexcams", "xvideos", "xhamster",
-    "xnxx", "youporn", "redtube", "hentai", "nsfw", "milf", "camgirl", "camgirls", "bdsm", "fetish",
-    "onlyfans", "nudes",
+    "porn", "porno", "porns", "pornhub", "xxx", "xvideos", "xhamster", "xnxx", "youporn", "redtube",
+    "hentai", "nsfw", "milf", "sexcam", "sexcams", "camgirl", "camgirls",
+)  # fmt: skip
+DEFAULT_SOFT_BANNED_WORDS: tuple[str, ...] = (
+    "sex", "sexy", "nude", "nudes", "naked", "erotic", "erotica", "fetish", "bdsm", "horny", "slut", "sluts",
 )  # fmt: skip
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -106,21 +110,37 @@ class UrlFilter:
     """Drop documents whose URL is on a blocked domain or contains a banned word.
 
     Params: `blocklist` (path of a domain list: one per line, `#` comments, subdomains of a
-    listed domain blocked too; None = no list), `banned_words` (whole URL tokens; None = the
-    default adult-content list `DEFAULT_BANNED_WORDS`, [] = off). Documents without a URL pass.
+    listed domain blocked too; None = no list), `banned_words` (whole URL tokens, one is
+    enough; None = `DEFAULT_BANNED_WORDS`, [] = off), `soft_banned_words` (None =
+    `DEFAULT_SOFT_BANNED_WORDS`, [] = off) and `min_soft_words` (occurrences of soft words
+    needed, default 2). Documents without a URL pass.
 
     Drops:
       * `blocked_domain`: the URL's host is, or is under, a listed domain (detail:
         `host=... listed=...`). Sources: C4/RefinedWeb-style domain blocklists (e.g. the
         UT1 blacklists RefinedWeb used, 4.6M domains).
-      * `banned_url_word`: a URL token is a banned word (detail: `word=...`). Source:
-        RefinedWeb's URL word filter; token matching as in datatrove's `URLFilter`.
+      * `banned_url_word`: a URL token is a banned word (detail: `word=...`), or at least
+        `min_soft_words` tokens are soft banned words (detail: `soft_words=sex,nude`).
+        Source: RefinedWeb's URL word score (strict and soft word lists); token matching as
+        in datatrove's `URLFilter`.
     """
 
-    def __init__(self, *, blocklist: str | None = None, banned_words: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        blocklist: str | None = None,
+        banned_words: list[str] | None = None,
+        soft_banned_words: list[str] | None = None,
+        min_soft_words: int = 2,
+    ) -> None:
+        if min_soft_words < 1:
+            raise ValueError("url_filter: min_soft_words must be >= 1")
         self.blocklist_path = blocklist
-        words = DEFAULT_BANNED_WORDS if banned_words is None else banned_words
-        self.banned_words = frozenset(w.strip().lower() for w in words if w.strip())
+        hard = DEFAULT_BANNED_WORDS if banned_words is None else banned_words
+        soft = DEFAULT_SOFT_BANNED_WORDS if soft_banned_words is None else soft_banned_words
+        self.banned_words = frozenset(w.strip().lower() for w in hard if w.strip())
+        self.soft_banned_words = frozenset(w.strip().lower() for w in soft if w.strip()) - self.banned_words
+        self.min_soft_words = min_soft_words
         self.blocked: frozenset[str] | None = None
 
     def setup(self) -> None:
@@ -140,8 +160,13 @@ class UrlFilter:
                 listed = listed_domain(host, self.blocked)
                 if listed is not None:
                     return Drop("blocked_domain", f"host={host} listed={listed}")
-        if self.banned_words:
+        if self.banned_words or self.soft_banned_words:
+            soft: list[str] = []
             for token in url_tokens(doc.url):
                 if token in self.banned_words:
                     return Drop("banned_url_word", f"word={token}")
+                if token in self.soft_banned_words:
+                    soft.append(token)
+            if len(soft) >= self.min_soft_words:
+                return Drop("banned_url_word", f"soft_words={','.join(soft)}")
         return doc
