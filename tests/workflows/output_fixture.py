@@ -169,7 +169,7 @@ def build_output(out: Path, samples: Path, *, max_chapters: int = 260, tokens: b
     # an example of hostile text in a rejection preview (the report must escape it)
     hostile = Document(id=make_id("hostile", 1), text=HOSTILE * 3, source="kjv", location="books/hostile.txt",
                        language="en", language_score=0.99)
-    rejected.append(Rejection.of(hostile, "quality", Drop("too_few_words", "6<500")))
+    rejected.append(Rejection.of(hostile, "read", Drop("not_text", "markup only")))
     read["kjv"] += 1
     mirror_texts = {m.text for m in mirror}
     kept = [

@@ -1,0 +1,95 @@
+"""A concise terminal summary of a run, from its output directory.
+
+`summary_lines(OUT)` reads `manifest.json` (counters, shards), `run_info.json` (wall time),
+`validation/results.json` and the file sizes under OUT; it never opens a shard. Lines:
+documents read / kept / rejected (by step and reason, largest first) / failed, output size and
+shard counts, tokens, validation outcome, and where the report is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+TOP_REASONS = 6
+
+
+def _load(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f} %" if whole else "-"
+
+
+def summary_lines(output_dir: str | Path) -> list[str]:
+    """Lines to print after a run (no trailing newlines)."""
+    out = Path(output_dir)
+    manifest = _load(out / "manifest.json")
+    if not isinstance(manifest, Mapping):
+        return [f"corpusmill: no manifest.json in {out}"]
+    counts = manifest.get("counts") or {}
+    read = {str(k): int(v) for k, v in (counts.get("read") or {}).items()}
+    kept = {str(k): int(v) for k, v in (counts.get("kept") or {}).items()}
+    rejected = {
+        (str(step), str(reason)): int(n)
+        for step, by in (counts.get("rejected") or {}).items()
+        if isinstance(by, Mapping)
+        for reason, n in by.items()
+    }
+    failed = {str(k): int(v) for k, v in (counts.get("failed") or {}).items()}
+    n_read, n_kept, n_rej, n_fail = sum(read.values()), sum(kept.values()), sum(rejected.values()), sum(failed.values())
+
+    lines = [f"corpusmill run -> {out}"]
+    per_source = ", ".join(f"{k} {v:,}" for k, v in sorted(read.items()))
+    lines.append(f"  read      {n_read:>12,}" + (f"   ({per_source})" if per_source else ""))
+    lines.append(f"  kept      {n_kept:>12,}   ({_pct(n_kept, n_read)} of read)")
+    top = sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0]))
+    reasons = ", ".join(f"{s}/{r} {n:,}" for (s, r), n in top[:TOP_REASONS])
+    if len(top) > TOP_REASONS:
+        reasons += f", {len(top) - TOP_REASONS} more"
+    lines.append(f"  rejected  {n_rej:>12,}" + (f"   ({reasons})" if reasons else ""))
+    lines.append(f"  failed    {n_fail:>12,}" + (f"   ({', '.join(f'{k} {v:,}' for k, v in sorted(failed.items()))})" if failed else ""))
+
+    shards = manifest.get("shards") or {}
+    shard_counts = ", ".join(f"{kind} {len(v)}" for kind, v in shards.items() if isinstance(v, list) and v)
+    total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    lines.append(f"  output    {_size(total):>12}   ({shard_counts} shards)" if shard_counts else f"  output    {_size(total):>12}")
+    tok = manifest.get("tokenizer")
+    if isinstance(tok, Mapping) and tok:
+        lines.append("  tokenizer " + ", ".join(f"{k} {v}" for k, v in sorted(tok.items()) if isinstance(v, (int, float, str))))
+    run_info = _load(out / "run_info.json")
+    if isinstance(run_info, Mapping) and isinstance(run_info.get("wall_seconds"), (int, float)):
+        rate = f", {n_read / run_info['wall_seconds']:,.0f} documents/s" if run_info["wall_seconds"] > 0 and n_read else ""
+        lines.append(f"  wall time {run_info['wall_seconds']:>10.1f} s{rate}")
+    results = _load(out / "validation" / "results.json")
+    if isinstance(results, Mapping):
+        if results.get("success"):
+            lines.append(f"  validation passed ({results.get('evaluated', 0)} expectations)")
+        else:
+            lines.append(
+                f"  validation FAILED: {results.get('failed', '?')} of {results.get('evaluated', '?')} expectations"
+                f" -> {out / 'validation' / 'results.json'}"
+            )
+            for check in [c for c in results.get("checks") or [] if not c.get("success")][:5]:
+                lines.append(f"    {check.get('expectation')} on {check.get('shard')}: {str(check.get('details'))[:160]}")
+    report = out / "report" / "index.html"
+    lines.append(f"  report    {report}" if report.is_file() else "  report    (not rendered)")
+    return lines
+
+
+__all__ = ["summary_lines"]
