@@ -226,6 +226,9 @@ def extract_trafilatura(html: str) -> tuple[str, str | None]:
 # sentence in European languages; chosen on the extraction benchmark (40/80/120 compared,
 # benchmarks/results/extraction.md), not per site.
 MIN_BODY_LINE_CHARS = 80
+# Lines kept before the first body line: the headline and one line (dateline, byline, a
+# "Part of the Stable ABI." note) between it and the text. 1 and 2 score the same F1 there.
+KEEP_BEFORE_BODY = 2
 _SENTENCE_END = re.compile(r"[.!?\u2026:;\"\u201c\u201d\u00ab\u00bb)\]\u3002\uff01\uff1f\u300d\u300f]\s*$")
 
 
@@ -244,7 +247,7 @@ def _is_body_line(line: str) -> bool:
 def clean_lines(text: str) -> str:
     """Trim what main-content heuristics leave around the article body.
 
-    Keeps the lines from the one just before the first body line (usually the headline)
+    Keeps the lines from KEEP_BEFORE_BODY lines before the first body line (the headline)
     through the last body line (a line of at least MIN_BODY_LINE_CHARS characters that ends
     like a sentence). Drops the short lines before (menus, breadcrumbs, "Share" widgets) and
     after (related-article titles, "Mehr zum Thema", tag lists, footers). A text without any
@@ -253,7 +256,7 @@ def clean_lines(text: str) -> str:
     body = [i for i, line in enumerate(lines) if _is_body_line(line.strip())]
     if not body:
         return text
-    return "\n".join(lines[max(0, body[0] - 1) : body[-1] + 1])
+    return "\n".join(lines[max(0, body[0] - KEEP_BEFORE_BODY) : body[-1] + 1])
 
 
 def extract_resiliparse_clean(html: str) -> tuple[str, str | None]:

@@ -1,0 +1,144 @@
+"""Charset decoding and main-text extraction of web pages."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from pipelines.sources.html import (
+    ExtractionTimeout,
+    call_with_time_limit,
+    charset_from_content_type,
+    clean_lines,
+    decode_body,
+    extract_main_text,
+    meta_charset,
+    python_codec,
+)
+
+ZH = "我国卫生与健康领域有了基本法，这是一部关于公共卫生的法律。人民的健康是国家富强的重要标志。" * 3
+RU = "Стратегия пожарной безопасности: узкоспециализированное предприятие, ориентированное на защиту людей. " * 3
+JA = "吉田カバンのヘッドポーターは、東京の原宿にある限定品の専門店です。ブリーフケースとリュックを取り扱います。" * 3
+
+
+def _html(text: str, head: str = "") -> str:
+    return f"<html><head>{head}<title>t</title></head><body><p>{text}</p></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("text", "codec", "label"),
+    [(ZH, "gbk", "gb2312"), (RU, "cp1251", "windows-1251"), (JA, "euc_jp", "EUC-JP"), (JA, "shift_jis", "Shift_JIS")],
+)
+def test_declared_in_http_header(text: str, codec: str, label: str) -> None:
+    body = _html(text).encode(codec)
+    decoded, used = decode_body(body, f"text/html; charset={label}")
+    assert text in decoded
+    assert used == python_codec(label)
+
+
+@pytest.mark.parametrize(
+    ("text", "codec", "label"),
+    [(ZH, "gbk", "gbk"), (RU, "cp1251", "windows-1251"), (JA, "euc_jp", "euc-jp"), (JA, "cp932", "shift_jis")],
+)
+def test_declared_in_meta(text: str, codec: str, label: str) -> None:
+    for head in (f'<meta charset="{label}">', f'<meta http-equiv="Content-Type" content="text/html; charset={label}">'):
+        body = _html(text, head).encode(codec)
+        assert meta_charset(body) == python_codec(label)
+        decoded, _ = decode_body(body, "text/html")
+        assert text in decoded
+
+
+@pytest.mark.parametrize(("text", "codec"), [(ZH, "gb18030"), (RU, "cp1251"), (JA, "euc_jp"), (JA, "shift_jis")])
+def test_detected_without_declaration(text: str, codec: str) -> None:
+    decoded, _ = decode_body(_html(text).encode(codec), "text/html")
+    assert text in decoded
+
+
+def test_wrong_declaration_loses_to_detection() -> None:
+    body = _html(RU).encode("cp1251")
+    decoded, used = decode_body(body, "text/html; charset=utf-8")
+    assert RU in decoded and used == "cp1251"
+
+
+def test_bom_wins_and_utf8_default() -> None:
+    body = "\ufeff".encode() + _html(RU).encode()
+    decoded, used = decode_body(body, "text/html; charset=windows-1251")
+    assert used == "utf-8" and RU in decoded and not decoded.startswith("\ufeff")
+    assert decode_body(_html(ZH).encode(), None)[1] == "utf-8"
+
+
+def test_whatwg_labels() -> None:
+    assert python_codec("GB2312") == "gb18030"
+    assert python_codec("iso-8859-1") == "cp1252"  # browsers decode latin-1 as windows-1252
+    assert python_codec("Shift_JIS") == "cp932"
+    assert python_codec("no-such-charset") is None
+    assert charset_from_content_type('text/html; charset="UTF-8"') == "utf-8"
+    assert charset_from_content_type("text/html") is None
+    # windows-1252 curly quotes in a page declared latin-1
+    assert decode_body("“quoted”".encode("cp1252"), "text/plain; charset=iso-8859-1")[0] == "“quoted”"
+
+
+ARTICLE = """<html><head><title>The Title</title></head><body>
+<header><nav><ul><li><a href="/">Home</a></li><li><a href="/news">News</a></li><li><a href="/shop">Shop</a></li></ul></nav></header>
+<main><article>
+<h1>A headline about rivers</h1>
+<p>Rivers carry water from the mountains to the sea, and along the way they shape valleys, feed wetlands and supply cities.</p>
+<h2>Floods</h2>
+<p>When heavy rain falls on saturated ground, rivers rise quickly and may leave their beds, which is why towns build levees.</p>
+</article></main>
+<footer><p>Imprint</p><p>Privacy policy</p></footer></body></html>"""
+
+
+@pytest.mark.parametrize("extractor", ["resiliparse", "resiliparse_clean", "trafilatura"])
+def test_extractors_keep_blocks_on_lines(extractor: str) -> None:
+    text, title = extract_main_text(ARTICLE, extractor)
+    lines = text.splitlines()
+    assert title == "The Title"
+    assert "Floods" in lines  # a heading is its own line
+    assert any(line.startswith("Rivers carry water") for line in lines)
+    assert any(line.startswith("When heavy rain falls") for line in lines)
+    for boilerplate in ("Shop", "Privacy policy", "Imprint"):
+        assert boilerplate not in text
+
+
+def test_clean_lines_trims_around_body() -> None:
+    body1 = "This first paragraph is long enough to count as body text, and it ends as a sentence does."
+    body2 = "The second paragraph is also long enough to be the article body; it closes with a period."
+    text = "\n".join(["Home", "Menu", "Headline", "By A. Writer", body1, "Subheading", body2, "Related articles", "Tags"])
+    assert clean_lines(text) == "\n".join(["Headline", "By A. Writer", body1, "Subheading", body2])
+    assert clean_lines("just\nshort\nlines") == "just\nshort\nlines"  # nothing to anchor on: unchanged
+    zh = "中文的句子也可以是正文，它比较短但是字符很密集，所以按双倍宽度计算长度。这是第二句话。"
+    assert clean_lines("首页\n导航\n标题\n" + zh + "\n相关文章") == "导航\n标题\n" + zh
+
+
+def _spin(html: str) -> tuple[str, str | None]:
+    while True:
+        pass
+
+
+def test_time_limit_in_main_and_worker_threads() -> None:
+    start = time.monotonic()
+    with pytest.raises(ExtractionTimeout):
+        call_with_time_limit(_spin, "", 0.2)
+    assert time.monotonic() - start < 5
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            call_with_time_limit(_spin, "", 0.2)
+        except BaseException as e:  # noqa: BLE001 - recorded for the assertion
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert not any(t.is_alive() for t in threads)
+    assert len(errors) == 2 and all(isinstance(e, ExtractionTimeout) for e in errors)
+    # a fast call afterwards is not hit by a stale timeout
+    assert call_with_time_limit(lambda h: (h, None), "ok", 0.2) == ("ok", None)
+    time.sleep(0.3)
+    assert call_with_time_limit(lambda h: (h, None), "still ok", 0.2) == ("still ok", None)
