@@ -410,6 +410,8 @@ def scan(unit: str, config: Config, fmt: str) -> RepoInfo:
     """First pass: the common top-level directory, the license, and the limits (raises
     ArchiveLimit, LimitExceeded or the archive library's error)."""
     if fmt == "dir":
+        for _ in _dir_members(unit, config):  # listing only: raises past max_members
+            pass
         texts = []
         for name in sorted(os.listdir(unit)):
             full = os.path.join(unit, name)

@@ -319,9 +319,13 @@ def test_huge_tar_header_is_refused(tmp_path: Path) -> None:
 
 
 def test_member_count_limit(tmp_path: Path) -> None:
-    for name in ("many.tar", "many.zip"):
+    for name in ("many.tar", "many.zip", "many"):
         path = tmp_path / name
-        if name.endswith(".zip"):
+        if name == "many":
+            (path / "m").mkdir(parents=True)
+            for i in range(30):
+                (path / "m" / f"f{i}.py").write_text("x = 1\n")
+        elif name.endswith(".zip"):
             with zipfile.ZipFile(path, "w") as zf:
                 for i in range(30):
                     zf.writestr(f"m/f{i}.py", "x = 1\n")
