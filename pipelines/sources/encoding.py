@@ -7,7 +7,8 @@
   3. NUL patterns: text in UTF-16 without a BOM has NULs concentrated at one byte parity (the
      high byte of every ASCII character); UTF-32 has three NULs per ASCII character. Such data
      is decoded strictly as UTF-16/32 of that byte order; if that fails, NULs mean binary;
-  4. strict UTF-8 (ASCII included);
+  4. strict UTF-8 (ASCII included), or UTF-8 with U+FFFD for a few bad bytes when valid
+     multi-byte characters outnumber them ten to one (`_mostly_utf8`);
   5. charset-normalizer's best guess (Latin-1/cp1252, GB18030, Shift-JIS, KOI8-R, ...), with
      cp1252 preferred when it reads the bytes about as cleanly (see `_western_fits`); no
      guess -> `Binary`.
@@ -64,6 +65,11 @@ MIN_NUL_PARITY_SHARE = 0.9
 # Decoded text with more than 1 % C0/C1 control characters (besides \t \n \r \f \x1b) is
 # not prose or code: binary data that happened to decode.
 MAX_CONTROL_FRACTION = 0.01
+
+# Mostly-UTF-8 data: at least this many valid non-ASCII characters per undecodable byte.
+MIN_VALID_PER_INVALID = 10
+_ESCAPED = re.compile("[\udc80-\udcff]")
+_NON_ASCII = re.compile("[^\x00-\x7f]")
 
 # cp1252 wins over charset-normalizer's pick when its mess ratio is at most this much worse.
 WESTERN_TOLERANCE = 0.05
@@ -168,7 +174,23 @@ def decode_text(data: bytes) -> Decoded | Binary:
         return _checked(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
         pass
+    mostly = _mostly_utf8(data)
+    if mostly is not None:
+        return _checked(mostly, "utf-8")
     return _guess(data)
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    """UTF-8 text with a few bad bytes (a stray Latin-1 "©", a character cut at the end) read
+    as UTF-8 with U+FFFD for the bad bytes, when valid multi-byte characters outnumber them
+    `MIN_VALID_PER_INVALID` to one; None otherwise. A legacy 8-bit text has almost no valid
+    multi-byte sequences, so it goes on to detection."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    invalid = len(_ESCAPED.findall(text))
+    valid = len(_NON_ASCII.findall(text)) - invalid
+    if valid >= MIN_VALID_PER_INVALID * invalid:
+        return data.decode("utf-8", errors="replace")
+    return None
 
 
 def _guess(data: bytes) -> Decoded | Binary:

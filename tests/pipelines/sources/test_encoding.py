@@ -48,6 +48,17 @@ def test_utf8_with_bom_and_plain(chinese: str) -> None:
     assert isinstance(plain, Decoded) and plain.encoding == "utf-8" and plain.text == chinese
 
 
+def test_mostly_utf8_with_stray_bytes(chinese: str) -> None:
+    data = chinese.encode()
+    cut = data[:-1]  # last character cut in half
+    stray = data[:3000] + b"\xa9 2024 " + data[3000:]  # a Latin-1 copyright sign
+    for damaged in (cut, stray):
+        result = decode_text(damaged)
+        assert isinstance(result, Decoded) and result.encoding == "utf-8"
+        assert result.text.count("\ufffd") <= 2
+        assert chinese[:200] in result.text
+
+
 def test_gb18030_detected(chinese: str) -> None:
     result = decode_text(chinese.encode("gb18030"))
     assert isinstance(result, Decoded)
