@@ -504,8 +504,9 @@ def _page_record(
     doc_id = make_id("wiki", info.dbname, page_id)
     location = f"{path}#page={page_id}"
     url = page_url(info.base, title)
-    text_el = page.find("revision/text")
-    wikitext = (text_el.text or "") if text_el is not None else ""
+    revisions = page.findall("revision")
+    revision = revisions[-1] if revisions else None  # the latest (history dumps hold several)
+    wikitext = (revision.findtext("text") or "") if revision is not None else ""
 
     def reject(reason: str, detail: str = "") -> Rejection:
         return Rejection(doc_id, SOURCE, "read", reason, location, url, detail,
@@ -519,7 +520,7 @@ def _page_record(
         return reject("wiki_redirect", redirect.get("title", ""))
     if _REDIRECT_TEXT_RE.match(wikitext):
         return reject("wiki_redirect", wikitext.strip()[:200])
-    model = (page.findtext("revision/model") or "wikitext").strip()
+    model = ((revision.findtext("model") if revision is not None else None) or "wikitext").strip()
     if model != "wikitext":
         return reject("wiki_content_model", model)
     if config.skip_disambiguation and is_disambiguation(wikitext):

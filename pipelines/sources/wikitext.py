@@ -65,6 +65,20 @@ DROPPED_TAGS: tuple[str, ...] = (
 # Tags whose content MediaWiki does not parse as markup: content kept literally.
 LITERAL_TAGS: tuple[str, ...] = ("nowiki", "pre")
 
+# Inline templates whose output is prose, kept as the positional argument at the given index
+# (names lower case). Everything else in `{{...}}` is removed. `lang-xx` keeps argument 0,
+# `convert`/`cvt` keep value(s) and unit. Chosen from the most frequent inline templates of
+# the en/ja/uk/vi dumps in ../shared/data (cross-wiki names: lang, nowrap, small, ill).
+INLINE_TEMPLATES: dict[str, int] = {
+    "lang": 1, "nowrap": 0, "nobr": 0, "small": 0, "smaller": 0, "big": 0, "nts": 0, "ntsh": 0,
+    "abbr": 0, "tooltip": 0, "comment": 0, "sic": 0, "visible anchor": 0, "vanchor": 0,
+    "ill": 0, "interlanguage link": 0, "ill2": 0, "仮リンク": 0, "нп": 0, "не переведено": 0,
+    "iw": 0, "flag": 0, "flagcountry": 0, "transl": -1, "keep together": 0, "text": 0,
+    "sub": 0, "sup": 0, "lang-x": 0, "nihongo": 0, "nihongo2": 0, "math": 0, "mvar": 0,
+}
+CONVERT_TEMPLATES: frozenset[str] = frozenset({"convert", "cvt"})
+_CONVERT_RANGE = frozenset({"-", "–", "to", "and", "or", "by", "x", "×", "+", "to(-)", "and(-)"})
+
 # Private-use stand-ins protecting literal (nowiki) markup characters until the end.
 _PROTECT = str.maketrans({"{": "\ue000", "}": "\ue001", "[": "\ue002", "]": "\ue003",
                           "|": "\ue004", "'": "\ue005", "<": "\ue006", ">": "\ue007",
@@ -80,6 +94,9 @@ _DROPPED_TAG_RE = re.compile(
 )
 _LITERAL_TAG_RE = re.compile(r"<(/?)(" + "|".join(LITERAL_TAGS) + r")\b([^<>]*?)(/?)>", re.IGNORECASE)
 _BRACE_RE = re.compile(r"\{\{|\}\}")
+_INLINE_RE = re.compile(r"\{\{\s*([^{}|\n]{1,60}?)\s*\|([^{}]*)\}\}")
+_LINK_PIPES_RE = re.compile(r"\[\[[^\[\]]*\]\]")
+_NAMED_ARG_RE = re.compile(r"^\s*[^=\[\]{}]+=")
 _PARAM_RE = re.compile(r"\{\{\{[^{}]*\}\}\}")
 _TABLE_RE = re.compile(r"^[ \t:]*(\{\||\|\})", re.MULTILINE)
 _LINK_RE = re.compile(r"\[\[((?:[^\[\]]|\[(?!\[)|\](?!\]))*)\]\]([^\W\d_]*)")
@@ -111,6 +128,9 @@ def to_plain_text(wikitext: str, namespaces: Iterable[str] = ()) -> str:
     text = _strip_comments(text)
     text = _strip_dropped_tags(text)
     text = _PARAM_RE.sub("", text)
+    if "{{" in text:
+        for _ in range(2):  # innermost first; one level of nesting ({{nowrap|{{convert|..}}}})
+            text = _INLINE_RE.sub(_expand_inline, text)
     text = _strip_templates(text)
     text = _strip_tables(text)
     text = _render_links(text, file_ns, set(namespaces))
@@ -209,6 +229,25 @@ def _remove_ranges(text: str, ranges: list[tuple[int, int]], drop: list[int], wi
         pos = end
     out.append(text[pos:])
     return "".join(out)
+
+
+def _expand_inline(m: re.Match[str]) -> str:
+    """An innermost template -> its prose (`INLINE_TEMPLATES`, `convert`), else unchanged."""
+    name = " ".join(m.group(1).replace("_", " ").split()).lower()
+    convert = name in CONVERT_TEMPLATES
+    if not convert and name not in INLINE_TEMPLATES and not name.startswith("lang-"):
+        return m.group(0)
+    protected = _LINK_PIPES_RE.sub(lambda link: link.group().replace("|", "\x00"), m.group(2))
+    args = [a.replace("\x00", "|").strip() for a in protected.split("|") if not _NAMED_ARG_RE.match(a)]
+    if convert:
+        if len(args) >= 4 and args[1] in _CONVERT_RANGE:
+            return " ".join(args[:4])
+        return " ".join(args[:2])
+    index = 0 if name.startswith("lang-") else INLINE_TEMPLATES[name]
+    try:
+        return args[index]
+    except IndexError:
+        return ""
 
 
 def _strip_templates(text: str) -> str:

@@ -107,3 +107,14 @@ def test_pathological_nesting_is_bounded(wikitext: str) -> None:
 def test_same_input_same_output() -> None:
     wikitext = "{{a}}'''B''' [[c|d]] <ref>e</ref> f.\n\n== G ==\nh"
     assert to_plain_text(wikitext) == to_plain_text(wikitext) == "B d f.\n\nG\n\nh"
+
+
+def test_inline_prose_templates_keep_their_text() -> None:
+    wikitext = (
+        "It is {{convert|5|km|mi}} long, {{convert|3|to|4|m}} high. "
+        "{{lang|fr|Bonjour}} or {{lang-grc|ἀναρχία}}, {{nowrap|{{convert|7|kg}}}}, "
+        "{{仮リンク|ダウン|en|Down}}, {{nowrap|[[Paris|the city]] now}}.{{cite web|title=A|url=b}}"
+    )
+    assert to_plain_text(wikitext) == (
+        "It is 5 km long, 3 to 4 m high. Bonjour or ἀναρχία, 7 kg, ダウン, the city now."
+    )
