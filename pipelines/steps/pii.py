@@ -22,9 +22,11 @@ Conservative by design; what is *not* redacted, and why:
   * private, loopback, link-local, multicast, reserved and documentation IP ranges (anything
     `ipaddress` does not call global) and well-known public DNS resolvers (8.8.8.8, 1.1.1.1,
     9.9.9.9, ...): they identify no one. BigCode's StarCoder PII pipeline keeps private
-    addresses and popular DNS servers the same way.
+    addresses and popular DNS servers the same way. Networks in CIDR notation ("2002::/16",
+    "81.2.69.0/24") are kept too.
   * version-like numbers: three-part versions (3.11.2) never match; a dotted quad right after
-    "v", "version", "release" or "build" is kept (e.g. "version 1.2.3.4").
+    "v", "version", "release" or "build" is kept (e.g. "version 1.2.3.4"), and so is one whose
+    four numbers are all below 32 (section "6.1.2.1", GCC "2.7.2.2").
   * numbers without phone structure (no "+", no NANP grouping, no tel/phone label): too
     ambiguous (dates, ids, amounts).
   * secrets: only in code documents by default (`secrets="code"`), since `password: ...`
@@ -65,7 +67,12 @@ _EMAIL = regex.compile(
     r"(?![\w\-@]|\.[A-Za-z0-9])"
 )
 _RESERVED_DOMAINS = ("example.com", "example.org", "example.net")
-_RESERVED_TLDS = frozenset({"example", "test", "invalid", "localhost", "local"})
+# RFC 2606/6761/6762 special-use names, private-use names (.internal, .lan, .corp, .home) and
+# documentation placeholders (user@domain.tld, user@hostname.dom).
+_RESERVED_TLDS = frozenset(
+    {"example", "test", "invalid", "localhost", "local", "localdomain", "internal", "lan", "corp", "home",
+     "tld", "dom", "domain"}
+)  # fmt: skip
 # File extensions that are not top-level domains: `icon@2x.png`, `file@test.json`.
 _FILE_SUFFIXES = frozenset(
     {"png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "bmp", "json", "js", "mjs", "ts", "tsx", "jsx", "css",
@@ -109,11 +116,25 @@ _PUBLIC_RESOLVERS_V6 = frozenset(
 
 
 def _is_public_ipv4(text: str) -> bool:
+    """A global unicast address, not a public DNS resolver, and not four numbers below 32
+    (section numbers "6.1.2.1", versions "2.7.2.2": 1 in 4,096 random addresses looks so)."""
     try:
         addr = ipaddress.IPv4Address(text)
     except ValueError:
         return False
+    if all(int(octet) < 32 for octet in text.split(".")):
+        return False
     return addr.is_global and not addr.is_multicast and text not in _PUBLIC_RESOLVERS
+
+
+_CIDR = re.compile(r"/(\d{1,3})(?!\d)")
+
+
+def _is_network(text: str, end: int, host_bits: int) -> bool:
+    """True when the address ending at `end` carries a CIDR prefix shorter than a host route
+    ("2002::/16", "10.0.0.0/8"): a network, not someone's address."""
+    m = _CIDR.match(text, end)
+    return m is not None and int(m.group(1)) < host_bits
 
 
 def _is_public_ipv6(text: str) -> bool:
@@ -381,6 +402,8 @@ def redact_ipv4(text: str) -> tuple[str, int]:
     def repl(m: re.Match[str]) -> str | None:
         if not _is_public_ipv4(m.group(1)) or _VERSION_CONTEXT.search(text, max(0, m.start() - 12), m.start()):
             return None
+        if _is_network(text, m.end(), 32):
+            return None
         return "<IPV4>"
 
     return _substitute(_IPV4, text, text, repl)
@@ -408,7 +431,7 @@ def _ipv6_spans(text: str) -> list[tuple[int, int]]:
         after = text[stop] if stop < n else " "
         if before.isalnum() or before in "_." or after.isalnum() or after == "_":
             continue
-        if _is_public_ipv6(text[start:stop]):
+        if _is_public_ipv6(text[start:stop]) and not _is_network(text, stop, 128):
             spans.append((start, stop))
     return spans
 

@@ -43,6 +43,7 @@ def test_emails_in_prose():
         "npm install lodash@4.17.21 @types/node",  # package specs
         "res.type('file@test.json')",
         "user@localhost and root@server.local",
+        "fromaddr: my_app@domain.tld, relay username@hostname.dom, admin@nas.internal",
         "a @ b, x@ y, @decorator",
     ],
 )
@@ -58,13 +59,15 @@ def test_public_ipv4_redacted_private_and_versions_kept():
         "The attack came from 93.184.216.34 and 203.0.114.7:8080; the router is 192.168.1.1,\n"
         "loopback 127.0.0.1, docs range 198.51.100.7, resolver 8.8.8.8.\n"
         "Python 3.11.2, release 4.17.21, version 1.2.3.4, v93.184.216.34, OID 1.3.6.1.4.1,\n"
-        "RFC section-7.1.1.1 and SVG path c3.38.85.9,3.79-2.08 are not addresses."
+        "RFC section-7.1.1.1 and SVG path c3.38.85.9,3.79-2.08 are not addresses.\n"
+        "6.1.2.1. Security updates (see section 12.2.1.1), GCC 2.7.2.2, route 81.2.69.0/24."
     )
     out, n = redact_ipv4(text)
     assert n == 2
     assert "from <IPV4> and <IPV4>:8080;" in out
     for kept in ("192.168.1.1", "127.0.0.1", "198.51.100.7", "8.8.8.8", "3.11.2", "4.17.21", "1.2.3.4",
-                 "v93.184.216.34", "1.3.6.1.4.1", "7.1.1.1", "3.38.85.9"):  # fmt: skip
+                 "v93.184.216.34", "1.3.6.1.4.1", "7.1.1.1", "3.38.85.9", "6.1.2.1", "12.2.1.1", "2.7.2.2",
+                 "81.2.69.0/24"):  # fmt: skip
         assert kept in out, kept
 
 
@@ -94,6 +97,7 @@ def test_ipv6_forms_redacted(address):
         "at 12:30:45 on 2024-05-01T10:00:00Z",
         "MAC 00:1a:2b:3c:4d:5e",
         "Google DNS 2001:4860:4860::8888",
+        "6to4 addresses start with 2002::/16; route 2a00:1450::/32 via the gateway",
     ],
 )
 def test_ipv6_non_public_or_not_addresses_kept(text):
