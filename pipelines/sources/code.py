@@ -42,12 +42,13 @@ stored).
 
 from __future__ import annotations
 
-import io
+import lzma
 import os
 import re
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -483,7 +484,9 @@ def _archive_error(e: Exception) -> str:
     return describe_error(e)
 
 
-def _documents(unit: str, config: Config, fmt: str, repo: str, info: RepoInfo) -> Iterator[Document | Rejection]:
+def _documents(
+    unit: str, config: Config, fmt: str, repo: str, info: RepoInfo
+) -> Iterator[Document | Rejection | Failure]:
     reported_vendored: set[str] = set()
     for m in _members(unit, config, fmt):
         name = normalize_member(m.name)
@@ -519,7 +522,14 @@ def _documents(unit: str, config: Config, fmt: str, repo: str, info: RepoInfo) -
         if m.size > config.max_file_bytes:
             yield _reject(repo, unit, m.name, path, "file_too_large", f"{m.size} bytes > {config.max_file_bytes}")
             continue
-        data = m.read(config.max_file_bytes + 1) if m.read else b""
+        try:
+            data = m.read(config.max_file_bytes + 1) if m.read else b""
+        except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, EOFError, RuntimeError, NotImplementedError) as e:
+            if fmt == "tar" or isinstance(e, LimitExceeded):
+                raise  # a broken tar stream cannot go on: one Failure for the rest of it
+            # A zip member or a file is independent of the others: fail it, go on.
+            yield Failure(source=KIND, step="read", location=f"{unit}!{m.name}", error=describe_error(e), id=make_id(KIND, repo, path))
+            continue
         if len(data) > config.max_file_bytes:  # a zip member that declared less than it holds
             yield _reject(repo, unit, m.name, path, "file_too_large", f"more than {config.max_file_bytes} bytes")
             continue

@@ -339,6 +339,24 @@ def test_member_count_limit(tmp_path: Path) -> None:
         assert len(split(run(path, max_members=100))[0]) == 30
 
 
+def test_corrupt_zip_member_fails_alone(tmp_path: Path) -> None:
+    path = tmp_path / "one-bad.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("r/a.py", PY)
+        zf.writestr("r/b.py", "\n".join(f"name_{i} = {i * 7919 % 10007}" for i in range(400)) + "\n")
+        zf.writestr("r/c.py", PY)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("r/b.py")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + info.compress_size // 2] ^= 0xFF  # damage b.py's compressed bytes only
+    path.write_bytes(bytes(data))
+    docs, rejected, failed = split(run(path))
+    assert sorted(d.path for d in docs) == ["a.py", "c.py"]
+    assert [f.location for f in failed] == [f"{path}!r/b.py"]
+    assert failed[0].id == make_id("code", "one-bad", "b.py")
+
+
 def test_corrupt_and_missing_archives(tmp_path: Path) -> None:
     truncated = tmp_path / "cut.tar.gz"
     whole = io.BytesIO()
@@ -421,3 +439,26 @@ def test_license_detection() -> None:
 def test_deterministic(samples: Path) -> None:
     path = samples / "code" / "rust-serde-1.0.152.tar.gz"
     assert run(path) == run(path)
+
+
+def test_damaged_archives_never_raise(tmp_path: Path, samples: Path) -> None:
+    """Truncated and bit-flipped copies of a real archive (tar.gz) and of a zip: the reader
+    yields records (documents before the damage, then a Failure) and never raises."""
+    original = (samples / "code" / "rust-serde-1.0.152.tar.gz").read_bytes()
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i in range(20):
+            zf.writestr(f"z/f{i}.py", f"value = {i}\n" * 50)
+    variants: list[bytes] = []
+    for data in (original, zipped.getvalue()):
+        variants += [data[: len(data) * k // 7] for k in range(1, 7)]
+        for k in range(1, 6):
+            flipped = bytearray(data)
+            flipped[len(data) * k // 6] ^= 0xFF
+            variants.append(bytes(flipped))
+    for i, data in enumerate(variants):
+        path = tmp_path / (f"v{i}.tar.gz" if data[:2] == b"\x1f\x8b" else f"v{i}.zip")
+        path.write_bytes(data)
+        records = run(path)  # must not raise
+        assert records, path
+        assert all(isinstance(r, (Document, Rejection, Failure)) for r in records)
