@@ -247,3 +247,20 @@ def test_too_large_and_empty(tmp_path: Path) -> None:
 def test_deterministic(samples: Path) -> None:
     path = samples / "books" / "tang300-poems.zh.txt"
     assert run(path, fortunes="entries") == run(path, fortunes="entries")
+
+
+def test_arbitrary_bytes_never_raise(tmp_path: Path, samples: Path) -> None:
+    import random
+
+    rng = random.Random(1234)
+    kjv = (samples / "books" / "kjv-bible.en.txt.xz").read_bytes()
+    blobs = [bytes(rng.randrange(256) for _ in range(n)) for n in (1, 7, 500, 5000)]
+    blobs += [bytes(rng.randrange(128, 256) for _ in range(3000)), b"\xff\xfe" + b"\x00\xd8" * 50, b"\x1b[" * 100]
+    blobs += [kjv[: len(kjv) // 3], kjv[:20]]  # truncated xz streams
+    for i, blob in enumerate(blobs):
+        path = tmp_path / f"blob{i}"
+        path.write_bytes(blob)
+        records = run(path)
+        assert len(records) >= 1
+        assert all(isinstance(r, (Document, Rejection, Failure)) for r in records)
+    assert isinstance(run(tmp_path / "blob7")[0], Failure)  # a truncated xz is a failure, not text
