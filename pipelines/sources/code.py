@@ -12,8 +12,11 @@ devices and FIFOs are skipped (`special_file`). Decompression is bounded per arc
 `max_decompressed_bytes` (counted on the decompressed tar stream, or the sum of declared
 zip member sizes, which the bounded member reads back up) and by `max_members`; past either
 the archive yields one Failure (`archive_too_large` / `too_many_members`) and no documents,
-so a tar or zip bomb costs bounded memory and time. Folders are walked without following
-symbolic links.
+so a tar or zip bomb costs bounded memory and time; tar pax/long-name headers over
+`MAX_TAR_HEADER_BYTES` count as a bomb too (tarfile would read them whole). Folders are
+walked without following symbolic links. A corrupt zip member or unreadable file is one
+Failure at `archive!member` and the rest goes on; a broken tar stream ends the archive with
+one Failure (documents before the damage are kept).
 
 Reading is two passes over an archive (each a stream): the first counts members, checks the
 limits, finds the common top-level directory and reads the root license files; the second
