@@ -77,7 +77,7 @@ class SplitUnitsFn(beam.DoFn):
         except Exception as e:  # noqa: BLE001 - becomes a failure row, the rest goes on
             yield TaggedOutput(
                 FAILED,
-                Failure(source=self._config.label, step="read", location=path, error=describe_error(e)),
+                Failure(source=self._config.kind, step="read", location=path, error=describe_error(e)),
             )
 
 
@@ -114,7 +114,7 @@ class ReadUnitFn(beam.DoFn):
             self._failed.inc()
             yield TaggedOutput(
                 FAILED,
-                Failure(source=self._config.label, step="read", location=unit, error=describe_error(e)),
+                Failure(source=self._config.kind, step="read", location=unit, error=describe_error(e)),
             )
         log.info("read %s: %d documents in %.1fs", unit, n, time.monotonic() - started)
 
