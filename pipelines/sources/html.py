@@ -13,8 +13,10 @@ cp949, ...), because that is what the page author saw in the browser.
 
 Extraction (`extract_main_text`), one option `extractor`:
   * `resiliparse`: resiliparse `extract_plain_text(main_content=True)`, fast (C++);
-  * `resiliparse_clean`: the same, then `clean_lines`, a line filter that removes what the
-    main-content heuristics leave of navigation, share/cookie/login widgets and link lists;
+  * `resiliparse_clean`: the same, restricted to the page's article-body container when it
+    has one (schema.org articleBody, common CMS class names, <article>, <main>), then
+    `clean_lines`, which trims the short lines main-content heuristics leave around the
+    body (menus, share widgets, related-article lists);
   * `trafilatura`: `trafilatura.extract` (best quality, slow, pure Python + lxml).
 The measured speed and quality of each is in benchmarks/results/extraction.md; the default
 comes from there. Output: one block (heading, paragraph, list item) per line.
@@ -259,10 +261,65 @@ def clean_lines(text: str) -> str:
     return "\n".join(lines[max(0, body[0] - KEEP_BEFORE_BODY) : body[-1] + 1])
 
 
+# Containers that conventionally hold an article's body, most specific first: schema.org
+# markup, the class/id names of common CMS themes (WordPress `entry-content`, news sites'
+# `article-body`/`story-body`), the HTML5 <article>, then <main>.
+BODY_CONTAINERS: tuple[str, ...] = (
+    '[itemprop="articleBody"]',
+    ", ".join(
+        f'[{attr}*="{name}"]'
+        for attr in ("class", "id")
+        for name in (
+            "article-body",
+            "article__body",
+            "articleBody",
+            "article-content",
+            "article__content",
+            "article-text",
+            "entry-content",
+            "post-content",
+            "post-body",
+            "story-body",
+            "story-content",
+        )
+    ),
+    "article",
+    'main, [role="main"]',
+)
+# A container is used only if its main text is at least this share of the whole page's main
+# text (so a teaser <article> or a small <main> does not replace the page) and 200 chars.
+MIN_CONTAINER_SHARE = 0.4
+MIN_CONTAINER_CHARS = 200
+
+
+def _body_container_text(tree, page_text: str) -> str | None:  # resiliparse HTMLTree
+    """Main text of the article-body container (see BODY_CONTAINERS), if one holds enough."""
+    from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.html import HTMLTree
+
+    if tree.body is None:
+        return None
+    for selector in BODY_CONTAINERS:
+        found = tree.body.query_selector_all(selector)
+        if not len(found):
+            continue
+        largest = max(found, key=lambda e: len(e.text))
+        text = extract_plain_text(HTMLTree.parse(largest.html), main_content=True, alt_texts=False, comments=False)
+        if len(text) >= MIN_CONTAINER_CHARS and len(text) >= MIN_CONTAINER_SHARE * len(page_text):
+            return text
+    return None
+
+
 def extract_resiliparse_clean(html: str) -> tuple[str, str | None]:
-    """(main text, title): resiliparse main content, then `clean_lines`."""
-    text, title = extract_resiliparse(html)
-    return clean_lines(text), title
+    """(main text, title): resiliparse main content, restricted to the article-body container
+    when the page has one (`_body_container_text`), then trimmed by `clean_lines`."""
+    from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.html import HTMLTree
+
+    tree = HTMLTree.parse(html)
+    text = extract_plain_text(tree, main_content=True, alt_texts=False, comments=False)
+    container = _body_container_text(tree, text)
+    return clean_lines(tidy_text(container if container is not None else text)), html_title(tree)
 
 
 EXTRACTORS: dict[str, Callable[[str], tuple[str, str | None]]] = {

@@ -309,6 +309,20 @@ class _Records:
                 break
         return self._consume(min(n, len(self.buf)))
 
+    def member_record_inside(self, n: int) -> int | None:
+        """Within the next `n` bytes, the offset (from here) of a gzip member that starts a
+        WARC record, if any: in a per-record gzip file the record we are reading must then
+        be shorter than its Content-Length says (a damaged header)."""
+        if not self.gzip:
+            return None
+        while len(self.buf) < n and self._more():
+            pass
+        for pos in sorted(self.member_starts):
+            rel = pos - self.base
+            if 0 < rel < min(n, len(self.buf)) and _RECORD_START.match(self.buf, rel):
+                return rel
+        return None
+
     def skip(self, n: int) -> int:
         """Discard n bytes (streaming); returns how many were there."""
         done = 0
@@ -520,6 +534,11 @@ def _read_record(stream: _Records, offset: int, at_member_start: bool, max_block
         if got < length:
             raise _Broken(offset, f"record at offset {offset}: truncated block ({got} of {length} bytes)")
         return RawRecord(offset, version, headers, length, None)
+    if at_member_start:
+        inside = stream.member_record_inside(length)
+        if inside is not None:
+            stream.read(inside)  # drop this record; the loop goes on at the next one
+            raise _Broken(offset, f"record at offset {offset}: Content-Length {length} runs into the next record")
     block = stream.read(length)
     if len(block) < length:
         raise _Broken(offset, f"record at offset {offset}: truncated block ({len(block)} of {length} bytes)")

@@ -284,12 +284,20 @@ def test_garbage_inside_uncompressed_warc(tmp_path: Path) -> None:
 
 
 def test_wrong_content_length_costs_one_record(tmp_path: Path) -> None:
-    broken = GOOD[1].replace(b"Content-Length: ", b"Content-Length: 9", 1)  # far too long
-    path = tmp_path / "length.warc"
-    path.write_bytes(GOOD[0] + broken + b"".join(GOOD[2:]))
+    """Per-record gzip: a Content-Length too long stops at the next member that starts a
+    record; too short cuts the page (kept: nothing tells) and leaves garbage that is skipped
+    up to the next record."""
+    too_long = GOOD[1].replace(b"Content-Length: ", b"Content-Length: 9", 1)
+    length = int(re.search(rb"Content-Length: (\d+)", GOOD[3]).group(1))
+    too_short = GOOD[3].replace(b"Content-Length: %d" % length, b"Content-Length: %d" % (length - 100), 1)
+    path = tmp_path / "length.warc.gz"
+    path.write_bytes(per_record_gzip([GOOD[0], too_long, GOOD[2], too_short, GOOD[4]]))
     items = _read(path)
-    assert [d.url for d in _docs(items)][:1] == ["http://example.org/0"]
-    assert _failures(items) or _reasons(items)["page_too_large"] == 1
+    assert [d.url for d in _docs(items)] == [f"http://example.org/{n}" for n in (0, 2, 3, 4)]
+    long_fail, short_fail = _failures(items)
+    assert "runs into the next record" in long_fail.error
+    assert long_fail.location == f"{path}#offset={len(gzip.compress(GOOD[0], mtime=0))}"
+    assert "garbage" in short_fail.error
 
 
 def test_empty_file(tmp_path: Path) -> None:
