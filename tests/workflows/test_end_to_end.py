@@ -1,0 +1,184 @@
+"""End to end: `corpusmill run workflows/sample.yaml` on the bundled sample, then the outputs
+read back with real Parquet readers; a second run (other worker layout, killed after the corpus
+stage and resumed) must give byte-identical output; the PortableRunner with an external worker
+pool must give the same shards."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from schemas.document import DOCUMENT_SCHEMA, FAILURE_SCHEMA, REJECTION_SCHEMA
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "workflows" / "sample.yaml"
+CLI = [sys.executable, "-m", "workflows.cli"]
+RUN_TIMEOUT = 900
+
+pytestmark = pytest.mark.slow
+
+
+def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=ROOT, timeout=RUN_TIMEOUT, **kwargs)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _deterministic_files(out: Path) -> dict[str, str]:
+    """Every output file that must be byte-identical between runs."""
+    files = {}
+    for kind in ("corpus", "rejected", "failed", "tokens"):
+        for path in sorted((out / kind).glob("part-*.parquet")):
+            files[f"{kind}/{path.name}"] = _digest(path)
+    for name in ("tokenizer.model", "tokenizer.vocab", "tokenizer.json"):
+        files[f"tokenizer/{name}"] = _digest(out / "tokenizer" / name)
+    files["manifest.json"] = _digest(out / "manifest.json")
+    return files
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("e2e") / "sample"
+    proc = _run(["run", str(SAMPLE), "--output", str(out)])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "kept" in proc.stdout
+    return out
+
+
+def test_all_outputs_exist(sample_run: Path) -> None:
+    for relative in (
+        "manifest.json", "run_info.json", "report/index.html",
+        "tokenizer/tokenizer.model", "tokenizer/tokenizer.vocab", "tokenizer/tokenizer.json",
+        "tokenizer/tokenizer_config.json", "tokenizer/report.json",
+    ):
+        assert (sample_run / relative).is_file(), relative
+    assert any((sample_run / "validation").iterdir())
+    assert not list(sample_run.rglob(".*.tmp")), "temporary files left behind"
+
+
+def test_corpus_schema_sources_and_languages(sample_run: Path) -> None:
+    table = ds.dataset(sample_run / "corpus", format="parquet").to_table()
+    assert table.schema.equals(DOCUMENT_SCHEMA, check_metadata=False)
+    assert ds.dataset(sample_run / "rejected").schema.equals(REJECTION_SCHEMA, check_metadata=False)
+    assert ds.dataset(sample_run / "failed").schema.equals(FAILURE_SCHEMA, check_metadata=False)
+    rows = table.to_pylist()
+    assert {r["source"] for r in rows} == {"web", "wiki", "books", "code"}
+    assert len({r["id"] for r in rows}) == len(rows)
+    languages = Counter(r["language"] for r in rows if r["source"] != "code")
+    assert languages["en"] > 50 and languages["zh"] >= 1, languages
+    tang = [r for r in rows if r["source"] == "books" and "tang300" in r["location"]]
+    assert tang and tang[0]["language"] == "zh" and "\x1b" not in tang[0]["text"]
+    kjv = [r for r in rows if r["source"] == "books" and "kjv" in r["location"]]
+    assert len(kjv) > 5 and all(r["language"] == "en" for r in kjv)
+    assert any("In the beginning God created the heaven and the earth" in r["text"] for r in kjv)
+    wiki = [r for r in rows if r["source"] == "wiki"]
+    assert wiki and all(r["page_id"] is not None and r["title"] for r in wiki)
+    assert not any("[[" in r["text"] or "{{" in r["text"] for r in wiki)
+    code = [r for r in rows if r["source"] == "code"]
+    assert {r["programming_language"] for r in code} >= {"Python", "Rust"}
+    assert all(r["repo"] and r["path"] for r in code)
+    web = [r for r in rows if r["source"] == "web"]
+    assert web and all(r["url"] and r["warc_record_id"] for r in web)
+    assert any(r["language"] == "zh" for r in web) and any(r["language"] == "ja" for r in web)
+
+
+def test_manifest_accounts_for_every_document(sample_run: Path) -> None:
+    manifest = json.loads((sample_run / "manifest.json").read_text())
+    acc = manifest["accounting"]
+    assert acc["balanced"] and acc["documents_read"] == acc["kept"] + acc["rejected"] + acc["failed"]
+    corpus = ds.dataset(sample_run / "corpus").to_table(columns=["source"]).column("source").to_pylist()
+    assert manifest["counts"]["kept"] == dict(sorted(Counter(corpus).items()))
+    rejected = ds.dataset(sample_run / "rejected").to_table(columns=["source", "step", "reason"]).to_pylist()
+    by_step: dict[str, Counter] = {}
+    for r in rejected:
+        by_step.setdefault(r["step"], Counter())[r["reason"]] += 1
+    assert manifest["counts"]["rejected"] == {s: dict(c) for s, c in by_step.items()}
+    failed = ds.dataset(sample_run / "failed").to_table(columns=["source", "step"]).to_pylist()
+    # per source: documents read = kept + rejected after reading + failed after reading
+    for source, read in manifest["counts"]["read"].items():
+        kept = manifest["counts"]["kept"].get(source, 0)
+        dropped = sum(1 for r in rejected if r["source"] == source and r["step"] != "read")
+        broken = sum(1 for f in failed if f["source"] == source and f["step"] != "read")
+        assert read == kept + dropped + broken, source
+    for kind, entries in manifest["shards"].items():
+        for entry in entries:
+            path = sample_run / entry["path"]
+            assert _digest(path) == entry["sha256"] and pq.ParquetFile(path).metadata.num_rows == entry["rows"]
+    assert [s["stage"] for s in manifest["stages"]] == ["read", "steps", "exact_dedup", "minhash_dedup", "written"]
+    assert manifest["stages"][-1]["out"] == acc["kept"]
+    assert "near_duplicate" in manifest["counts"]["rejected"].get("minhash_dedup", {})
+
+
+def test_rerun_with_other_workers_killed_and_resumed_is_identical(sample_run: Path, tmp_path: Path) -> None:
+    """Another worker layout (one in-process worker), killed after the corpus stage, resumed:
+    the corpus stage is not redone and every deterministic file equals the first run's."""
+    out = tmp_path / "again"
+    args = [*CLI, "run", str(SAMPLE), "--output", str(out), "--direct_num_workers=1", "--direct_running_mode=in_memory"]
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    marker = out / "_stats" / "done" / "corpus.json"
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert marker.exists(), "the corpus stage never completed"
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    resumed = _run(args[len(CLI):])
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "stage corpus: already complete" in resumed.stderr
+    assert json.loads((out / "run_info.json").read_text())["stage_seconds"]["corpus"] == "skipped"
+    assert _deterministic_files(out) == _deterministic_files(sample_run)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def test_portable_runner_with_external_workers_gives_identical_shards(sample_run: Path, tmp_path: Path) -> None:
+    """The submission path of Flink/Spark job servers: PortableRunner, embedded job service,
+    SDK workers in a separate worker-pool process."""
+    config = yaml.safe_load(SAMPLE.read_text())
+    for source in config["sources"]:
+        source["paths"] = [str((SAMPLE.parent / p).resolve()) for p in source["paths"]]
+    config["tokenizer"] = None
+    config["validate"] = False
+    workflow = tmp_path / "portable.yaml"
+    workflow.write_text(yaml.safe_dump(config))
+    port = _free_port()
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    pool = subprocess.Popen(
+        [sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main", f"--service_port={port}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        out = tmp_path / "portable"
+        proc = _run([
+            "run", str(workflow), "--output", str(out), "--runner=PortableRunner", "--job_endpoint=embed",
+            "--environment_type=EXTERNAL", f"--environment_config=localhost:{port}",
+        ], env=env)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    finally:
+        os.killpg(pool.pid, signal.SIGKILL)
+        pool.wait(timeout=30)
+    ours = json.loads((out / "manifest.json").read_text())
+    local = json.loads((sample_run / "manifest.json").read_text())
+    for kind in ("corpus", "rejected", "failed"):
+        assert ours["shards"][kind] == local["shards"][kind], kind
+    assert ours["counts"] == local["counts"] and ours["accounting"] == local["accounting"]
