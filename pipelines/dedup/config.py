@@ -71,7 +71,7 @@ class MinHashConfig(BaseModel):
     survivor: Survivor = "longest"
     quality_signal: str | None = None
     max_bucket_size: int | None = Field(default=None, ge=2)
-    max_rounds: int = Field(default=12, ge=1, le=64, description="large-star/small-star rounds unrolled")
+    max_rounds: int = Field(default=6, ge=1, le=64, description="large-star/small-star rounds unrolled (see transforms/dedup.py)")
     batch_size: int = Field(default=256, ge=1, description="documents per vectorised signature batch")
     index_out: str | None = None
     index_in: tuple[str, ...] = ()

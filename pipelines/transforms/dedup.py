@@ -79,11 +79,9 @@ def _exact_group(
         total += node[3]
         if best is None or order(node) < order(best):
             best = node
-    if best is None:
-        return
     rejected = 0
     survived = False
-    for doc in docs:
+    for doc in docs if best is not None else ():
         if not survived and node_of(doc, config.survivor, config.quality_signal) == best:
             survived = True
             yield dataclasses.replace(doc, cluster_size=total)
@@ -152,9 +150,7 @@ def _bucket_edges(item: tuple[bytes, Iterable[Node]], max_bucket_size: int | Non
 def _attach_member_payload(item: tuple[Node, dict[str, Iterable[Any]]]) -> Iterator[tuple[Node, tuple[Node, Payload]]]:
     member, groups = item
     payloads = list(groups["payload"])
-    if not payloads:
-        return
-    for head in groups["heads"]:
+    for head in groups["heads"] if payloads else ():
         yield head, (member, payloads[0])
 
 
@@ -163,10 +159,8 @@ def _verify_at_head(
 ) -> Iterator[tuple[Node, Node]]:
     head, groups = item
     payloads = list(groups["payload"])
-    if not payloads:
-        return
     kept = dropped = 0
-    for member, member_payload in groups["members"]:
+    for member, member_payload in groups["members"] if payloads else ():
         if similarity(payloads[0], member_payload, verify) >= threshold:
             kept += 1
             yield head, member
@@ -239,31 +233,29 @@ def _verdicts(node_id: str, roles: Iterable[tuple[str, Node, Node]]) -> Iterator
     if parents:
         me = next(self_node for role, _, self_node in roles if role == "parent")
         yield node_id, ("child", me, parents[0])
-        return
-    me = next(self_node for _, _, self_node in roles)
-    children = {other for role, other, _ in roles if role == "child"}
-    yield node_id, ("root", me, me[3] + sum(c[3] for c in children))
+    else:
+        me = next(self_node for _, _, self_node in roles)
+        children = {other for role, other, _ in roles if role == "child"}
+        yield node_id, ("root", me, me[3] + sum(c[3] for c in children))
 
 
 def _emit_final(
     item: tuple[Node, dict[str, Iterable[Any]]], config: MinHashConfig
 ) -> Iterator[Any]:
     node, groups = item
-    docs = list(groups["doc"])
-    if not docs:
-        return  # an index entry, or a node without its document
-    doc = docs[0]
+    docs = list(groups["doc"])  # empty for index entries (they are never output)
     verdicts = list(groups["verdict"])
     payloads = list(groups["payload"]) if "payload" in groups else []
     child = [v for v in verdicts if v[0] == "child"]
-    if child:
-        Metrics.counter(NAMESPACE, "minhash_rejected").inc()
-        yield TaggedOutput(REJECTED, Rejection.of(doc, MINHASH_STEP, Drop("near_duplicate", child[0][2][2])))
-        return
-    size = verdicts[0][2] if verdicts else weight(doc)
-    yield dataclasses.replace(doc, cluster_size=int(size))
-    if payloads and config.index_out:
-        yield TaggedOutput("index", index_row(node, payloads[0], config))
+    for doc in docs[:1]:
+        if child:
+            Metrics.counter(NAMESPACE, "minhash_rejected").inc()
+            yield TaggedOutput(REJECTED, Rejection.of(doc, MINHASH_STEP, Drop("near_duplicate", child[0][2][2])))
+        else:
+            size = verdicts[0][2] if verdicts else weight(doc)
+            yield dataclasses.replace(doc, cluster_size=int(size))
+            if payloads and config.index_out:
+                yield TaggedOutput("index", index_row(node, payloads[0], config))
 
 
 class MinHashDedup(beam.PTransform):
