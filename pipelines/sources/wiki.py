@@ -1,7 +1,8 @@
 """Wikipedia (MediaWiki) pages-articles XML dumps -> Documents of clean plain text.
 
 Input: `pages-articles` XML, plain or compressed (bz2 single or multistream, xz, gzip, zstd;
-detected by magic bytes in `open_input`), UTF-8 or UTF-16 (re-encoded on the fly).
+detected by magic bytes, `base.sniff_compression`; see `decompressed_chunks`), UTF-8 or
+UTF-16 or another declared encoding (re-encoded to UTF-8 on the fly).
 
 How it reads (constant memory, bounded work, no XML entity/DTD processing):
   * the decompressed byte stream is cut into `<page>...</page>` chunks by a byte scan (in
@@ -44,8 +45,11 @@ from __future__ import annotations
 import bz2
 import codecs
 import io
+import itertools
+import lzma
 import re
 import urllib.parse
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, Literal
@@ -54,17 +58,18 @@ from lxml import etree
 from pydantic import Field
 
 from pipelines.sources.base import (
-    LimitedReader,
+    LimitExceeded,
     SourceConfig,
     describe_error,
     open_input,
     open_raw,
+    sniff_compression,
 )
 from pipelines.sources.wikitext import to_plain_text
 from schemas.document import PREVIEW_CHARS, Document, Failure, Rejection, make_id
 
 SOURCE = "wiki"
-CHUNK_BYTES = 1 << 20
+READ_BYTES = 1 << 16  # one read of compressed input / one piece of decompressed output
 MAX_HEADER_BYTES = 4 << 20  # a siteinfo larger than this is not a MediaWiki dump header
 
 
@@ -212,11 +217,102 @@ _ID_RE = re.compile(rb"<id>\s*(\d+)\s*</id>")
 _ENCODING_RE = re.compile(rb"""^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
-def utf8_chunks(stream: BinaryIO) -> Iterator[bytes]:
-    """The stream's bytes as UTF-8 chunks: UTF-8 passes through (a BOM dropped); UTF-16 (BOM
-    or NUL pattern) and other declared encodings are decoded (invalid bytes replaced) and
+def decompressed_chunks(raw: BinaryIO, limit: int, what: str) -> Iterator[bytes]:
+    """The decompressed bytes of `raw` (bz2, xz, gzip, by magic bytes; concatenated streams
+    and members read through; anything else passed as is), in pieces of at most READ_BYTES,
+    at most `limit` bytes in total (then LimitExceeded).
+
+    Incremental decompressor objects rather than `open_input`'s file objects: a buffered
+    `read(n)` that meets a truncated stream raises and discards what it had gathered, which
+    would lose the last complete pages before the damage; here every byte decompressed
+    before an error is yielded first. Each call's output is capped, so a compression bomb
+    costs at most `limit` bytes of work."""
+    head = raw.read(READ_BYTES)
+    kind = sniff_compression(head[:8])
+    total = 0
+
+    def count(out: bytes) -> bytes:
+        nonlocal total
+        total += len(out)
+        if total > limit:
+            raise LimitExceeded(f"{what} exceeds {limit} decompressed bytes")
+        return out
+
+    if kind == "zstd":
+        import zstandard
+
+        reader = zstandard.ZstdDecompressor().stream_reader(
+            io.BufferedReader(_PrefixedReader(head, raw)), read_across_frames=True  # type: ignore[arg-type]
+        )
+        while out := reader.read(READ_BYTES):
+            yield count(out)
+        return
+    if kind not in ("bz2", "xz", "gzip"):
+        data = head
+        while data:
+            yield count(data)
+            data = raw.read(READ_BYTES)
+        return
+    new = {
+        "bz2": bz2.BZ2Decompressor,
+        "xz": lzma.LZMADecompressor,
+        "gzip": lambda: zlib.decompressobj(wbits=31),
+    }[kind]
+    decomp = new()
+    pending = head  # compressed bytes not yet given to the decompressor
+    while True:
+        if decomp.eof:
+            pending = decomp.unused_data or raw.read(READ_BYTES)
+            if not pending or not pending.strip(b"\x00"):
+                return  # end of input (xz stream padding is zero bytes)
+            decomp = new()  # the next stream / member
+            continue
+        if kind == "gzip":
+            data = decomp.unconsumed_tail or pending or raw.read(READ_BYTES)  # type: ignore[union-attr]
+            pending = b""
+            if not data:
+                raise EOFError("compressed input ends inside a gzip member")
+            out = decomp.decompress(data, READ_BYTES)
+        else:
+            if decomp.needs_input:  # type: ignore[union-attr]
+                data = pending or raw.read(READ_BYTES)
+                pending = b""
+                if not data:
+                    raise EOFError(f"compressed input ends inside a {kind} stream")
+            else:
+                data = b""
+            out = decomp.decompress(data, READ_BYTES)
+        if out:
+            yield count(out)
+
+
+class _PrefixedReader(io.RawIOBase):
+    """`head` followed by the rest of `raw`."""
+
+    def __init__(self, head: bytes, raw: BinaryIO) -> None:
+        self._head = head
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self._head[: len(buffer)] if self._head else self._raw.read(len(buffer))
+        self._head = self._head[len(data) :] if self._head else b""
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def utf8_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The byte chunks as UTF-8: UTF-8 passes through (a BOM dropped); UTF-16 (BOM or NUL
+    pattern) and other declared encodings are decoded (invalid bytes replaced) and
     re-encoded."""
-    head = stream.read(CHUNK_BYTES)
+    it = iter(chunks)
+    head = b""
+    for piece in it:  # enough bytes to see a BOM and the XML declaration
+        head += piece
+        if len(head) >= 256:
+            break
     if not head:
         return
     encoding: str | None = None
@@ -239,17 +335,16 @@ def utf8_chunks(stream: BinaryIO) -> Iterator[bytes]:
                 pass  # unknown encoding: read as UTF-8, bad pages fail one by one
     if encoding is None:
         yield head
-        while chunk := stream.read(CHUNK_BYTES):
-            yield chunk
+        yield from it
         return
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-    chunk = head
-    while chunk:
+    first = True
+    for chunk in itertools.chain([head], it):
         text = decoder.decode(chunk)
-        if encoding.startswith("utf-16"):
-            text = text.lstrip("\ufeff") if text.startswith("\ufeff") else text
-        yield _drop_xml_declaration(text).encode("utf-8")
-        chunk = stream.read(CHUNK_BYTES)
+        if first:
+            text = _drop_xml_declaration(text.lstrip("\ufeff"))
+            first = False
+        yield text.encode("utf-8")
     tail = decoder.decode(b"", final=True)
     if tail:
         yield tail.encode("utf-8")
@@ -276,30 +371,31 @@ class Chunk:
 
 def page_chunks(chunks: Iterable[bytes], max_record_bytes: int) -> Iterator[Chunk]:
     """Cut a byte stream into the header (bytes before the first page, capped at
-    MAX_HEADER_BYTES) and `<page>...</page>` chunks, in memory bounded by max_record_bytes.
-    Ends with a `truncated` chunk (the incomplete page's first bytes) if the input ends
-    inside a page, or `unclosed` if no `</mediawiki>` followed the last page."""
-    buf = b""
+    MAX_HEADER_BYTES) and `<page>...</page>` chunks, in memory bounded by max_record_bytes
+    (plus one read). Ends with a `truncated` chunk (the incomplete page's first bytes) if
+    the input ends inside a page, or `unclosed` if no `</mediawiki>` followed the last page.
+    Work is linear: each byte is appended once and searched about once."""
+    buf = bytearray()
     base = 0  # decompressed offset of buf[0]
     inside = False
     skipping = False  # inside an oversize page, discarding until its end
     scanned = 0  # bytes of buf already searched for the closing tag
     header_done = False
     header = bytearray()
-    closed = False  # saw </mediawiki>
+    closed = False  # saw </mediawiki> after the last page
     for data in chunks:
         buf += data
         while True:
             if not inside:
                 m = _PAGE_OPEN_RE.search(buf)
                 if m is None:
+                    if b"</mediawiki>" in buf:
+                        closed = True
                     keep = max(0, len(buf) - 16)
                     if not header_done and len(header) < MAX_HEADER_BYTES:
                         header += buf[:keep]
-                    if b"</mediawiki>" in buf:
-                        closed = True
                     base += keep
-                    buf = buf[keep:]
+                    del buf[:keep]
                     break
                 if not header_done:
                     header += buf[: m.start()]
@@ -307,29 +403,29 @@ def page_chunks(chunks: Iterable[bytes], max_record_bytes: int) -> Iterator[Chun
                     yield Chunk("header", bytes(header[:MAX_HEADER_BYTES]), 0)
                     header = bytearray()
                 base += m.start()
-                buf = buf[m.start() :]
+                del buf[: m.start()]
                 inside, scanned, closed = True, 0, False
             end = buf.find(_PAGE_CLOSE, max(0, scanned - len(_PAGE_CLOSE)))
             if end < 0:
                 scanned = len(buf)
                 if len(buf) > max_record_bytes:
                     if not skipping:
-                        yield Chunk("oversize", buf[:4096], base)
+                        yield Chunk("oversize", bytes(buf[:4096]), base)
                         skipping = True
                     keep = len(buf) - len(_PAGE_CLOSE)
                     base += keep
-                    buf = buf[keep:]
+                    del buf[:keep]
                     scanned = len(buf)
                 break
             end += len(_PAGE_CLOSE)
             if not skipping:
                 if end > max_record_bytes:
-                    yield Chunk("oversize", buf[:4096], base)
+                    yield Chunk("oversize", bytes(buf[:4096]), base)
                 else:
-                    yield Chunk("page", buf[:end], base)
+                    yield Chunk("page", bytes(buf[:end]), base)
             skipping = False
             base += end
-            buf = buf[end:]
+            del buf[:end]
             inside = False
     if not header_done:
         header += buf
@@ -337,7 +433,7 @@ def page_chunks(chunks: Iterable[bytes], max_record_bytes: int) -> Iterator[Chun
         return
     if inside:
         if not skipping:
-            yield Chunk("truncated", buf[:4096], base)
+            yield Chunk("truncated", bytes(buf[:4096]), base)
     elif not closed and b"</mediawiki>" not in buf:
         yield Chunk("unclosed", b"", base + len(buf))
 
@@ -410,18 +506,15 @@ def read(unit: str, config: Config) -> Iterator[Document | Rejection | Failure]:
     offset = 0
     try:
         if span is None:
-            stream = open_input(path, config.max_decompressed_bytes)
+            raw: BinaryIO = open_raw(path)
         else:
             header = _read_stream_header(path)
             info, error = parse_siteinfo(header, path)
             if error and span[0] == 0:
                 yield Failure(SOURCE, "read", f"{path}#offset=0", error)
-            raw = io.BufferedReader(_RangeReader(open_raw(path), span[0], span[1]))
-            stream = io.BufferedReader(  # type: ignore[assignment]
-                LimitedReader(bz2.BZ2File(raw), config.max_decompressed_bytes, unit)  # type: ignore[arg-type]
-            )
-        with stream:
-            chunks = utf8_chunks(stream)
+            raw = _RangeReader(open_raw(path), span[0], span[1])  # type: ignore[assignment]
+        with raw:
+            chunks = utf8_chunks(decompressed_chunks(raw, config.max_decompressed_bytes, unit))
             parser = _parser()
             namespace_names = list(info.namespaces)
             for chunk in page_chunks(chunks, config.max_record_bytes):

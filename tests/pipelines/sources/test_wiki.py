@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import gzip
 import lzma
 import re
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
+import zstandard
 
 from pipelines.sources import wiki
 from pipelines.sources.wiki import Config, index_path_for, is_disambiguation, page_chunks, read, splits
@@ -206,6 +208,9 @@ def test_compressions_and_encodings_read_alike(tmp_path: Path) -> None:
         "latin1.xml": b'<?xml version="1.0" encoding="ISO-8859-1"?>\n' + xml.replace(" 日本", "").encode("latin-1"),
         "dump.xml.bz2": bz2.compress(xml.encode("utf-8")),
         "dump.xml.xz": lzma.compress(xml.encode("utf-8")),
+        "dump.xml.gz": gzip.compress(xml[:300].encode()) + gzip.compress(xml[300:].encode()),  # 2 members
+        "dump.xml.zst": zstandard.ZstdCompressor().compress(xml.encode("utf-8")),
+        "multi.xml.bz2": bz2.compress(xml[:500].encode()) + bz2.compress(xml[500:].encode()),
     }
     expected = [(1, "Alpha text."), (2, "Beta text é 日本.")]
     for name, data in variants.items():
@@ -299,13 +304,17 @@ def test_external_entity_is_never_resolved(tmp_path: Path) -> None:
 # --- multistream --------------------------------------------------------------------------
 
 
+MULTISTREAM_PAGES = 80  # of the sample's 206 (keeps the test fast)
+
+
 def build_multistream(tmp_path: Path, samples: Path, pages_per_stream: int = 10) -> tuple[Path, Path]:
-    """A real-shaped multistream dump from the sample's pages: stream 0 = header, then one bz2
-    stream per `pages_per_stream` pages, then `</mediawiki>`; index lines offset:id:title."""
+    """A real-shaped multistream dump from the sample's first pages: stream 0 = header, then
+    one bz2 stream per `pages_per_stream` pages, then `</mediawiki>`; index lines
+    offset:id:title, as Wikimedia writes them."""
     xml = bz2.decompress((samples / "wiki" / "enwiki-pages-articles-sample.xml.bz2").read_bytes())
     chunks = list(page_chunks([xml], max_record_bytes=1 << 26))
     header = chunks[0].data
-    pages = [c.data for c in chunks if c.kind == "page"]
+    pages = [c.data for c in chunks if c.kind == "page"][:MULTISTREAM_PAGES]
     dump = tmp_path / "enwiki-20240101-pages-articles-multistream.xml.bz2"
     index_lines: list[str] = []
     with dump.open("wb") as out:
@@ -334,9 +343,21 @@ def test_index_name_follows_wikimedia_naming() -> None:
     assert index_path_for("/d/enwiki-20230501-pages-articles.xml.bz2") is None
 
 
-def test_multistream_splits_read_like_the_whole_file(tmp_path: Path, samples: Path, sample_records) -> None:
-    dump, _ = build_multistream(tmp_path, samples)
-    config = Config(paths=[str(dump)], split_bytes=50_000)
+@pytest.fixture(scope="module")
+def multistream(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> tuple[Path, Path]:
+    return build_multistream(tmp_path_factory.mktemp("multistream"), samples)
+
+
+def copy_multistream(multistream: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    copies = tuple(tmp_path / p.name for p in multistream)
+    for src, dst in zip(multistream, copies):
+        dst.write_bytes(src.read_bytes())
+    return copies  # type: ignore[return-value]
+
+
+def test_multistream_splits_read_like_the_whole_file(multistream, sample_records) -> None:
+    dump, _ = multistream
+    config = Config(paths=[str(dump)], split_bytes=30_000)
     units = list(splits(str(dump), config))
     assert len(units) > 3
     assert all(re.fullmatch(re.escape(str(dump)) + r"#streams=\d+-\d+", u) for u in units)
@@ -348,21 +369,22 @@ def test_multistream_splits_read_like_the_whole_file(tmp_path: Path, samples: Pa
     parts = [r for unit in units for r in read(unit, config)]
     assert not [r for r in whole + parts if isinstance(r, Failure)]
     assert parts == whole
-    assert len(whole) == 206
+    assert len(whole) == MULTISTREAM_PAGES
     # Reading the original single-stream sample gives the same records (apart from the path).
-    original = sample_records
+    original = sample_records[:MULTISTREAM_PAGES]
     assert [(r.id, type(r).__name__, getattr(r, "text", "")) for r in original] == [
         (r.id, type(r).__name__, getattr(r, "text", "")) for r in whole
     ]
 
 
-def test_multistream_explicit_index_and_fallbacks(tmp_path: Path, samples: Path) -> None:
-    dump, index = build_multistream(tmp_path, samples)
+def test_multistream_explicit_index_and_fallbacks(tmp_path: Path, multistream) -> None:
+    dump, index = copy_multistream(multistream, tmp_path)
     moved = tmp_path / "my-index.txt.bz2"
     index.rename(moved)
     assert list(splits(str(dump), Config(paths=[str(dump)]))) == [str(dump)]  # no index beside it
     units = list(splits(str(dump), Config(paths=[str(dump)], index=str(moved), split_bytes=1)))
-    assert len(units) == 22  # header stream + 21 page streams (the footer joins the last)
+    # header stream + one per 10 pages (the footer stream joins the last split)
+    assert len(units) == 1 + MULTISTREAM_PAGES // 10
     # An index whose offsets do not start bz2 streams is not trusted.
     moved.write_bytes(bz2.compress(b"7:10:AccessibleComputing\n900:12:Anarchism\n"))
     assert list(splits(str(dump), Config(paths=[str(dump)], index=str(moved), split_bytes=1))) == [str(dump)]
@@ -370,8 +392,8 @@ def test_multistream_explicit_index_and_fallbacks(tmp_path: Path, samples: Path)
     assert list(splits(str(dump), Config(paths=[str(dump)], index=str(moved)))) == [str(dump)]
 
 
-def test_corrupt_stream_in_a_split_is_one_failure(tmp_path: Path, samples: Path) -> None:
-    dump, _ = build_multistream(tmp_path, samples)
+def test_corrupt_stream_in_a_split_is_one_failure(tmp_path: Path, multistream) -> None:
+    dump, _ = copy_multistream(multistream, tmp_path)
     config = Config(paths=[str(dump)], split_bytes=1)
     units = list(splits(str(dump), config))
     start, end = map(int, units[3].rsplit("=", 1)[1].split("-"))
@@ -385,8 +407,10 @@ def test_corrupt_stream_in_a_split_is_one_failure(tmp_path: Path, samples: Path)
     assert not [r for r in read(units[4], config) if isinstance(r, Failure)]
 
 
-def test_same_input_same_output(samples: Path, sample_records) -> None:
-    assert run(samples / "wiki" / "enwiki-pages-articles-sample.xml.bz2") == sample_records
+def test_same_input_same_output(multistream) -> None:
+    dump, _ = multistream
+    first = run(dump)
+    assert len(first) == MULTISTREAM_PAGES and first == run(dump)
 
 
 def test_module_exports_contract() -> None:
@@ -395,3 +419,30 @@ def test_module_exports_contract() -> None:
     with pytest.raises(ValueError):
         Config(paths=["x"], nonsense=1)
     assert callable(wiki.read) and callable(wiki.splits)
+
+
+def test_truncated_multistream_file_keeps_complete_pages(tmp_path: Path, multistream) -> None:
+    dump, _ = copy_multistream(multistream, tmp_path)
+    full = dump.read_bytes()
+    config = Config(paths=[str(dump)], split_bytes=1)
+    units = list(splits(str(dump), config))
+    last_start = int(units[-1].rsplit("=", 1)[1].split("-")[0])
+    dump.write_bytes(full[: last_start + (len(full) - last_start) // 2])  # cut inside the last stream
+    units = list(splits(str(dump), config))
+    parts = [r for unit in units for r in read(unit, config)]
+    whole = list(read(str(dump), config))
+    for records in (parts, whole):
+        failures = [r for r in records if isinstance(r, Failure)]
+        assert len(failures) == 1 and "last complete page id: " in failures[0].error
+        assert len(records) - 1 == MULTISTREAM_PAGES - 10  # the last stream's 10 pages are lost
+    assert [r for r in parts if not isinstance(r, Failure)] == [r for r in whole if not isinstance(r, Failure)]
+
+
+def test_decompression_limit_ends_the_file_with_one_failure(tmp_path: Path) -> None:
+    xml = HEADER + "".join(page_xml(i, f"T{i}", "word " * 1000) for i in range(1, 101)) + FOOTER
+    path = tmp_path / "bomb.xml.bz2"
+    path.write_bytes(bz2.compress(xml.encode()))
+    records = run(path, max_decompressed_bytes=200_000)
+    failures = [r for r in records if isinstance(r, Failure)]
+    assert len(failures) == 1 and "LimitExceeded" in failures[0].error
+    assert 0 < len(records) - 1 < 100  # the pages read before the limit are kept
