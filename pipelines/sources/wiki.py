@@ -419,6 +419,13 @@ def page_chunks(chunks: Iterable[bytes], max_record_bytes: int) -> Iterator[Chun
                 break
             end += len(_PAGE_CLOSE)
             if not skipping:
+                reopen = _next_page_open(buf, end)
+                if reopen > 0:  # a page without </page>: cut it off (it fails alone)
+                    yield Chunk("page", bytes(buf[:reopen]), base)
+                    base += reopen
+                    del buf[:reopen]
+                    scanned = 0
+                    continue
                 if end > max_record_bytes:
                     yield Chunk("oversize", bytes(buf[:4096]), base)
                 else:
@@ -436,6 +443,14 @@ def page_chunks(chunks: Iterable[bytes], max_record_bytes: int) -> Iterator[Chun
             yield Chunk("truncated", bytes(buf[:4096]), base)
     elif not closed and b"</mediawiki>" not in buf:
         yield Chunk("unclosed", b"", base + len(buf))
+
+
+def _next_page_open(buf: bytearray, end: int) -> int:
+    """Position of a second `<page>` opening tag in buf[1:end], or -1."""
+    pos = buf.find(b"<page", 1, end)
+    while pos >= 0 and buf[pos + 5 : pos + 6] not in (b">", b" ", b"\n", b"\t", b"\r"):
+        pos = buf.find(b"<page", pos + 1, end)
+    return pos
 
 
 # --- units --------------------------------------------------------------------------------

@@ -232,6 +232,17 @@ def test_truncated_between_pages_and_malformed_page(tmp_path: Path) -> None:
     assert "TruncatedDump" in records[3].error and "last complete page id: 3" in records[3].error
 
 
+def test_page_missing_its_end_tag_fails_alone(tmp_path: Path) -> None:
+    broken = page_xml(2, "Broken", "No end tag.").replace("</page>", "")
+    xml = HEADER + page_xml(1, "Alpha", "One.") + broken + page_xml(3, "Gamma", "Three.") + FOOTER
+    path = tmp_path / "noend.xml"
+    path.write_text(xml, encoding="utf-8")
+    records = run(path)
+    assert [type(r).__name__ for r in records] == ["Document", "Failure", "Document"]
+    assert records[1].location == f"{path}#page=2"
+    assert records[2].text == "Three."
+
+
 def test_page_over_max_record_bytes_is_skipped(tmp_path: Path) -> None:
     xml = HEADER + page_xml(1, "Big", "x" * 5000) + page_xml(2, "Small", "Fine.") + FOOTER
     path = tmp_path / "big.xml"
