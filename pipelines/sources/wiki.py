@@ -91,31 +91,32 @@ class Config(SourceConfig):
 
 # --- disambiguation -----------------------------------------------------------------------
 
-# Template names (lower case, `_` as space) that mark a disambiguation page, from the
-# Wikipedias' "Disambiguation" templates and their common redirects (Wikidata Q6148868).
+# Template names (lower case, `_` as space) that mark a disambiguation page: the main
+# disambiguation template of the larger Wikipedias and common English redirects to it.
+# Hatnotes ("for other uses see ...", e.g. uk {{Значення}}, fr {{Voir homonymes}}) and
+# maintenance tags ({{Disambiguation needed}}) are deliberately absent: they sit on articles.
 DISAMBIGUATION_TEMPLATES: frozenset[str] = frozenset(
     {
         # en
-        "disambiguation", "disambig", "disamb", "dab", "dp", "disambiguation page", "hndis",
+        "disambiguation", "disambig", "disamb", "dab", "disambiguation page", "hndis",
         "geodis", "numberdis", "letter disambiguation", "letter-numbercombdisambig",
         "given name disambiguation", "surname disambiguation", "place name disambiguation",
         "school disambiguation", "hospital disambiguation", "call sign disambiguation",
         "species latin name disambiguation", "mil-unit-dis", "roaddis", "genus disambiguation",
         "human name disambiguation", "disambiguation cleanup", "disambig-cleanup",
         # other languages
-        "begriffsklärung", "bkl", "homonymie", "desambiguación", "desambig",
-        "disambigua", "doorverwijspagina", "dp", "неоднозначность", "многозначность",
-        "неоднозначність", "曖昧さ回避", "aimai", "消歧义", "消歧義", "disambig",
-        "định hướng", "trang định hướng", "ujednoznacznienie", "desambiguação", "anlam ayrımı",
-        "täsmennyssivu", "förgrening", "grensida", "flertydig", "pekerside", "rozcestník",
-        "пояснение", "вишезначна одредница", "višeznačna odrednica", "توضيح", "ابهام‌زدایی",
-        "פירושונים", "동음이의", "동음이의어", "disambiguasi", "egyért", "egyértelműsítő lap",
-        "desambiguació", "dezambiguizare", "täpsustus", "nozīmju atdalīšana", "išskirstymas",
-        "razločitev", "višeznačnost", "αποσαφήνιση", "แก้ความกำกวม", "समानार्थी",
+        "begriffsklärung", "bkl", "homonymie", "desambiguación", "desambig", "disambigua",
+        "doorverwijspagina", "dp", "неоднозначность", "многозначность", "неоднозначність",
+        "曖昧さ回避", "aimai", "消歧义", "消歧義", "định hướng", "trang định hướng",
+        "ujednoznacznienie", "desambiguação", "anlam ayrımı", "täsmennyssivu", "förgrening",
+        "flertydig", "pekerside", "rozcestník", "пояснение", "вишезначна одредница",
+        "višeznačna odrednica", "توضيح", "ابهام‌زدایی", "פירושונים", "동음이의", "동음이의어",
+        "disambiguasi", "egyért", "desambiguació", "dezambiguizare", "täpsustus",
+        "nozīmju atdalīšana", "razločitev", "αποσαφήνιση", "แก้ความกำกวม", "बहुविकल्पी",
     }
 )
 _TEMPLATE_NAME_RE = re.compile(r"\{\{\s*([^{}|\n<]{1,80}?)\s*(?:\||\}\})")
-_REDIRECT_TEXT_RE = re.compile(r"\A\s*#[^\s\[\]]{2,40}\s*:?\s*\[\[")
+_REDIRECT_TEXT_RE = re.compile(r"\A\s*#[^\W\d_]{2,40}\s*:?\s*\[\[")  # "#REDIRECT [[", "#ПЕРЕНАПРАВЛЕНИЕ [["
 
 
 def is_disambiguation(wikitext: str) -> bool:
@@ -602,6 +603,23 @@ def _page_record(
             return Failure(SOURCE, "read", f"{path}#page={pid}", describe_error(exc),
                            id=make_id("wiki", info.dbname, pid))
         return Failure(SOURCE, "read", f"{path}#offset={chunk.offset}", describe_error(exc))
+    try:
+        return _page_of(page, chunk, path, info, namespace_names, config)
+    except Exception as exc:  # noqa: BLE001 - a bug on one page must not end the dump
+        m = _ID_RE.search(chunk.data)
+        where = f"{path}#page={int(m.group(1))}" if m else f"{path}#offset={chunk.offset}"
+        return Failure(SOURCE, "read", where, describe_error(exc))
+
+
+def _page_of(
+    page: etree._Element,
+    chunk: Chunk,
+    path: str,
+    info: SiteInfo,
+    namespace_names: list[str],
+    config: Config,
+) -> Document | Rejection | Failure:
+    """A parsed `<page>` -> Document, Rejection or Failure (see the module docstring)."""
     strip_ns(page)
     id_text = (page.findtext("id") or "").strip()
     title = (page.findtext("title") or "").strip()
