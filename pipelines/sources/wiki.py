@@ -28,8 +28,10 @@ Each `<page>` ends as exactly one of:
         languages) or the `__DISAMBIG__` switch (Extension:Disambiguator);
       - `wiki_content_model`: a `<model>` other than wikitext (Lua modules, JSON, CSS);
       - `wiki_empty`: nothing left after markup removal (a page of templates only);
-  * `Failure(step="read")`: a page that is not well-formed XML (location `path#page=ID`
-    when its id can be found, else `path#offset=N`), a page over `max_record_bytes`, or the
+  * `Failure(step="read")`: a file that is not a MediaWiki dump (no `<mediawiki>` before
+    the first page: one Failure, `NotAWikiDump`); a page that is not well-formed XML
+    (location `path#page=ID` when its id can be found, else `path#offset=N`); a page over
+    `max_record_bytes`; a page whose conversion raised (a bug, kept to that page); or the
     end of a truncated dump (ONE failure for the tail: location `path#offset=N`, the
     decompressed byte offset where the incomplete page starts, and the last complete page
     id in the error). A decompression error ends the unit with one Failure.
@@ -537,6 +539,10 @@ def read(unit: str, config: Config) -> Iterator[Document | Rejection | Failure]:
                 offset = chunk.offset
                 if chunk.kind == "header":
                     if span is None:
+                        if b"<mediawiki" not in chunk.data:
+                            yield Failure(SOURCE, "read", f"{path}#offset=0",
+                                          "NotAWikiDump: no <mediawiki> element before the first page")
+                            return
                         info, error = parse_siteinfo(chunk.data, path)
                         namespace_names = list(info.namespaces)
                         if error:
@@ -672,6 +678,9 @@ def _namespace(page: etree._Element, title: str, info: SiteInfo) -> int:
 # --- splits -------------------------------------------------------------------------------
 
 
+_INDEX_NAME_RE = re.compile(r"-multistream-index\d*\.txt")
+
+
 def index_path_for(path: str) -> str | None:
     """The index file name of a multistream dump, by Wikimedia's naming:
     `X-multistream.xml.bz2` -> `X-multistream-index.txt.bz2`,
@@ -716,9 +725,13 @@ def read_index_offsets(index: str, max_bytes: int) -> list[int]:
 def splits(path: str, config: Config) -> Iterable[str]:
     """Work units of one dump: `path#streams=START-END` byte ranges (about `split_bytes`
     compressed bytes of whole bz2 streams each; the first starts at 0 with the header) when
-    the file is a bz2 multistream dump with a usable index; otherwise `[path]`. An index
+    the file is a bz2 multistream dump with a usable index; `[]` for the index file itself
+    (`*-multistream-index*.txt*`, which a glob like `dumps/*.bz2` also matches); otherwise
+    `[path]`. An index
     that is missing, malformed, or whose split offsets do not start a bz2 stream, falls back
     to the whole file (reading is then sequential but still correct)."""
+    if _INDEX_NAME_RE.search(path.rsplit("/", 1)[-1]):
+        return []  # a multistream index matched by the same glob: not a dump
     index = config.index or index_path_for(path)
     if not index:
         return [path]

@@ -388,6 +388,15 @@ def test_multistream_splits_read_like_the_whole_file(multistream, sample_records
     ]
 
 
+def test_index_file_is_not_a_unit_and_other_files_fail(tmp_path: Path, multistream) -> None:
+    dump, index = multistream
+    assert list(splits(str(index), Config(paths=[str(index)]))) == []
+    other = tmp_path / "notes.txt.bz2"
+    other.write_bytes(bz2.compress(b"just some text, no XML at all\n" * 100))
+    records = run(other)
+    assert len(records) == 1 and "NotAWikiDump" in records[0].error
+
+
 def test_multistream_explicit_index_and_fallbacks(tmp_path: Path, multistream) -> None:
     dump, index = copy_multistream(multistream, tmp_path)
     moved = tmp_path / "my-index.txt.bz2"
