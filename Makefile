@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 OUT    ?= out/sample
 
-.PHONY: demo test test-fast bench lint clean setup
+.PHONY: demo test test-fast bench lint clean setup browser
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,17 @@ setup: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VENV)/bin/corpusmill run workflows/sample.yaml --output $(OUT)
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed browser
 	$(PY) -m pytest -q
+
+# The report's browser test uses Debian's Chromium. Installed here when running as root on a
+# Debian-like system (CI); otherwise that one test skips and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the report's browser test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium not found: the report's browser test will skip"; fi; }
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -q -m "not slow"

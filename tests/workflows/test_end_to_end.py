@@ -182,3 +182,24 @@ def test_portable_runner_with_external_workers_gives_identical_shards(sample_run
     for kind in ("corpus", "rejected", "failed"):
         assert ours["shards"][kind] == local["shards"][kind], kind
     assert ours["counts"] == local["counts"] and ours["accounting"] == local["accounting"]
+
+
+def test_shards_load_in_duckdb_polars_and_hf_datasets(sample_run: Path) -> None:
+    import datasets
+    import duckdb
+    import polars
+
+    pattern = str(sample_run / "corpus" / "*.parquet")
+    manifest = json.loads((sample_run / "manifest.json").read_text())
+    kept = manifest["accounting"]["kept"]
+    by_source = dict(duckdb.sql(f"select source, count(*) from read_parquet('{pattern}') group by 1").fetchall())
+    assert by_source == manifest["counts"]["kept"]
+    frame = polars.read_parquet(pattern)
+    assert frame.height == kept and frame["id"].n_unique() == kept
+    assert frame.filter(polars.col("language") == "zh").height == manifest["languages"]["zh"]
+    hf = datasets.load_dataset("parquet", data_files=pattern, split="train", cache_dir=str(sample_run / ".hf-cache"))
+    assert hf.num_rows == kept and "text" in hf.column_names
+    tokens = datasets.load_dataset(
+        "parquet", data_files=str(sample_run / "tokens" / "*.parquet"), split="train", cache_dir=str(sample_run / ".hf-cache")
+    )
+    assert tokens.num_rows == kept and sum(tokens["num_tokens"]) == manifest["tokens"]["tokens"]
