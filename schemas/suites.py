@@ -12,9 +12,9 @@ themselves. The frames and the expectations on them, per suite:
 - `corpus`   one row per document: `id` non-null and unique in the shard, `source`/`location`
   non-null, `text_length` (characters; null when the text is null) inside
   [`min_text_chars`, `max_text_chars`], `text_hash` (64-bit xxh3 of the UTF-8 text) unique in
-  the shard (no exact duplicate texts), `language` in the configured `keep` set and
-  `language_score >= language_min_score` (the per-language threshold of the language step),
-  `cluster_size >= 1`.
+  the shard (no exact duplicate texts), `source_language` (`source:language`) in the `keep`
+  set of that source's language step and `language_score >= language_min_score` (that
+  step's threshold for the document's language), `cluster_size >= 1`.
 - `rejected` one row per rejection: required fields non-null, `reason` a snake_case word,
   `text_preview_length <= PREVIEW_CHARS`.
 - `failed`   one row per failure: `source`, `step`, `location`, `error` non-null.
@@ -30,8 +30,9 @@ Cross-shard properties (ids unique across shards, texts unique across shards, to
 pointing at corpus documents) are checked by hash buckets in `workflows/validate.py`, so no
 check needs more than one shard (or one hash bucket) in memory.
 
-Thresholds come from the run's own configuration (`params_from_config`): the language step's
-`keep`, `min_score` and `min_scores`, when that step drops (not in annotate mode). Text length
+Thresholds come from the run's own configuration (`params_from_config`): per source, the
+`keep`, `min_score` and `min_scores` of its language step, when that step drops (not in
+annotate mode). Text length
 bounds default to 1 .. 10,000,000 characters (a whole long book is ~4.5 M; readers split longer
 ones into parts).
 """
@@ -82,35 +83,76 @@ INDEX_COLUMN: dict[str, str] = {
 }
 
 
+# The language step's default threshold (pipelines/steps/language.py: cc_net's 0.5), used when a
+# configured language step does not set `min_score`.
+LANGUAGE_DEFAULT_MIN_SCORE = 0.5
+ANY_SOURCE = "*"
+
+
+@dataclass(frozen=True)
+class LanguageRule:
+    """What a dropping `language` step lets through: languages in `keep` (None = any) whose
+    score reaches `min_scores.get(language, min_score)`."""
+
+    keep: frozenset[str] | None = None
+    min_score: float = LANGUAGE_DEFAULT_MIN_SCORE
+    min_scores: Mapping[str, float] = field(default_factory=dict)
+
+    def threshold(self, language: str | None) -> float | None:
+        if language is None:
+            return None
+        return float(self.min_scores.get(language, self.min_score))
+
+
 @dataclass(frozen=True)
 class SuiteParams:
     """The thresholds the suites check, taken from the run's configuration.
 
-    `languages` is None when no language step drops documents (no set to check);
-    `min_scores` maps a language to its threshold, `min_score` applies to the others.
+    `language_rules` maps a source label (the documents' `source`) to the rule of the language
+    step that source ran in drop mode; `ANY_SOURCE` applies to sources not listed. A source
+    without a rule is not checked for languages or scores.
     `vocab_size` is None when there is no tokenizer (token ids are then only checked >= 0).
     """
 
-    languages: frozenset[str] | None = None
-    min_score: float | None = None
-    min_scores: Mapping[str, float] = field(default_factory=dict)
+    language_rules: Mapping[str, LanguageRule] = field(default_factory=dict)
     min_text_chars: int = DEFAULT_MIN_TEXT_CHARS
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
     vocab_size: int | None = None
     unique_texts: bool = True
 
-    def language_min_score(self, language: str | None) -> float | None:
-        """The score a document of `language` must reach, or None when there is no threshold."""
-        if language is None:
+    def rule(self, source: str | None) -> LanguageRule | None:
+        if source in self.language_rules:
+            return self.language_rules[source]
+        return self.language_rules.get(ANY_SOURCE)
+
+    def language_min_score(self, source: str | None, language: str | None) -> float | None:
+        """The score a document of `source` in `language` must reach (None: no threshold)."""
+        rule = self.rule(source)
+        return rule.threshold(language) if rule is not None else None
+
+    def source_language(self, source: str | None, language: str | None) -> str | None:
+        """`source:language` when the source's rule restricts languages, else None (unchecked)."""
+        rule = self.rule(source)
+        if rule is None or rule.keep is None:
             return None
-        if language in self.min_scores:
-            return float(self.min_scores[language])
-        return self.min_score
+        return f"{source}:{language}"
+
+    def allowed_source_languages(self, sources: Iterable[str]) -> list[str]:
+        out = set()
+        for src in sources:
+            rule = self.rule(src)
+            if rule is not None and rule.keep is not None:
+                out.update(f"{src}:{lang}" for lang in rule.keep)
+        return sorted(out)
+
+    @property
+    def checks_languages(self) -> bool:
+        return any(r.keep is not None for r in self.language_rules.values())
 
 
 def _step_entries(steps: Any) -> Iterable[tuple[str, Mapping[str, Any], str | None]]:
     """(name, params, mode) for each step of a config's `steps`, in the shapes configs use:
-    a list of {"name"|"step": ..., "params": {...}, "mode": ...} or a mapping name -> params."""
+    a list of {"step"|"name": ..., "params": {...}, "mode": ...} or a mapping name -> params."""
     if isinstance(steps, Mapping):
         for name, params in steps.items():
             params = params if isinstance(params, Mapping) else {}
@@ -122,7 +164,7 @@ def _step_entries(steps: Any) -> Iterable[tuple[str, Mapping[str, Any], str | No
         if isinstance(entry, str):
             yield entry, {}, None
         elif isinstance(entry, Mapping):
-            name = entry.get("name") or entry.get("step") or entry.get("type")
+            name = entry.get("step") or entry.get("name") or entry.get("type")
             if name is None:
                 continue
             params = entry.get("params")
@@ -132,39 +174,51 @@ def _step_entries(steps: Any) -> Iterable[tuple[str, Mapping[str, Any], str | No
             yield str(name), params, mode
 
 
+def language_rule(steps: Any) -> LanguageRule | None:
+    """The rule of the last `language` step of a step list that drops (not `annotate`)."""
+    rule = None
+    for name, params, mode in _step_entries(steps):
+        if name != "language" or mode == "annotate":
+            continue
+        keep = params.get("keep")
+        scores = params.get("min_scores")
+        rule = LanguageRule(
+            keep=frozenset([keep] if isinstance(keep, str) else [str(k) for k in keep]) if keep else None,
+            min_score=float(params["min_score"]) if params.get("min_score") is not None else LANGUAGE_DEFAULT_MIN_SCORE,
+            min_scores={str(k): float(v) for k, v in scores.items() if v is not None} if isinstance(scores, Mapping) else {},
+        )
+    return rule
+
+
 def params_from_config(
     config: Mapping[str, Any] | None,
     *,
+    source_steps: Mapping[str, Any] | None = None,
     vocab_size: int | None = None,
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
 ) -> SuiteParams:
     """The suite thresholds for a run, from its resolved config (manifest["config"]).
 
-    The language set and score thresholds are checked only when a step named `language`
-    runs in a dropping mode (not `annotate`) with `keep` / `min_score` / `min_scores` set.
-    Exact-duplicate texts are checked unless the config says `dedup: false` (or has a dedup
-    section with `exact: false`)."""
+    `source_steps` maps each source label to the step list it ran (a source's own steps or
+    its preset's, see `workflows.validate.source_steps`); without it the config's top-level
+    `steps` apply to every source. Languages and scores are checked for sources whose step
+    list has a `language` step in drop mode. Exact-duplicate texts are checked unless the
+    config says `dedup: false` or `dedup: {exact: false}`."""
     config = config or {}
-    languages: frozenset[str] | None = None
-    min_score: float | None = None
-    min_scores: dict[str, float] = {}
-    for name, params, mode in _step_entries(config.get("steps")):
-        if name != "language" or mode == "annotate":
-            continue
-        keep = params.get("keep")
-        if keep:
-            languages = frozenset([keep] if isinstance(keep, str) else [str(k) for k in keep])
-        if params.get("min_score") is not None:
-            min_score = float(params["min_score"])
-        scores = params.get("min_scores")
-        if isinstance(scores, Mapping):
-            min_scores = {str(k): float(v) for k, v in scores.items() if v is not None}
+    rules: dict[str, LanguageRule] = {}
+    if source_steps is None:
+        rule = language_rule(config.get("steps"))
+        if rule is not None:
+            rules[ANY_SOURCE] = rule
+    else:
+        for label, steps in source_steps.items():
+            rule = language_rule(steps)
+            if rule is not None:
+                rules[label] = rule
     dedup = config.get("dedup", True)
     unique_texts = bool(dedup) and not (isinstance(dedup, Mapping) and dedup.get("exact") is False)
     return SuiteParams(
-        languages=languages,
-        min_score=min_score,
-        min_scores=min_scores,
+        language_rules=rules,
         max_text_chars=max_text_chars,
         vocab_size=vocab_size,
         unique_texts=unique_texts,
@@ -172,7 +226,10 @@ def params_from_config(
 
 
 def type_name(t: pa.DataType) -> str:
-    """A short, stable name of an Arrow type (large_string = string; lists by value type)."""
+    """A short, stable name of an Arrow type (large_string and dictionary-encoded strings =
+    string; lists by value type)."""
+    if pa.types.is_dictionary(t):
+        return type_name(t.value_type)
     if pa.types.is_large_string(t) or pa.types.is_string(t):
         return "string"
     if pa.types.is_list(t) or pa.types.is_large_list(t):
@@ -248,15 +305,16 @@ def corpus_suite(params: SuiteParams) -> gx.ExpectationSuite:
                 column="text_hash", meta={"checks": "no exact duplicate texts in the shard (xxh3-64 of the text)"}
             )
         )
-    if params.languages is not None:
+    if params.checks_languages:
         exps.append(
             gxe.ExpectColumnValuesToBeInSet(
-                column="language",
-                value_set=sorted(params.languages),
-                meta={"checks": "language in the language step's keep set"},
+                column="source_language",
+                value_set=params.allowed_source_languages(params.language_rules),
+                meta={"checks": "language in the keep set of the source's language step (`source:language`; "
+                      f"{ANY_SOURCE} = any source)"},
             )
         )
-    if params.min_score is not None or params.min_scores:
+    if params.language_rules:
         exps.append(
             gxe.ExpectColumnPairValuesAToBeGreaterThanB(
                 column_A="language_score",
@@ -389,9 +447,12 @@ def build_suites(params: SuiteParams) -> dict[str, gx.ExpectationSuite]:
 
 
 __all__ = [
+    "ANY_SOURCE",
     "INDEX_COLUMN",
     "KINDS",
+    "LanguageRule",
     "SuiteParams",
+    "language_rule",
     "build_suites",
     "expected_columns",
     "params_from_config",

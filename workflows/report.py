@@ -34,6 +34,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import yaml
 
 BATCH_ROWS = 2048
 EXAMPLES_PER_REASON = 3
@@ -180,6 +181,35 @@ def output_bytes(out: Path) -> int:
     return sum(p.stat().st_size for p in out.rglob("*") if p.is_file() and "report" not in p.relative_to(out).parts)
 
 
+PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+
+
+def source_steps(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The step list each source ran, by source label (`name`, else `kind`): the source's own
+    `steps`, else its `preset` (workflows/presets/<preset>.yaml), else the top-level `steps`
+    (the rule of `workflows.config.Workflow.steps_for`). None when the config lists no
+    sources (the top-level steps then apply to all)."""
+    sources = (config or {}).get("sources")
+    if not isinstance(sources, list) or not sources:
+        return None
+    out: dict[str, Any] = {}
+    for src in sources:
+        if not isinstance(src, Mapping):
+            continue
+        label = str(src.get("name") or src.get("kind") or "")
+        steps = src.get("steps")
+        if steps is None and src.get("preset"):
+            preset = PRESETS_DIR / f"{src['preset']}.yaml"
+            try:
+                steps = (yaml.safe_load(preset.read_text(encoding="utf-8")) or {}).get("steps") or []
+            except (OSError, yaml.YAMLError):
+                steps = []
+        elif steps is None:
+            steps = (config or {}).get("steps") or []
+        out[label] = steps
+    return out
+
+
 # ----------------------------------------------------------------------------- SVG
 
 
@@ -204,11 +234,17 @@ def human_bytes(n: float) -> str:
     return f"{n:.1f} TB"
 
 
-def bar_chart(items: Sequence[tuple[str, float]], *, unit: str = "", color: str = PALETTE[0], label_width: int = 220,
+def _label_width(labels: Iterable[str]) -> int:
+    """Room for the longest label (about 7.2 px per character at 12 px), within 90..380 px."""
+    return int(min(380, max(90, 20 + 7.2 * max((len(str(x)) for x in labels), default=0))))
+
+
+def bar_chart(items: Sequence[tuple[str, float]], *, unit: str = "", color: str = PALETTE[0], label_width: int | None = None,
               width: int = 760, notes: Sequence[str] | None = None) -> str:
     """Horizontal bars, one per (label, value), with the value printed after each bar."""
     if not items:
         return '<p class="empty">nothing to show</p>'
+    label_width = label_width or _label_width(label for label, _ in items)
     row = 24
     top = 6
     height = top + row * len(items) + 6
@@ -268,7 +304,7 @@ def funnel_chart(steps: Sequence[tuple[str, int, int]], *, width: int = 760) -> 
     """Documents remaining after each step of a source: (label, remaining, dropped here)."""
     if not steps:
         return '<p class="empty">nothing to show</p>'
-    row, label_width = 26, 200
+    row, label_width = 26, _label_width(s[0] for s in steps)
     height = 8 + row * len(steps)
     vmax = max(s[1] + s[2] for s in steps) or 1
     span = width - label_width - 170
@@ -293,19 +329,19 @@ def funnel_chart(steps: Sequence[tuple[str, int, int]], *, width: int = 760) -> 
 # ----------------------------------------------------------------------------- sections
 
 
-def _step_order(config: Mapping[str, Any] | None, seen: Iterable[str]) -> list[str]:
-    """Steps in pipeline order: `read`, the configured steps, then others (e.g. dedup) sorted."""
+def _step_order(steps: Any, seen: Iterable[str]) -> list[str]:
+    """Steps in pipeline order: `read`, the source's configured steps, then the others that
+    rejected something (dedup stages), sorted."""
     names: list[str] = ["read"]
-    steps = (config or {}).get("steps")
     if isinstance(steps, list):
         for entry in steps:
-            name = entry if isinstance(entry, str) else (entry.get("name") or entry.get("step")) if isinstance(entry, Mapping) else None
+            name = entry if isinstance(entry, str) else (entry.get("step") or entry.get("name")) if isinstance(entry, Mapping) else None
             if name and name not in names:
                 names.append(str(name))
     elif isinstance(steps, Mapping):
         names += [str(k) for k in steps if k not in names]
-    rest = sorted(set(seen) - set(names))
-    return [n for n in names if n in set(seen) or n == "read"] + rest
+    seen = set(seen)
+    return [n for n in names if n in seen or n == "read"] + sorted(seen - set(names))
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: set[int] | None = None) -> str:
@@ -339,32 +375,39 @@ def funnel_section(manifest: Mapping[str, Any]) -> str:
         parts.append("<h3>All sources, by stage</h3>")
         parts.append(funnel_chart([(str(s.get("stage")), int(s.get("out") or 0), int(s.get("in") or 0) - int(s.get("out") or 0))
                                    for s in stages if isinstance(s, Mapping)]))
+    config = manifest.get("config") if isinstance(manifest.get("config"), Mapping) else {}
+    per_source = source_steps(config) or {}
     sources = sorted(set(read) | set(kept) | set(by_source))
     for src in sources:
         rejected = by_source.get(src) or {}
         failed = failed_by_source.get(src) or {}
-        order = _step_order(manifest.get("config"), set(rejected) | set(failed))
+        order = _step_order(per_source.get(src, config.get("steps")), set(rejected) | set(failed))
+        # records a reader rejected (not a document: a redirect, a binary file) or failed on are
+        # not counted in `read`: they show as the input records above it
+        at_reader = sum(int(n) for n in (rejected.get("read") or {}).values()) + int(failed.get("read", 0) or 0)
         remaining = int(read.get(src, 0))
-        steps = [("read", remaining, 0)]
+        steps = [("input records", remaining + at_reader, 0)] if at_reader else []
+        steps.append(("read", remaining, at_reader))
         for step in order:
-            # a read failure is an input that never became a document: not part of `read`
-            dropped = sum(int(n) for n in (rejected.get(step) or {}).values())
-            if step != "read":
-                dropped += int(failed.get(step, 0) or 0)
             if step == "read":
-                if dropped:
-                    remaining -= dropped
-                    steps.append(("read: not documents", remaining, dropped))
                 continue
+            dropped = sum(int(n) for n in (rejected.get(step) or {}).values()) + int(failed.get(step, 0) or 0)
             remaining -= dropped
             steps.append((step, remaining, dropped))
         steps.append(("kept", int(kept.get(src, 0)), 0))
+        n_read = int(read.get(src, 0))
+
+        def share(step: str, n: int) -> str:  # reader verdicts are shares of input records
+            if step == "read":
+                return f"{100 * n / max(1, n_read + at_reader):.1f} % of input records"
+            return f"{100 * n / max(1, n_read):.1f} % of read"
+
         reasons = [
-            (step, reason, int(n), f"{100 * int(n) / max(1, int(read.get(src, 0))):.1f} %")
+            (step, reason, int(n), share(step, int(n)))
             for step in order for reason, n in sorted((rejected.get(step) or {}).items(), key=lambda kv: (-int(kv[1]), kv[0]))
-        ] + [(step, "failed", int(n), f"{100 * int(n) / max(1, int(read.get(src, 0))):.1f} %") for step, n in sorted(failed.items())]
-        parts.append(f'<div class="source"><h3>{_e(src)}</h3>{funnel_chart(steps)}'
-                     f'{_table(["step", "reason", "documents", "of read"], reasons, numeric={2, 3})}</div>')
+        ] + [(step, "failed", int(n), share(step, int(n))) for step, n in sorted(failed.items())]
+        table = _table(["step", "reason", "records", "share"], reasons, numeric={2, 3}) if reasons else '<p class="empty">nothing dropped</p>'
+        parts.append(f'<div class="source"><h3>{_e(src)}</h3>{funnel_chart(steps)}{table}</div>')
     if not parts:
         return '<p class="empty">no counters in manifest.json</p>'
     return "".join(parts)
@@ -458,6 +501,10 @@ def signals_section(stats: CorpusStats) -> str:
         if hi <= lo:
             counts = [len(dec.values)]
             labels = [fmt(lo)]
+        elif all(float(v).is_integer() for v in dec.values) and hi - lo <= 30:  # small counts: one bin per value
+            per_value = Counter(int(v) for v in dec.values)
+            labels = [str(v) for v in range(int(lo), int(hi) + 1)]
+            counts = [per_value[v] for v in range(int(lo), int(hi) + 1)]
         else:
             counts_arr, edges = np.histogram(np.array(dec.values), bins=nbins, range=(lo, hi))
             counts = [int(c) for c in counts_arr]
@@ -490,6 +537,22 @@ def _numeric_maps(data: Any, path: str = "") -> list[tuple[str, dict[str, float]
     return found
 
 
+def _grouped_metrics(report: Mapping[str, Any], key: str) -> dict[str, dict[str, Mapping[str, Any]]]:
+    """tokenizer -> group -> metrics, from report[key] = {group: {tokenizer: {metric: value}}}
+    (the layout of tokenizer/report.py's by_language / by_source)."""
+    out: dict[str, dict[str, Mapping[str, Any]]] = defaultdict(dict)
+    groups = report.get(key)
+    if not isinstance(groups, Mapping):
+        return {}
+    for group, per_tok in groups.items():
+        if not isinstance(per_tok, Mapping):
+            continue
+        for tok, metrics in per_tok.items():
+            if isinstance(metrics, Mapping) and isinstance(metrics.get("fertility"), (int, float)):
+                out[str(tok)][str(group)] = metrics
+    return dict(out)
+
+
 def tokenizer_section(out: Path, manifest: Mapping[str, Any]) -> str:
     report = _load_json(out / "tokenizer" / "report.json")
     info = manifest.get("tokenizer")
@@ -497,15 +560,25 @@ def tokenizer_section(out: Path, manifest: Mapping[str, Any]) -> str:
         return '<p class="empty">no tokenizer in this run</p>'
     parts = []
     if isinstance(info, Mapping):
-        parts.append(_table(["tokenizer", "value"], [(k, json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in sorted(info.items())]))
+        shown = [(k, v) for k, v in sorted(info.items()) if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
+        parts.append(_table(["tokenizer", "value"], shown))
     rows, tokens = token_totals(out)
     if rows:
         parts.append(f"<p>{_e(fmt(tokens))} tokens in {_e(fmt(rows))} token rows.</p>")
-    maps = _numeric_maps(report) if report is not None else []
-    fertility = [(p, m) for p, m in maps if "fertility" in p.lower()] or maps
-    for i, (p, m) in enumerate(fertility[:8]):
-        items = sorted(m.items(), key=lambda kv: (-kv[1], kv[0]))
-        parts.append(f"<h3>{_e(p)}</h3>" + bar_chart(items[:40], color=PALETTE[(i + 1) % len(PALETTE)]))
+    report = report if isinstance(report, Mapping) else {}
+    charts = 0
+    for key, what in (("by_language", "language"), ("by_source", "source")):
+        for i, (tok, groups) in enumerate(sorted(_grouped_metrics(report, key).items())):
+            items = sorted(((g, float(m["fertility"])) for g, m in groups.items()), key=lambda kv: (-kv[1], kv[0]))
+            notes = [f"tokens / {groups[g].get('fertility_unit', 'unit')}" for g, _ in items]
+            parts.append(f"<h3>Fertility per {_e(what)} <small>{_e(tok)} tokenizer</small></h3>"
+                         + bar_chart(items[:60], notes=notes[:60], color=PALETTE[(i + 1) % len(PALETTE)]))
+            charts += 1
+    if not charts:  # another layout: chart every mapping of name -> number that mentions fertility
+        maps = _numeric_maps(report)
+        for i, (p, m) in enumerate([(p, m) for p, m in maps if "fertility" in p.lower()][:8]):
+            items = sorted(m.items(), key=lambda kv: (-kv[1], kv[0]))
+            parts.append(f"<h3>{_e(p)}</h3>" + bar_chart(items[:60], color=PALETTE[(i + 1) % len(PALETTE)]))
     return "".join(parts)
 
 
@@ -518,7 +591,8 @@ def examples_section(out: Path, manifest: Mapping[str, Any]) -> str:
     parts = []
     for (step, reason), rows in sorted(examples.items()):
         total = (rejected.get(step) or {}).get(reason)
-        parts.append(f'<h3>{_e(step)} / {_e(reason)}' + (f" <small>{_e(fmt(int(total)))} documents</small>" if total else "") + "</h3>")
+        noun = "record" if int(total or 0) == 1 else "records"
+        parts.append(f'<h3>{_e(step)} / {_e(reason)}' + (f" <small>{_e(fmt(int(total)))} {noun}</small>" if total else "") + "</h3>")
         for row in rows:
             meta = " · ".join(_e(x) for x in (row.get("source"), row.get("url") or row.get("location"), row.get("detail")) if x)
             parts.append(f'<div class="example"><div class="meta">{meta}</div><pre>{_e(row.get("text_preview") or "")}</pre></div>')
@@ -574,12 +648,15 @@ def render_html(out: Path) -> str:
     stats = corpus_stats(out)
     read = sum(int(v) for v in (counts.get("read") or {}).values())
     kept = sum(int(v) for v in (counts.get("kept") or {}).values()) if counts.get("kept") else sum(stats.docs.values())
-    rejected = sum(int(n) for by in (counts.get("rejected") or {}).values() if isinstance(by, Mapping) for n in by.values())
+    by_step = {str(k): v for k, v in (counts.get("rejected") or {}).items() if isinstance(v, Mapping)}
+    rejected = sum(int(n) for step, by in by_step.items() if step != "read" for n in by.values())
+    skipped = sum(int(n) for n in (by_step.get("read") or {}).values())  # reader verdicts: not documents
     failed = sum(int(v) for v in (counts.get("failed") or {}).values())
     cards = [
         ("documents read", fmt(read)),
         ("kept", f"{fmt(kept)} ({100 * kept / read:.1f} %)" if read else fmt(kept)),
         ("rejected", fmt(rejected)),
+        ("records skipped by readers", fmt(skipped)),
         ("failed", fmt(failed)),
         ("characters kept", fmt(sum(stats.chars.values()))),
         ("output size", human_bytes(output_bytes(out))),
@@ -625,4 +702,4 @@ def render_report(output_dir: str | Path) -> Path:
     return target
 
 
-__all__ = ["render_html", "render_report"]
+__all__ = ["render_html", "render_report", "source_steps"]

@@ -2,8 +2,9 @@
 
 `summary_lines(OUT)` reads `manifest.json` (counters, shards), `run_info.json` (wall time),
 `validation/results.json` and the file sizes under OUT; it never opens a shard. Lines:
-documents read / kept / rejected (by step and reason, largest first) / failed, output size and
-shard counts, tokens, validation outcome, and where the report is.
+documents read / kept / rejected (by step and reason, largest first) / failed, records the
+readers skipped as not documents, output size and shard counts, the tokenizer, wall time,
+the validation outcome, and where the report is.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ def summary_lines(output_dir: str | Path) -> list[str]:
         for reason, n in by.items()
     }
     failed = {str(k): int(v) for k, v in (counts.get("failed") or {}).items()}
+    # records a reader rejected (redirects, binary files, ...) never became documents: apart
+    at_reader = {k: n for k, n in rejected.items() if k[0] == "read"}
+    rejected = {k: n for k, n in rejected.items() if k[0] != "read"}
     n_read, n_kept, n_rej, n_fail = sum(read.values()), sum(kept.values()), sum(rejected.values()), sum(failed.values())
 
     lines = [f"corpusmill run -> {out}"]
@@ -63,6 +67,10 @@ def summary_lines(output_dir: str | Path) -> list[str]:
     if len(top) > TOP_REASONS:
         reasons += f", {len(top) - TOP_REASONS} more"
     lines.append(f"  rejected  {n_rej:>12,}" + (f"   ({reasons})" if reasons else ""))
+    if at_reader:
+        top = sorted(at_reader.items(), key=lambda kv: (-kv[1], kv[0]))
+        kinds = ", ".join(f"{r} {n:,}" for (_, r), n in top[:TOP_REASONS]) + (f", {len(top) - TOP_REASONS} more" if len(top) > TOP_REASONS else "")
+        lines.append(f"  skipped   {sum(at_reader.values()):>12,}   records that are not documents ({kinds})")
     lines.append(f"  failed    {n_fail:>12,}" + (f"   ({', '.join(f'{k} {v:,}' for k, v in sorted(failed.items()))})" if failed else ""))
 
     shards = manifest.get("shards") or {}
@@ -71,11 +79,11 @@ def summary_lines(output_dir: str | Path) -> list[str]:
     lines.append(f"  output    {_size(total):>12}   ({shard_counts} shards)" if shard_counts else f"  output    {_size(total):>12}")
     tok = manifest.get("tokenizer")
     if isinstance(tok, Mapping) and tok:
-        lines.append("  tokenizer " + ", ".join(f"{k} {v}" for k, v in sorted(tok.items()) if isinstance(v, (int, float, str))))
+        shown = [f"{k} {tok[k]}" for k in ("model_type", "vocab_size") if k in tok]
+        lines.append("  tokenizer " + ", ".join(shown) + f" -> {out / 'tokenizer'}")
     run_info = _load(out / "run_info.json")
     if isinstance(run_info, Mapping) and isinstance(run_info.get("wall_seconds"), (int, float)):
-        rate = f", {n_read / run_info['wall_seconds']:,.0f} documents/s" if run_info["wall_seconds"] > 0 and n_read else ""
-        lines.append(f"  wall time {run_info['wall_seconds']:>10.1f} s{rate}")
+        lines.append(f"  wall time {run_info['wall_seconds']:>10.1f} s")
     results = _load(out / "validation" / "results.json")
     if isinstance(results, Mapping):
         if results.get("success"):

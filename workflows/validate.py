@@ -46,6 +46,7 @@ import pyarrow.parquet as pq  # noqa: E402
 import xxhash  # noqa: E402
 
 from schemas import suites as S  # noqa: E402
+from workflows.report import source_steps  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +156,10 @@ def _signed(h: list[int | None]) -> pd.Series:
 
 
 def corpus_frame(path: Path, params: S.SuiteParams, sample_rows: int | None = None) -> pd.DataFrame:
-    """Derived frame of a corpus shard: id, source, location, language, language_score,
-    language_min_score, text_length, text_hash, cluster_size."""
+    """Derived frame of a corpus shard: id, source, location, language, source_language
+    (`source:language` where the source's language step restricts languages), language_score,
+    language_min_score (the source's threshold for that language), text_length, text_hash,
+    cluster_size."""
     cols = ["id", "text", "source", "location", "language", "language_score", "cluster_size"]
     parts: list[pd.DataFrame] = []
     for b in iter_batches(path, cols, sample_rows):
@@ -168,17 +171,21 @@ def corpus_frame(path: Path, params: S.SuiteParams, sample_rows: int | None = No
             lengths = pd.Series(pc.utf8_length(text).to_pylist(), dtype="Int64")
             hashes = _signed(_hash_column(text))
         languages = _as_str_list(_column(b, "language"))
+        sources = _as_str_list(_column(b, "source"))
         scores = _column(b, "language_score").to_pylist()
         parts.append(
             pd.DataFrame(
                 {
                     "id": pd.Series(_as_str_list(_column(b, "id")), dtype=object),
-                    "source": pd.Series(_as_str_list(_column(b, "source")), dtype=object),
+                    "source": pd.Series(sources, dtype=object),
                     "location": pd.Series(_as_str_list(_column(b, "location")), dtype=object),
                     "language": pd.Series(languages, dtype=object),
                     "language_score": pd.Series(scores, dtype="Float64"),
+                    "source_language": pd.Series(
+                        [params.source_language(src, lang) for src, lang in zip(sources, languages)], dtype=object
+                    ),
                     "language_min_score": pd.Series(
-                        [params.language_min_score(lang) for lang in languages], dtype="Float64"
+                        [params.language_min_score(src, lang) for src, lang in zip(sources, languages)], dtype="Float64"
                     ),
                     "text_length": lengths,
                     "text_hash": hashes,
@@ -186,7 +193,7 @@ def corpus_frame(path: Path, params: S.SuiteParams, sample_rows: int | None = No
                 }
             )
         )
-    return _concat(parts, ["id", "source", "location", "language", "language_score",
+    return _concat(parts, ["id", "source", "location", "language", "source_language", "language_score",
                            "language_min_score", "text_length", "text_hash", "cluster_size"])
 
 
@@ -620,7 +627,8 @@ def validate_output(
     if manifest is None:
         seen.checks.append(_custom("expect_manifest_to_exist", "manifest.json", False, "manifest.json missing or not a JSON object"))
         manifest = {}
-    params = S.params_from_config(manifest.get("config"), vocab_size=vocab_size(out, manifest))
+    config = manifest.get("config") if isinstance(manifest.get("config"), Mapping) else {}
+    params = S.params_from_config(config, source_steps=source_steps(config), vocab_size=vocab_size(out, manifest))
     runner = _Runner(S.build_suites(params), vdir / "data_docs")
 
     shard_lists = {kind: sorted(p.relative_to(out).as_posix() for p in (out / kind).glob("*.parquet")) for kind in S.KINDS}
@@ -704,9 +712,11 @@ def validate_output(
         "evaluated": len(seen.checks),
         "failed": len(failures),
         "params": {
-            "languages": sorted(params.languages) if params.languages is not None else None,
-            "min_score": params.min_score,
-            "min_scores": dict(sorted(params.min_scores.items())),
+            "language_rules": {
+                src: {"keep": sorted(r.keep) if r.keep is not None else None, "min_score": r.min_score,
+                      "min_scores": dict(sorted(r.min_scores.items()))}
+                for src, r in sorted(params.language_rules.items())
+            },
             "min_text_chars": params.min_text_chars,
             "max_text_chars": params.max_text_chars,
             "vocab_size": params.vocab_size,

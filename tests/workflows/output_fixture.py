@@ -15,6 +15,7 @@ import io
 import json
 import lzma
 import re
+import shutil
 from collections import Counter, defaultdict
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from schemas.document import (
     DOCUMENT_SCHEMA,
@@ -169,8 +171,8 @@ def build_output(out: Path, samples: Path, *, max_chapters: int = 260, tokens: b
     # an example of hostile text in a rejection preview (the report must escape it)
     hostile = Document(id=make_id("hostile", 1), text=HOSTILE * 3, source="kjv", location="books/hostile.txt",
                        language="en", language_score=0.99)
+    # a record the reader rejects is not a document: not counted in `read`
     rejected.append(Rejection.of(hostile, "read", Drop("not_text", "markup only")))
-    read["kjv"] += 1
     mirror_texts = {m.text for m in mirror}
     kept = [
         replace(d, cluster_size=2 if d.text in mirror_texts else 1)
@@ -189,22 +191,28 @@ def build_output(out: Path, samples: Path, *, max_chapters: int = 260, tokens: b
     if tokens:
         sp = _train_tokenizer(out, [d.text for d in kept])
         token_rows = []
-        per_lang: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        per_group: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
         for d in kept:
             ids = sp.encode(d.text)
             token_rows.append({"id": d.id, "source": d.source, "language": d.language, "input_ids": ids,
                                "num_tokens": len(ids)})
             units = len(d.text.split()) if d.language == "en" else len(re.sub(r"\s", "", d.text))
-            per_lang[d.language][0] += len(ids)
-            per_lang[d.language][1] += units
+            for group in (("by_language", d.language), ("by_source", d.source)):
+                per_group[group][0] += 1
+                per_group[group][1] += len(ids)
+                per_group[group][2] += units
         schema = pa.schema([pa.field("id", pa.string(), nullable=False),
                             pa.field("source", pa.string(), nullable=False),
                             pa.field("language", pa.string()),
                             pa.field("input_ids", pa.list_(pa.uint16()), nullable=False),
                             pa.field("num_tokens", pa.int32(), nullable=False)])
         shards["tokens"] = _write(out, "tokens", token_rows, schema, 2)
-        fertility = {lang: round(t / max(1, u), 4) for lang, (t, u) in sorted(per_lang.items())}
-        report = {"vocab_size": sp.get_piece_size(), "fertility": {"language": fertility}}
+        # the layout of tokenizer/report.json (tokenizer/report.py): group -> tokenizer -> metrics
+        report: dict[str, Any] = {"vocab_size": {"model": sp.get_piece_size()}, "by_language": {}, "by_source": {}}
+        for (kind, name), (docs, toks, units) in sorted(per_group.items()):
+            unit = "char" if name in ("zh", "tang300") else "word"
+            report[kind][name] = {"model": {"documents": docs, "tokens": toks, "fertility_unit": unit,
+                                            "fertility": round(toks / max(1, units), 4)}}
         (out / "tokenizer" / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True), encoding="utf-8")
         tokenizer_info = {"vocab_size": sp.get_piece_size(), "model_type": "unigram"}
     rejected_counts: dict[str, Counter] = defaultdict(Counter)
@@ -213,7 +221,8 @@ def build_output(out: Path, samples: Path, *, max_chapters: int = 260, tokens: b
         rejected_counts[r.step][r.reason] += 1
         by_source[r.source][r.step][r.reason] += 1
     n_read = sum(read.values())
-    after_steps = n_read - sum(n for s, c in rejected_counts.items() if s != "exact_dedup" for n in c.values())
+    n_reader = sum(rejected_counts["read"].values()) + len(failures)
+    after_steps = n_read - sum(n for s, c in rejected_counts.items() if s not in ("read", "exact_dedup") for n in c.values())
     manifest = {
         "corpusmill_version": "0.1.0",
         "config": {
@@ -238,7 +247,7 @@ def build_output(out: Path, samples: Path, *, max_chapters: int = 260, tokens: b
         },
         "languages": dict(sorted(Counter(d.language for d in kept).items())),
         "stages": [
-            {"stage": "read", "in": n_read + len(failures), "out": n_read},
+            {"stage": "read", "in": n_read + n_reader, "out": n_read},
             {"stage": "steps", "in": n_read, "out": after_steps},
             {"stage": "exact_dedup", "in": after_steps, "out": len(kept)},
             {"stage": "write", "in": len(kept), "out": len(kept)},
@@ -253,4 +262,18 @@ def build_output(out: Path, samples: Path, *, max_chapters: int = 260, tokens: b
         "runner": "FnApiRunner", "workers": 2,
     }
     (out / "run_info.json").write_text(json.dumps(run_info, indent=1), encoding="utf-8")
+    return out
+
+
+@pytest.fixture(scope="session")
+def built_output(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Path:
+    """The fixture output directory, built once per test session (copy it before changing it)."""
+    return build_output(tmp_path_factory.mktemp("run") / "out", samples)
+
+
+@pytest.fixture()
+def output(built_output: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the fixture output directory, for tests that corrupt or extend it."""
+    out = tmp_path / "out"
+    shutil.copytree(built_output, out, ignore=shutil.ignore_patterns("validation", "report"))
     return out

@@ -12,23 +12,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from tests.workflows.output_fixture import HOSTILE, build_output
+from tests.workflows.output_fixture import HOSTILE, built_output, output  # noqa: F401 (fixtures)
 from workflows import report as R
 from workflows.report import render_report
 from workflows.summary import summary_lines
 from workflows.validate import validate_output
-
-
-@pytest.fixture(scope="session")
-def built_output(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Path:
-    return build_output(tmp_path_factory.mktemp("report") / "out", samples)
-
-
-@pytest.fixture()
-def output(built_output: Path, tmp_path: Path) -> Path:
-    out = tmp_path / "out"
-    shutil.copytree(built_output, out, ignore=shutil.ignore_patterns("validation", "report"))
-    return out
 
 
 class Page(HTMLParser):
@@ -103,8 +91,13 @@ def test_report_numbers_come_from_the_output(output: Path) -> None:
     total = sum(langs.values())
     assert any(f"({100 * langs['zh'] / total:.1f} %)" in t for t in page.text_in["languages"])
     # tokenizer fertility from tokenizer/report.json
-    fertility = json.loads((output / "tokenizer" / "report.json").read_text())["fertility"]["language"]
-    assert R.fmt(fertility["en"]) in page.text_in["tokenizer"]
+    tokenizer_report = json.loads((output / "tokenizer" / "report.json").read_text())
+    for key in ("by_language", "by_source"):
+        for group, per_tokenizer in tokenizer_report[key].items():
+            m = per_tokenizer["model"]
+            value = R.fmt(m["fertility"])
+            i = page.text_in["tokenizer"].index(group)  # label, bar tooltip, printed value
+            assert page.text_in["tokenizer"][i : i + 3] == [group, f"{group}: {value}", f"{value} tokens / {m['fertility_unit']}"]
     # throughput = documents in / seconds of the stage
     run_info = json.loads((output / "run_info.json").read_text())
     steps = next(s for s in manifest["stages"] if s["stage"] == "steps")
@@ -191,10 +184,14 @@ def test_summary_lines(output: Path) -> None:
     assert f"read      {read:>12,}" in text
     assert f"kept      {kept:>12,}   ({100 * kept / read:.1f} % of read)" in text
     top_step, top_reason, top_n = max(
-        ((s, r, n) for s, by in counts["rejected"].items() for r, n in by.items()), key=lambda t: t[2]
+        ((s, r, n) for s, by in counts["rejected"].items() if s != "read" for r, n in by.items()), key=lambda t: t[2]
     )
     rejected_line = next(line for line in lines if line.strip().startswith("rejected"))
-    assert f"({top_step}/{top_reason} {top_n:,}" in rejected_line
+    n_rejected = sum(n for s, by in counts["rejected"].items() if s != "read" for n in by.values())
+    assert f"rejected  {n_rejected:>12,}   ({top_step}/{top_reason} {top_n:,}," in rejected_line
+    # records readers rejected are not documents: counted apart
+    skipped = next(line for line in lines if line.strip().startswith("skipped"))
+    assert f"{sum(counts['rejected']['read'].values()):>12,}" in skipped and "not_text 1" in skipped
     assert any(line.strip().startswith("failed") and "read 2" in line for line in lines)
     assert any("corpus 4" in line and "tokens 2" in line for line in lines if line.strip().startswith("output"))
     assert lines[-1].strip() == "report    (not rendered)"

@@ -16,9 +16,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from schemas import suites as S
-from tests.workflows.output_fixture import build_output
+from tests.workflows.output_fixture import built_output, output  # noqa: F401 (fixtures)
 from workflows import validate as V
 from workflows.validate import validate_output
 
@@ -29,19 +30,6 @@ TOKENS0 = "tokens/part-00000-of-00002.parquet"
 TOKENS1 = "tokens/part-00001-of-00002.parquet"
 CORPUS2 = "corpus/part-00002-of-00004.parquet"
 CORPUS3 = "corpus/part-00003-of-00004.parquet"
-
-
-@pytest.fixture(scope="session")
-def built_output(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Path:
-    return build_output(tmp_path_factory.mktemp("run") / "out", samples)
-
-
-@pytest.fixture()
-def output(built_output: Path, tmp_path: Path) -> Path:
-    """A fresh copy of the fixture output (tests corrupt it)."""
-    out = tmp_path / "out"
-    shutil.copytree(built_output, out, ignore=shutil.ignore_patterns("validation", "report"))
-    return out
 
 
 def _rewrite(out: Path, rel: str, change: Callable[[list[dict]], list[dict]], schema: pa.Schema | None = None) -> None:
@@ -83,11 +71,12 @@ def test_good_output_passes_offline(output: Path, monkeypatch: pytest.MonkeyPatc
     suites = {c["suite"] for c in record["checks"]}
     assert {"corpus", "rejected", "failed", "tokens", "corpus_schema", "tokens_schema", "shards", "counts"} <= suites
     # thresholds come from the run's own config and tokenizer
-    assert record["params"]["languages"] == ["en", "zh"]
-    assert record["params"]["min_scores"] == {"zh": 0.5}
+    assert record["params"]["language_rules"] == {
+        source: {"keep": ["en", "zh"], "min_score": 0.65, "min_scores": {"zh": 0.5}} for source in ("kjv", "tang300")
+    }
     assert record["params"]["vocab_size"] == json.loads((output / "manifest.json").read_text())["tokenizer"]["vocab_size"]
     expectations = {c["expectation"] for c in record["checks"] if c["shard"] == CORPUS0}
-    assert "expect_column_values_to_be_in_set(language)" in expectations
+    assert "expect_column_values_to_be_in_set(source_language)" in expectations
     assert "expect_column_pair_values_a_to_be_greater_than_b(language_score,language_min_score)" in expectations
     assert "expect_column_values_to_be_unique(text_hash)" in expectations
     assert {c["expectation"] for c in record["checks"] if c["shard"] == "*"} == {
@@ -165,7 +154,7 @@ def _with_field(out: Path, rel: str, field: pa.Field) -> pa.Schema:
 # (shard, corruption, expectation that must fail on that shard, text its details must quote)
 CORRUPTIONS = [
     (CORPUS1, _dup_id, "expect_column_values_to_be_unique(id)", "2 of"),
-    (CORPUS0, _bad_language, "expect_column_values_to_be_in_set(language)", "'fr'"),
+    (CORPUS0, _bad_language, "expect_column_values_to_be_in_set(source_language)", ":fr'"),
     (CORPUS0, _low_score, "expect_column_pair_values_a_to_be_greater_than_b(language_score,language_min_score)", "0.6"),
     (CORPUS1, _dup_text, "expect_column_values_to_be_unique(text_hash)", "2 of"),
     (CORPUS1, _empty_text, "expect_column_values_to_be_between(text_length)", "text_length=0"),
@@ -298,8 +287,8 @@ def test_sample_rows_checks_a_sample_and_still_catches_sampled_rows(output: Path
 
     _rewrite(output, CORPUS0, first_row_bad)
     failed = validate_output(output, sample_rows=10, docs=False).failures
-    hit = [f for f in failed if f.expectation == "expect_column_values_to_be_in_set(language)" and f.shard == CORPUS0]
-    assert hit and "'xx'" in hit[0].details
+    hit = [f for f in failed if f.expectation == "expect_column_values_to_be_in_set(source_language)" and f.shard == CORPUS0]
+    assert hit and ":xx'" in hit[0].details
     assert "of 10 rows" in hit[0].details
 
 
@@ -337,13 +326,44 @@ def test_missing_manifest_fails(output: Path) -> None:
 
 
 def test_params_from_config_shapes() -> None:
-    drop = {"steps": [{"name": "language", "params": {"keep": ["en", "de"], "min_score": 0.65, "min_scores": {"de": 0.6}}}]}
+    drop = {"steps": [{"step": "language", "params": {"keep": ["en", "de"], "min_score": 0.7, "min_scores": {"de": 0.6}}}]}
     p = S.params_from_config(drop)
-    assert p.languages == frozenset({"en", "de"}) and p.language_min_score("de") == 0.6
-    assert p.language_min_score("en") == 0.65 and p.language_min_score(None) is None
-    annotate = {"steps": [{"name": "language", "mode": "annotate", "params": {"keep": ["en"], "min_score": 0.9}}]}
-    assert S.params_from_config(annotate).languages is None
+    assert p.rule("any-source") == S.LanguageRule(frozenset({"en", "de"}), 0.7, {"de": 0.6})
+    assert p.language_min_score("web", "de") == 0.6 and p.language_min_score("web", "en") == 0.7
+    assert p.language_min_score("web", None) is None
+    assert p.source_language("web", "fr") == "web:fr"
+    annotate = {"steps": [{"step": "language", "mode": "annotate", "params": {"keep": ["en"], "min_score": 0.9}}]}
+    assert S.params_from_config(annotate).language_rules == {}
     mapping = {"steps": {"language": {"keep": "en"}}, "dedup": False}
     p = S.params_from_config(mapping)
-    assert p.languages == frozenset({"en"}) and not p.unique_texts
+    assert p.rule("x") == S.LanguageRule(frozenset({"en"}), S.LANGUAGE_DEFAULT_MIN_SCORE, {})
+    assert not p.unique_texts
     assert S.params_from_config(None) == S.SuiteParams()
+
+
+def test_language_rules_per_source_follow_presets() -> None:
+    """Sources run their own steps, their preset's, or the top-level steps (Workflow.steps_for)."""
+    config = {
+        "steps": [{"step": "language", "params": {"keep": ["fr"]}}],
+        "sources": [
+            {"kind": "web", "name": None, "preset": "web", "steps": None},
+            {"kind": "code", "name": "repos", "preset": "code", "steps": None},
+            {"kind": "books", "name": "own", "steps": [{"step": "language", "params": {"keep": ["de"], "min_score": 0.8}}]},
+            {"kind": "wiki", "name": "plain", "steps": None},
+        ],
+    }
+    steps = V.source_steps(config)
+    assert set(steps) == {"web", "repos", "own", "plain"}
+    p = S.params_from_config(config, source_steps=steps)
+    preset = yaml.safe_load((Path(V.__file__).parent / "presets" / "web.yaml").read_text())["steps"]
+    web_language = next(s for s in preset if s["step"] == "language")["params"]
+    assert p.rule("web") == S.LanguageRule(
+        frozenset(web_language["keep"]) if web_language.get("keep") else None,
+        web_language.get("min_score", S.LANGUAGE_DEFAULT_MIN_SCORE),
+        web_language.get("min_scores") or {},
+    )
+    assert p.rule("repos") is None  # code preset: no language step, nothing to check
+    assert p.rule("own") == S.LanguageRule(frozenset({"de"}), 0.8, {})
+    assert p.rule("plain") == S.LanguageRule(frozenset({"fr"}), S.LANGUAGE_DEFAULT_MIN_SCORE, {})
+    assert p.source_language("plain", "fr") == "plain:fr" and p.source_language("web", "fr") is None
+    assert p.allowed_source_languages(["own", "plain", "repos"]) == ["own:de", "plain:fr"]
