@@ -111,6 +111,10 @@ _LIST_RE = re.compile(r"^[*#:;]+\s*")
 _RULE_RE = re.compile(r"^-{4,}\s*")
 _EMPTY_PARENS_RE = re.compile(r"[ \t]*[(（][ \t\u00a0,;:、，]*[)）]")
 _SPACE_BEFORE_PUNCT_RE = re.compile(r"[ \t]+([,.;:!?])(?=\s|$)")
+_PAREN_OPEN_PUNCT_RE = re.compile(r"([(（])[ \t\u00a0]*[,;、，][ \t]*")
+_PAREN_CLOSE_PUNCT_RE = re.compile(r"[ \t]*[,;、，][ \t]*([)）])")
+_DASH_COMMA_RE = re.compile(r"([—–])[ \t]*,")
+_COMMA_RUN_RE = re.compile(r"[ \t]*,(?:[ \t]*,)+")
 _MULTISPACE_RE = re.compile(r"[ \t\u00a0]{2,}")
 _HAS_PROTECTED_RE = re.compile("[\ue000-\ue00e]")
 _INTERLANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$")
@@ -310,7 +314,7 @@ def _render_links(text: str, file_ns: set[str] | frozenset[str], namespaces: set
         if leading_colon:
             target = target[1:].strip()
         prefix, colon, rest = target.partition(":")
-        ns = prefix.strip().lower() if colon else ""
+        ns = " ".join(prefix.replace("_", " ").split()).lower() if colon else ""  # Tập_tin -> tập tin
         if colon and not leading_colon:
             # Not part of the text; a letter run after them is not a link trail.
             if ns in file_ns or ns in CATEGORY_NAMESPACES:
@@ -348,6 +352,10 @@ def _layout(text: str) -> str:
     text = _EMPTY_PARENS_RE.sub("", text.replace("\t", " "))
     text = _MULTISPACE_RE.sub(" ", text)
     text = _SPACE_BEFORE_PUNCT_RE.sub(r"\1", text)
+    text = _COMMA_RUN_RE.sub(",", text)  # "a, , , b" left by removed inline templates
+    text = _PAREN_OPEN_PUNCT_RE.sub(r"\1", text)  # "(, born" -> "(born"
+    text = _PAREN_CLOSE_PUNCT_RE.sub(r"\1", text)  # "1900, )" -> "1900)"
+    text = _DASH_COMMA_RE.sub(r"\1", text)  # "Town —, City" -> "Town — City"
 
     blocks: list[tuple[str, int, str]] = []  # (kind, heading level, text)
     paragraph: list[str] = []

@@ -70,6 +70,11 @@ def test_nowiki_content_is_literal() -> None:
     assert text == "Write {{tpl}} and [[link]] literally."
 
 
+def test_underscores_in_namespace_and_punctuation_left_by_removed_templates() -> None:
+    wikitext = "* [[Tập_tin:Ribbon.png|70x70px]] Medal\n\nName ({{birth date|1900}}, Town — {{death date|1990}}, City) was."
+    assert to_plain_text(wikitext) == "Medal\n\nName (Town — City) was."
+
+
 def test_empty_sections_and_emptied_parentheses_are_dropped() -> None:
     wikitext = "Foo ({{IPA|fuː}}) is here.\n\n== References ==\n{{Reflist}}\n\n== External links ==\n* {{Official|x}}\n"
     assert to_plain_text(wikitext) == "Foo is here."
