@@ -231,8 +231,8 @@ def chain(names):
 four = ["LanguageFilter", "GopherRepetitionFilter", "GopherQualityFilter", "C4QualityFilter"]
 c4, k4 = chain(four)
 c5, k5 = chain(four + ["FineWebQualityFilter"])
-import datatrove
-print(json.dumps({"version": getattr(datatrove, "__version__", "?"), "per_step_cpu_s": per_step,
+from importlib.metadata import version
+print(json.dumps({"version": version("datatrove"), "per_step_cpu_s": per_step,
                   "chain4_cpu_s": c4, "chain4_kept": k4, "chain5_cpu_s": c5, "chain5_kept": k5}))
 """
 

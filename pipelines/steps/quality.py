@@ -97,12 +97,32 @@ BULLETS: tuple[str, ...] = ("•", "‣", "●", "○", "◦", "▪", "▫", "�
 ELLIPSES: tuple[str, ...] = ("...", "…")
 _SYMBOL = re.compile(r"[^\w\s]")
 _LETTER = re.compile(r"[^\W\d_]")
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+
+
+def alpha_word_counts(ws: tuple[str, ...]) -> tuple[int, int]:
+    """(words containing a letter, words containing a letter or digit). Tokens of punctuation
+    only (a spaced dash, French " : " and « », a "|" separator) are typography, not words."""
+    alpha = counted = 0
+    letter, alnum = _LETTER.search, _LETTER_OR_DIGIT.search
+    for w in ws:
+        if w.isalpha() or letter(w):
+            alpha += 1
+            counted += 1
+        elif alnum(w):
+            counted += 1
+    return alpha, counted
 
 
 @step("gopher_quality")
 class GopherQuality:
     """Gopher's document quality rules (Rae et al. 2021, appendix A.1.1).
 
+    Words are the script-aware tokens (`text.words`: whitespace tokens for spaced scripts, as
+    Gopher splits) that contain a letter or a digit: a token of punctuation only (a spaced
+    dash "—", French " : " or « », a "|" separator) is typography, not a word. Without this,
+    Russian/Ukrainian prose (spaced dashes) and French (spaced colons, guillemets) lose a few
+    percent of "alphabetic words" for their typography alone.
     Keeps a document that passes all of:
       words in [min_words 50, max_words 100,000]; mean word length (letters and digits per
       word, punctuation not counted) in [min_mean_word_length 3, max_mean_word_length 10];
@@ -153,13 +173,13 @@ class GopherQuality:
         script = _script_of(doc)
         t = self.thresholds.get(doc.language, script)
         ws = words(text, script)
-        n = len(ws)
+        n_alpha, n = alpha_word_counts(ws)
         if n < t["min_words"]:
             return Drop("too_few_words", f"words={n}<{t['min_words']}")
         if n > t["max_words"]:
             return Drop("too_many_words", f"words={n}>{t['max_words']}")
         word_chars = sum(map(len, ws)) - len(_SYMBOL.findall(text))
-        mean = word_chars / n
+        mean = word_chars / max(1, n)
         if not t["min_mean_word_length"] <= mean <= t["max_mean_word_length"]:
             lo, hi = t["min_mean_word_length"], t["max_mean_word_length"]
             return Drop("mean_word_length", f"mean_word_length={mean:.2f} not in [{lo}, {hi}]")
@@ -178,8 +198,7 @@ class GopherQuality:
         if ellipsis_lines > t["max_ellipsis_lines_ratio"]:
             limit = t["max_ellipsis_lines_ratio"]
             return Drop("too_many_ellipsis_lines", f"ellipsis_lines={ellipsis_lines:.3f}>{limit}")
-        search = _LETTER.search
-        alpha = sum(1 for w in ws if w.isalpha() or search(w)) / n
+        alpha = n_alpha / n
         if alpha < t["min_alpha_words_ratio"]:
             return Drop("too_few_alpha_words", f"alpha_words={alpha:.3f}<{t['min_alpha_words_ratio']}")
         need = t["min_stop_words"]

@@ -375,3 +375,22 @@ def test_books_preset_keeps_real_books(shared_data: Path) -> None:
         out = run_preset("books", doc(text, language=None))
         assert isinstance(out, Document), out
         assert out.language == "en"
+
+
+def test_gopher_alpha_words_ignore_punctuation_tokens() -> None:
+    """Spaced dashes (Ukrainian, Russian) and French spaced punctuation are not words."""
+    french = (
+        "Le comité s’est réuni mardi : il a examiné le rapport annuel sur la qualité de l’eau ; "
+        "les membres ont noté que les nitrates baissent — pour la troisième année — et que la "
+        "nouvelle station fonctionne « comme prévu » ! Plusieurs agriculteurs ont parlé du coût "
+        "des changements ? Le président a promis d’étudier les moyens de partager cette charge : "
+        "une décision sur le budget sera prise à la prochaine réunion, qui est ouverte au public ; "
+        "chacun pourra y venir — sans inscription — et poser ses questions « librement » !"
+    )
+    out = GopherQuality(record_signals=True)(doc(french, language="fr"))
+    assert isinstance(out, Document), out
+    assert out.signal("gopher_alpha_words") == 1.0
+    assert out.signal("gopher_words") == len([w for w in french.split() if any(c.isalnum() for c in w)])
+    # Digits are words without letters: a table of numbers still fails.
+    table = french + "\n" + "\n".join(f"{i} {i * 2} {i * 3} {i * 4} {i * 5}" for i in range(30))
+    assert reason(GopherQuality()(doc(table, language="fr"))) == "too_few_alpha_words"
