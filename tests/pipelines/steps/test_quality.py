@@ -392,5 +392,5 @@ def test_gopher_alpha_words_ignore_punctuation_tokens() -> None:
     assert out.signal("gopher_alpha_words") == 1.0
     assert out.signal("gopher_words") == len([w for w in french.split() if any(c.isalnum() for c in w)])
     # Digits are words without letters: a table of numbers still fails.
-    table = french + "\n" + "\n".join(f"{i} {i * 2} {i * 3} {i * 4} {i * 5}" for i in range(30))
+    table = french + "\n" + "\n".join(f"{i * 10007} {i * 20011} {i * 30011} {i * 40009}" for i in range(1, 31))
     assert reason(GopherQuality()(doc(table, language="fr"))) == "too_few_alpha_words"
