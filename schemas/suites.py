@@ -9,14 +9,14 @@ themselves. The frames and the expectations on them, per suite:
   `column`, `signature` = `name:type` or `name:missing` for an absent required column,
   `required_nulls` = nulls counted in a column the schema declares non-null). Columns and
   types must be the expected ones (`expected_columns`); required columns hold no nulls.
-- `corpus`   one row per document: `id` non-null and unique in the shard, `source`/`location`
-  non-null, `text_length` (characters; null when the text is null) inside
+- `corpus`   one row per document: `id` non-null and unique in the shard, `source` non-null,
+  `text_length` (characters; null when the text is null) inside
   [`min_text_chars`, `max_text_chars`], `text_hash` (64-bit xxh3 of the UTF-8 text) unique in
   the shard (no exact duplicate texts), `source_language` (`source:language`) in the `keep`
   set of that source's language step and `language_score >= language_min_score` (that
   step's threshold for the document's language), `cluster_size >= 1`.
-- `rejected` one row per rejection: required fields non-null, `reason` a snake_case word,
-  `text_preview_length <= PREVIEW_CHARS`.
+- `rejected` one row per rejection: id, source, step, reason non-null, `reason` a snake_case
+  word, `text_preview_length <= PREVIEW_CHARS`.
 - `failed`   one row per failure: `source`, `step`, `location`, `error` non-null.
 - `tokens`   one row per tokenized document: `id` non-null and unique, `num_tokens` equal to the
   length of `input_ids`, every token id in `[0, vocab_size)` (via per-row `min_token_id` /
@@ -289,7 +289,6 @@ def corpus_suite(params: SuiteParams) -> gx.ExpectationSuite:
     exps.append(_not_null("id", "document ids are set"))
     exps.append(gxe.ExpectColumnValuesToBeUnique(column="id", meta={"checks": "ids unique in the shard"}))
     exps.append(_not_null("source", "source is set"))
-    exps.append(_not_null("location", "location is set"))
     exps.append(_not_null("text_length", "text is not null"))
     exps.append(
         gxe.ExpectColumnValuesToBeBetween(
@@ -336,7 +335,7 @@ def rejected_suite() -> gx.ExpectationSuite:
     """Per-shard expectations on rejection records."""
     name = "rejected"
     exps: list[gxe.Expectation] = []
-    for column in ("id", "source", "step", "reason", "location"):
+    for column in ("id", "source", "step", "reason"):
         exps.append(_not_null(column, f"rejections name their {column}"))
     exps.append(
         gxe.ExpectColumnValuesToMatchRegex(

@@ -155,12 +155,23 @@ def _signed(h: list[int | None]) -> pd.Series:
     return pd.Series(values, dtype="Int64")
 
 
+def _strings(array: pa.Array) -> pd.Series:
+    """A string column as a compact Arrow-backed pandas Series (nulls stay null)."""
+    return array.cast(pa.string()).to_pandas().reset_index(drop=True)
+
+
+def _category(values: list[str | None]) -> pd.Series:
+    """Few distinct values (sources, languages, steps, reasons): stored as codes."""
+    return pd.Series(pd.Categorical(values))
+
+
 def corpus_frame(path: Path, params: S.SuiteParams, sample_rows: int | None = None) -> pd.DataFrame:
-    """Derived frame of a corpus shard: id, source, location, language, source_language
+    """Derived frame of a corpus shard: id, source, language, source_language
     (`source:language` where the source's language step restricts languages), language_score,
     language_min_score (the source's threshold for that language), text_length, text_hash,
-    cluster_size."""
-    cols = ["id", "text", "source", "location", "language", "language_score", "cluster_size"]
+    cluster_size. About 60 bytes per row plus the ids (nulls of required columns such as
+    `location` are counted from the Parquet footers by the schema suite)."""
+    cols = ["id", "text", "source", "language", "language_score", "cluster_size"]
     parts: list[pd.DataFrame] = []
     for b in iter_batches(path, cols, sample_rows):
         text = _column(b, "text")
@@ -172,20 +183,16 @@ def corpus_frame(path: Path, params: S.SuiteParams, sample_rows: int | None = No
             hashes = _signed(_hash_column(text))
         languages = _as_str_list(_column(b, "language"))
         sources = _as_str_list(_column(b, "source"))
-        scores = _column(b, "language_score").to_pylist()
         parts.append(
             pd.DataFrame(
                 {
-                    "id": pd.Series(_as_str_list(_column(b, "id")), dtype=object),
-                    "source": pd.Series(sources, dtype=object),
-                    "location": pd.Series(_as_str_list(_column(b, "location")), dtype=object),
-                    "language": pd.Series(languages, dtype=object),
-                    "language_score": pd.Series(scores, dtype="Float64"),
-                    "source_language": pd.Series(
-                        [params.source_language(src, lang) for src, lang in zip(sources, languages)], dtype=object
-                    ),
+                    "id": _strings(_column(b, "id")),
+                    "source": _category(sources),
+                    "language": _category(languages),
+                    "source_language": _category([params.source_language(s, lang) for s, lang in zip(sources, languages)]),
+                    "language_score": pd.Series(_column(b, "language_score").to_pylist(), dtype="Float64"),
                     "language_min_score": pd.Series(
-                        [params.language_min_score(src, lang) for src, lang in zip(sources, languages)], dtype="Float64"
+                        [params.language_min_score(s, lang) for s, lang in zip(sources, languages)], dtype="Float64"
                     ),
                     "text_length": lengths,
                     "text_hash": hashes,
@@ -193,21 +200,21 @@ def corpus_frame(path: Path, params: S.SuiteParams, sample_rows: int | None = No
                 }
             )
         )
-    return _concat(parts, ["id", "source", "location", "language", "source_language", "language_score",
+    return _concat(parts, ["id", "source", "language", "source_language", "language_score",
                            "language_min_score", "text_length", "text_hash", "cluster_size"])
 
 
 def rejected_frame(path: Path, sample_rows: int | None = None) -> pd.DataFrame:
-    """Derived frame of a rejected shard: id, source, step, reason, location, text_preview_length."""
-    cols = ["id", "source", "step", "reason", "location", "text_preview"]
+    """Derived frame of a rejected shard: id, source, step, reason, text_preview_length."""
     parts = []
-    for b in iter_batches(path, cols, sample_rows):
+    for b in iter_batches(path, ["id", "source", "step", "reason", "text_preview"], sample_rows):
         preview = _column(b, "text_preview")
         lengths = [0] * b.num_rows if pa.types.is_null(preview.type) else pc.utf8_length(preview).to_pylist()
-        frame = {c: pd.Series(_as_str_list(_column(b, c)), dtype=object) for c in cols[:-1]}
+        frame = {"id": _strings(_column(b, "id"))}
+        frame |= {c: _category(_as_str_list(_column(b, c))) for c in ("source", "step", "reason")}
         frame["text_preview_length"] = pd.Series(lengths, dtype="Int64")
         parts.append(pd.DataFrame(frame))
-    return _concat(parts, cols[:-1] + ["text_preview_length"])
+    return _concat(parts, ["id", "source", "step", "reason", "text_preview_length"])
 
 
 def failed_frame(path: Path, sample_rows: int | None = None) -> pd.DataFrame:
@@ -260,9 +267,17 @@ def tokens_frame(path: Path, sample_rows: int | None = None) -> pd.DataFrame:
 
 
 def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """Batches into one frame; categorical columns stay categorical (union of categories)."""
     if not parts:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
-    return pd.concat(parts, ignore_index=True)
+    out: dict[str, pd.Series] = {}
+    for c in columns:
+        series = [p[c] for p in parts]
+        if all(isinstance(x.dtype, pd.CategoricalDtype) for x in series):
+            out[c] = pd.Series(pd.api.types.union_categoricals([x.array for x in series], ignore_order=True))
+        else:
+            out[c] = pd.concat(series, ignore_index=True)
+    return pd.DataFrame(out)
 
 
 SCHEMA_COLUMNS = ["path", "column", "signature", "required_nulls"]
@@ -658,7 +673,7 @@ def validate_output(
             else:
                 frame = tokens_frame(path, sample_rows)
             if kind in ("corpus", "rejected"):
-                id_hashes = _hash_column(pa.array(frame["id"].tolist(), type=pa.string()))
+                id_hashes = _hash_column(pa.array(frame["id"], type=pa.string(), from_pandas=True))
                 buckets.add("doc_id", index, id_hashes)
                 if kind == "corpus":
                     buckets.add("corpus_id", index, id_hashes)
