@@ -71,7 +71,8 @@ class Encoder:
     Documents longer than `max_chunk_chars` are cut right before a newline and the pieces
     encoded separately (bounding the Unigram lattice's memory). This is exact only when no
     piece contains a newline and normalization leaves newlines alone (`identity`, no
-    whitespace removal): then every segmentation has a boundary before each newline. Each
+    whitespace removal): then every segmentation has a boundary before each newline (for
+    Unigram, up to SentencePiece's float32 near ties, see `tokenizer.hf`). Each
     later piece gets SentencePiece's dummy-prefix `▁`, whose tokens (everything before the
     first newline token) are dropped. For other models documents are encoded whole."""
 

@@ -14,7 +14,12 @@ The converted tokenizer reproduces SentencePiece's encoding of a whole string:
 - unknown and control pieces are special added tokens (skipped by `decode(...,
   skip_special_tokens=True)`); user-defined pieces are plain added tokens.
 
-Known difference: a control piece written literally in the text (e.g. "<|endoftext|>") is
+Known differences: SentencePiece's Unigram Viterbi sums path scores in float32,
+`tokenizers` in float64, so after a few thousand tokens of one text two segmentations whose
+scores differ by less than float32 rounding may be ranked differently (measured: 57 of 1,816
+real documents, all over 3,000 tokens, relative score difference <= 6e-7, the `tokenizers`
+path the better one; both decode to the same text). BPE (integer merge ranks) is exact. A
+control piece written literally in the text (e.g. "<|endoftext|>") is
 matched as the special token by `tokenizers` (the usual Hugging Face convention) but spelled
 out by SentencePiece. Models with
 `treat_whitespace_as_suffix` or without `escape_whitespaces` are refused.

@@ -42,6 +42,30 @@ def test_unigram_tokenizer_json_matches_sentencepiece(trained, corpus_docs):
                  [d.text for d in corpus_docs] + EDGE_CASES)
 
 
+def test_unigram_long_texts_differ_only_in_float32_near_ties(trained, corpus_docs):
+    """SentencePiece's Unigram Viterbi sums path scores in float32; `tokenizers` uses float64.
+    After a few thousand tokens, two segmentations whose scores differ by less than float32
+    rounding can be ranked differently. Any difference must be such a near tie, with the
+    `tokenizers` path the better one in exact arithmetic, and decode to the same text."""
+    out, _ = trained
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(out, "tokenizer.model"))
+    hf = Tokenizer.from_file(os.path.join(out, "tokenizer.json"))
+    by_lang: dict[str, list[str]] = {}
+    for d in corpus_docs:
+        by_lang.setdefault(d.language, []).append(d.text)
+    long_texts = ["\n\n".join(texts) for texts in by_lang.values()]
+    assert max(len(sp.encode(t)) for t in long_texts) > 20_000
+    for text in long_texts:
+        want = sp.encode(text)
+        got = hf.encode(text, add_special_tokens=False).ids
+        if got != want:
+            s_sp = sum(float(sp.get_score(i)) for i in want)
+            s_hf = sum(float(sp.get_score(i)) for i in got)
+            assert s_hf >= s_sp and (s_hf - s_sp) < 1e-5 * abs(s_sp)
+            assert len(want) > 1000
+        assert hf.decode(got) == sp.decode(want) == text
+
+
 def test_bpe_tokenizer_json_matches_sentencepiece(corpus_files, corpus_docs, tmp_path):
     train_tokenizer(corpus_files, str(tmp_path), small_config(model_type="bpe"), corpus_checksum="c")
     _assert_same(str(tmp_path / "tokenizer.model"), str(tmp_path / "tokenizer.json"),
