@@ -15,6 +15,7 @@ from pipelines.transforms.read import ReadSource
 from pipelines.transforms.stats import count_stage, write_stage_counts
 from pipelines.transforms.write import WriteShards
 from workflows.config import Workflow
+from pipelines.transforms.progress import PROGRESS_DIR
 
 
 def rejected_shard_count(workflow: Workflow) -> int:
@@ -31,7 +32,7 @@ def build_corpus(pipeline: beam.Pipeline, workflow: Workflow, source_paths: list
 
     for i, source in enumerate(workflow.sources):
         name = f"{source.kind.capitalize()}{i}"
-        read = pipeline | f"Read{name}" >> ReadSource(source, source_paths[i])
+        read = pipeline | f"Read{name}" >> ReadSource(source, source_paths[i], f"{out_dir}/{PROGRESS_DIR}")
         counts.append(count_stage(read["documents"], "read", f"CountRead{name}"))
         stepped = read["documents"] | f"Steps{name}" >> ApplySteps(
             workflow.steps_for(source), namespace=f"steps.{source.kind}", batch_size=workflow.run.batch_size

@@ -31,6 +31,8 @@ def _setup_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    # Beam warns at import that optional GCP client libraries are missing: not our concern.
+    logging.getLogger().addFilter(lambda record: "apitools not found" not in record.getMessage())
     logging.getLogger("corpusmill").setLevel(logging.INFO)
     logging.getLogger("pipelines").setLevel(logging.INFO if verbose else logging.WARNING)
     for noisy in ("apache_beam", "great_expectations", "jieba"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from tokenizer.train import train_tokenizer
 from workflows import resume
 from workflows.config import ConfigError, Workflow, load_workflow, resolve_path
 from workflows.manifest import build_manifest, corpus_checksum, package_versions, read_manifest, write_json_atomically
+from workflows.progress import PROGRESS_DIR, ProgressReporter
 from workflows.runner import describe_runner, pipeline_args
 
 log = logging.getLogger("corpusmill")
@@ -87,7 +89,10 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str],
             print(f"corpusmill: {workflow_path}: {e}", file=sys.stderr)
             return 2
         log.info("running the corpus pipeline on %s", describe_runner(args))
-        clock.run("corpus", lambda: pipeline.run().wait_until_finish())
+        progress_dir = os.path.join(out_dir, PROGRESS_DIR)
+        shutil.rmtree(progress_dir, ignore_errors=True)
+        with ProgressReporter(progress_dir, sum(len(p) for p in source_paths)):
+            clock.run("corpus", lambda: pipeline.run().wait_until_finish())
 
         def finalize() -> dict[str, Any]:
             shards = {

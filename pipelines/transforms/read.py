@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import logging
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from types import ModuleType
 from typing import Any
@@ -27,6 +28,7 @@ from apache_beam.pvalue import TaggedOutput
 from pipelines.sources import SOURCE_MODULES
 from pipelines.sources.base import SourceConfig, describe_error
 from schemas.document import Document, Failure, Rejection
+from pipelines.transforms.progress import record_unit
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +86,16 @@ class SplitUnitsFn(beam.DoFn):
 class ReadUnitFn(beam.DoFn):
     """One unit of work -> Documents (main), Rejections, Failures."""
 
-    def __init__(self, config: SourceConfig) -> None:
+    def __init__(self, config: SourceConfig, progress_dir: str | None = None) -> None:
         self._config = config
+        self._progress_dir = progress_dir
         self._docs = Metrics.counter("read", f"{config.label}.documents")
         self._rejected = Metrics.counter("read", f"{config.label}.rejected")
         self._failed = Metrics.counter("read", f"{config.label}.failed")
 
     def setup(self) -> None:
         self._module = source_module(self._config.kind)
+        self._worker = uuid.uuid4().hex
 
     def process(self, unit: str) -> Iterator[Any]:
         started = time.monotonic()
@@ -117,15 +121,18 @@ class ReadUnitFn(beam.DoFn):
                 Failure(source=self._config.kind, step="read", location=unit, error=describe_error(e)),
             )
         log.info("read %s: %d documents in %.1fs", unit, n, time.monotonic() - started)
+        if self._progress_dir:
+            record_unit(self._progress_dir, self._worker, unit, n)
 
 
 class ReadSource(beam.PTransform):
     """Read one configured source. Output: {"documents", "rejected", "failed"} PCollections."""
 
-    def __init__(self, config: SourceConfig, paths: list[str]) -> None:
+    def __init__(self, config: SourceConfig, paths: list[str], progress_dir: str | None = None) -> None:
         super().__init__()
         self._config = config
         self._paths = paths
+        self._progress_dir = progress_dir
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> dict[str, beam.PCollection]:
         units = (
@@ -136,7 +143,7 @@ class ReadSource(beam.PTransform):
         read = (
             units.units
             | "Spread" >> beam.Reshuffle()
-            | "Parse" >> beam.ParDo(ReadUnitFn(self._config)).with_outputs(REJECTED, FAILED, main="documents")
+            | "Parse" >> beam.ParDo(ReadUnitFn(self._config, self._progress_dir)).with_outputs(REJECTED, FAILED, main="documents")
         )
         failed = (units[FAILED], read[FAILED]) | "Failures" >> beam.Flatten()
         return {"documents": read.documents, "rejected": read[REJECTED], "failed": failed}
