@@ -261,12 +261,114 @@ def run_datatrove(raw: list[dict[str, str]], rounds: int) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
+# share of documents each preset keeps (real text through the project's own readers)
+
+PRESET_SAMPLES: dict[str, tuple[str, dict[str, Any], list[str], int]] = {
+    # preset: (source kind, reader options, files under ../shared/data, max documents per file)
+    "web": (
+        "web",
+        {},
+        [
+            "web/extraction-eval_pages.warc.gz",
+            "web/resiliparse_CC-MAIN-2020-34_sample.warc.gz",
+            "web/resiliparse_clueweb09-ja_quirk.warc.gz",
+            "web/dolma_wget_sample-0000.warc.gz",
+            "web/dolma_wget_sample-0001.warc.gz",
+            "web/debian-docs_multilingual_3560pages.warc.gz",
+        ],
+        300,
+    ),
+    "wiki": (
+        "wiki",
+        {},
+        [
+            "wiki/gensim_enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.xml.bz2",
+            "wiki/gensim_bgwiki-latest-pages-articles-shortened.xml.bz2",
+            "wiki/truncated/jawiki-truncated-repaired.xml.bz2",
+            "wiki/truncated/ukwiki-truncated-repaired.xml.bz2",
+            "wiki/truncated/viwiki-truncated-repaired.xml.bz2",
+        ],
+        200,
+    ),
+    "books": (
+        "books",
+        {"max_chars": 200_000},
+        [
+            "books/gutenberg/*",
+            "books/zh/*",
+            "books/kjv_bible-kjv-text_4.38.txt.xz",
+        ],
+        50,
+    ),
+    "code": ("code", {}, ["code/*.tar.gz"], 150),
+}
+
+
+def measure_presets() -> dict[str, Any]:
+    """Run each preset, as the runner does (drop mode stops a document, annotate mode only
+    flags it), over real documents read by the project's readers; count kept and dropped."""
+    import glob
+    import importlib
+    from collections import Counter
+
+    from pipelines.steps import registry
+    from schemas.document import Document, Drop
+    from workflows.config import load_preset
+
+    out: dict[str, Any] = {}
+    for preset, (kind, options, patterns, per_file) in PRESET_SAMPLES.items():
+        module = importlib.import_module(f"pipelines.sources.{kind}")
+        files = sorted(f for p in patterns for f in glob.glob(str(SHARED / p)))
+        config = module.Config(paths=files or ["none"], **options)
+        steps = []
+        for cfg in load_preset(preset):
+            st: Any = registry.build(cfg.step, cfg.params)
+            if hasattr(st, "setup"):
+                st.setup()
+            steps.append((cfg.step, st, cfg.mode))
+        outcomes: Counter[str] = Counter()
+        per_source: dict[str, Counter[str]] = {}
+        for path in files:
+            name = Path(path).name
+            per_source[name] = Counter()
+            n = 0
+            for record in module.read(path, config):
+                if not isinstance(record, Document):
+                    continue
+                n += 1
+                verdict = "kept"
+                d = record
+                for step_name, st, mode in steps:
+                    result = st(d)
+                    if isinstance(result, Drop):
+                        if mode == "drop":
+                            verdict = f"{step_name}:{result.reason}"
+                            break
+                    else:
+                        d = result
+                outcomes[verdict] += 1
+                per_source[name]["kept" if verdict == "kept" else "dropped"] += 1
+                if n >= per_file:
+                    break
+        total = sum(outcomes.values())
+        out[preset] = {
+            "documents": total,
+            "kept": outcomes["kept"],
+            "kept_share": outcomes["kept"] / total if total else None,
+            "outcomes": dict(outcomes.most_common()),
+            "per_source": {k: dict(v) for k, v in per_source.items()},
+        }
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--max-docs", type=int, default=600)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-presets", action="store_true", help="skip the preset keep-share measurement")
     args = parser.parse_args(argv)
 
     raw = build_documents(args.max_docs)
@@ -274,6 +376,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     mean_chars = sum(len(r["text"]) for r in raw) / max(1, n)
     ours = run_ours(raw, args.rounds)
     theirs = run_datatrove(raw, args.rounds)
+    presets = {} if args.no_presets else measure_presets()
 
     our_total = sum(ours["per_step_cpu_s"].values())
     dt4 = ["LanguageFilter", "GopherRepetitionFilter", "GopherQualityFilter", "C4QualityFilter"]
@@ -302,6 +405,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "chain_ours5_vs_datatrove_chain4": theirs["chain4_cpu_s"] / ours["chain_cpu_s"],
             "chain_ours5_vs_datatrove_chain5": theirs["chain5_cpu_s"] / ours["chain_cpu_s"],
         },
+        "preset_keep": presets,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "steps.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -343,6 +447,21 @@ def _markdown(r: dict[str, Any]) -> str:
     for (a, x), (b, y) in zip(ours, theirs, strict=False):
         lines.append(f"| {a} | {x:.3f} | {b} | {y:.3f} |")
     lines.append("")
+    if r.get("preset_keep"):
+        lines += [
+            "## Share of documents each preset keeps",
+            "",
+            "Real documents through the project's readers and the preset's steps (drop mode stops, "
+            "annotate mode flags), at most N documents per file (see PRESET_SAMPLES).",
+            "",
+            "| preset | documents | kept | share | top drop reasons |",
+            "|---|---:|---:|---:|---|",
+        ]
+        for name, p in r["preset_keep"].items():
+            top = ", ".join(f"{k} {v}" for k, v in list(p["outcomes"].items()) if k != "kept")
+            share = f"{p['kept_share']:.1%}" if p["kept_share"] is not None else "-"
+            lines.append(f"| {name} | {p['documents']} | {p['kept']} | {share} | {top[:300]} |")
+        lines.append("")
     return "\n".join(lines)
 
 
