@@ -85,13 +85,11 @@ def _validate(output: Path, mode: str, sample_rows: int | None) -> int:
         print(f"corpusmill: {output}: not a corpusmill output directory (no manifest.json)", file=sys.stderr)
         return 2
     result = validate_output(output, mode=mode, sample_rows=sample_rows)
-    for line in result.lines() if hasattr(result, "lines") else []:
+    for line in result.lines():
         print(line)
-    if not result.success:
-        for failure in result.failures:
-            print(f"FAILED {failure}", file=sys.stderr)
-        return 1 if mode == "fail" else 0
-    return 0
+    for message in result.messages():
+        print(message, file=sys.stderr)
+    return result.exit_code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -138,8 +138,8 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str],
 
         result = clock.run("validate", validate_output, out_dir, mode=validation.mode, sample_rows=validation.sample_rows)
         if not result.success:
-            for failure in result.failures:
-                print(f"corpusmill: validation: {failure}", file=sys.stderr)
+            for message in result.messages():
+                print(f"corpusmill: validation: {message}", file=sys.stderr)
             if validation.mode == "fail":
                 exit_code = 1
 
