@@ -64,6 +64,9 @@ class CheckFailure(NamedTuple):
     shard: str
     details: str
 
+    def __str__(self) -> str:
+        return f"{self.expectation} on {self.shard}: {self.details}"
+
 
 @dataclass
 class ValidationResult:
@@ -83,7 +86,12 @@ class ValidationResult:
         return 1 if (self.mode == "fail" and not self.success) else 0
 
     def messages(self) -> list[str]:
-        return [f"FAILED {f.expectation} on {f.shard}: {f.details}" for f in self.failures]
+        return [f"FAILED {f}" for f in self.failures]
+
+    def lines(self) -> list[str]:
+        """A one-line outcome (what a CLI prints; failures are in `messages()`)."""
+        outcome = "passed" if self.success else f"FAILED ({len(self.failures)} failed)"
+        return [f"validation {outcome}: {self.evaluated} expectations on {self.shards} shards -> {self.path}"]
 
 
 # ----------------------------------------------------------------------------- reading shards
@@ -559,7 +567,9 @@ class _Collected:
 
 def _counts_frame(manifest: Mapping[str, Any], seen: _Collected) -> pd.DataFrame:
     """manifest vs observed counters: kept in total (and per source when the manifest's source
-    labels are the documents' `source` values), rejections per (step, reason), failures per step."""
+    labels are the documents' `source` values), rejections per (step, reason), failures per step,
+    and the manifest's `accounting` (documents read = kept + rejected + failed after the readers;
+    input records = documents read + the readers' rejections and failures)."""
     counts = manifest.get("counts") or {}
     rows: list[dict[str, Any]] = []
     kept = counts.get("kept")
@@ -576,6 +586,20 @@ def _counts_frame(manifest: Mapping[str, Any], seen: _Collected) -> pd.DataFrame
                 {"key": f"rejected/step={key[0]}/reason={key[1]}", "manifest": expected.get(key, 0),
                  "observed": seen.observed["rejected"][key]}
             )
+    accounting = manifest.get("accounting")
+    if isinstance(accounting, Mapping):
+        # every document read ends as exactly one corpus row, rejection or failure (outside
+        # readers); readers' own verdicts make up the rest of the input records
+        reader = sum(n for (s, _), n in seen.observed["rejected"].items() if s == "read") + seen.observed["failed"]["read"]
+        later = sum(n for (s, _), n in seen.observed["rejected"].items() if s != "read") + sum(
+            n for s, n in seen.observed["failed"].items() if s != "read"
+        )
+        if isinstance(accounting.get("documents_read"), int):
+            rows.append({"key": "accounting/documents_read=kept+rejected+failed", "manifest": accounting["documents_read"],
+                         "observed": seen.rows.get("corpus", 0) + later})
+        if isinstance(accounting.get("input_records"), int) and isinstance(accounting.get("documents_read"), int):
+            rows.append({"key": "accounting/input_records=documents_read+reader_rejected+reader_failed",
+                         "manifest": accounting["input_records"], "observed": accounting["documents_read"] + reader})
     failed = counts.get("failed")
     if isinstance(failed, Mapping):
         for step in sorted(set(failed) | set(seen.observed["failed"])):

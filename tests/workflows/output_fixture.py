@@ -245,6 +245,16 @@ def build_output(out: Path, samples: Path, *, max_chapters: int = 260, tokens: b
             "failed_by_source": {src: {"read": 1} for src in sorted({f.source for f in failures})},
             "redacted": {"email": 3, "ip_address": 1},
         },
+        "accounting": {
+            "documents_read": n_read,
+            "kept": len(kept),
+            "rejected": sum(1 for r in rejected if r.step != "read"),
+            "failed": 0,
+            "records_rejected_by_readers": sum(1 for r in rejected if r.step == "read"),
+            "records_failed_in_readers": len(failures),
+            "input_records": n_read + n_reader,
+            "balanced": True,
+        },
         "languages": dict(sorted(Counter(d.language for d in kept).items())),
         "stages": [
             {"stage": "read", "in": n_read + n_reader, "out": n_read},

@@ -196,15 +196,22 @@ def test_corrupted_shards_fail_naming_expectation_and_shard(output: Path) -> Non
 def test_manifest_disagreeing_with_shards_fails(output: Path) -> None:
     manifest = json.loads((output / "manifest.json").read_text())
     manifest["shards"]["corpus"][2]["rows"] += 1
+    too_short = manifest["counts"]["rejected"]["quality"]["too_short"]
     manifest["counts"]["rejected"]["quality"]["too_short"] += 3
+    manifest["accounting"]["documents_read"] += 3
     (output / "manifest.json").write_text(json.dumps(manifest))
     result = validate_output(output, docs=False)
     rows = [f for f in result.failures if f.expectation == "expect_column_pair_values_to_be_equal(manifest_rows,file_rows)"]
     assert rows and rows[0].shard == "manifest.json"
     assert "corpus/part-00002-of-00004.parquet" in rows[0].details
     counters = [f for f in result.failures if f.expectation == "expect_column_pair_values_to_be_equal(manifest,observed)"]
-    assert counters and "rejected/step=quality/reason=too_short" in counters[0].details
+    assert counters and "3 of" in counters[0].details
+    assert f"rejected/step=quality/reason=too_short': manifest={too_short + 3}, observed={too_short}" in counters[0].details
+    assert "accounting/documents_read=kept+rejected+failed" in counters[0].details
+    assert "accounting/input_records=documents_read+reader_rejected+reader_failed" in counters[0].details
     assert len(result.failures) == 2, result.messages()
+    assert str(rows[0]).startswith("expect_column_pair_values_to_be_equal(manifest_rows,file_rows) on manifest.json: ")
+    assert result.lines()[0].startswith("validation FAILED (2 failed): ")
 
 
 def test_missing_and_unlisted_and_unreadable_shards_fail(output: Path) -> None:
