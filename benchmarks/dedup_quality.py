@@ -119,7 +119,11 @@ def gutenberg() -> tuple[list[Document], dict]:
     docs = []
     truth = {}
     for path in sorted(folder.glob("*.txt")):
-        text = path.read_bytes().decode("utf-8", "replace")
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:  # the "-8" editions are Latin-1
+            text = data.decode("cp1252", "replace")
         docs.append(Document(id=path.name, text=text, source="books", location=str(path)))
         work = path.name.split("__")[0]
         truth[path.name] = {"cluster": work, "role": "dup"}
@@ -190,12 +194,12 @@ def judge_cross(truth: dict, rejected: dict[str, str], texts: dict[str, str]) ->
 
 VARIANTS: dict[str, MinHashConfig] = {
     "default": MinHashConfig(),
-    "default_verify_exact": MinHashConfig(verify="exact"),
-    "word5_t0.8": MinHashConfig(ngram=5, threshold=0.8),
-    "word5_t0.7": MinHashConfig(ngram=5, threshold=0.7),
-    "word3_t0.8": MinHashConfig(ngram=3, threshold=0.8),
-    "char5_all_t0.8": MinHashConfig(shingle="char", char_ngram=5, threshold=0.8),
-    "word2_t0.7": MinHashConfig(ngram=2, threshold=0.7),
+    "default_verify_estimated": MinHashConfig(verify="estimated"),
+    "default_survivor_smallest_id": MinHashConfig(survivor="smallest_id"),
+    "word3": MinHashConfig(ngram=3),
+    "word5_t0.8_lsh0.8": MinHashConfig(ngram=5, lsh_threshold=0.8),
+    "char5_everywhere": MinHashConfig(shingle="char"),
+    "t0.75_lsh0.65": MinHashConfig(threshold=0.75),
 }
 
 

@@ -1,9 +1,13 @@
 """Configuration of exact and MinHash near-duplicate removal (pydantic, frozen, extra keys forbidden).
 
 Defaults and where they come from:
-  * MinHash `threshold` 0.7, `num_perm` 128, word 3-grams / char 5-grams: measured by
-    `benchmarks/dedup_quality.py` on three real sets (Gutenberg editions, two CPython stdlib
-    trees, the multilingual near-duplicate set); see benchmarks/results/dedup_quality.md.
+  * MinHash `threshold` 0.8 with exact-Jaccard verification, LSH bands aimed at 0.7,
+    `num_perm` 128, word 2-grams / char 5-grams: the best of the grid measured by
+    `benchmarks/dedup_quality.py` (word 2/3/5-grams, char 5-grams everywhere; thresholds
+    0.7..0.85; estimated vs exact verification) on three real sets (Gutenberg editions, two
+    CPython stdlib trees, the multilingual near-duplicate set); see
+    benchmarks/results/dedup_quality.md. Word 5-grams (FineWeb) lose recall on documents
+    with scattered word edits: each edit breaks 5 shingles.
     For comparison: datatrove/FineWeb use word 5-grams with 14x8 bands (~0.72), text-dedup
     uses 0.7 with datasketch's optimal bands, NeMo char 24-grams 20x13.
   * `bands`/`rows`, when not given, come from datasketch's `_optimal_param` (the band/row
@@ -38,6 +42,8 @@ class MinHashConfig(BaseModel):
     Japanese, Thai, Lao, Khmer, Myanmar, Tibetan, decided per document from `script`, then
     `language`, then the characters of the text), or "word"/"char" for every document.
     `ngram` is the word n-gram size, `char_ngram` the character n-gram size.
+    `lsh_threshold`: the similarity the LSH bands are tuned for (datasketch's optimal
+    bands/rows at that value), default threshold - 0.1.
     `verify`: how candidate pairs from LSH are confirmed before they join a cluster:
     "none" (every band collision is an edge), "estimated" (fraction of equal signature
     values >= threshold), "exact" (Jaccard of the shingle-hash sets >= threshold; carries the
@@ -54,9 +60,13 @@ class MinHashConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    threshold: float = Field(default=0.7, gt=0.0, le=1.0)
+    threshold: float = Field(default=0.8, gt=0.0, le=1.0)
+    lsh_threshold: float | None = Field(
+        default=None, gt=0.0, le=1.0,
+        description="similarity the LSH bands aim at (candidates); default threshold - 0.1, min 0.05",
+    )
     num_perm: int = Field(default=128, ge=2, le=1024)
-    ngram: int = Field(default=3, ge=1, le=64, description="word n-gram size")
+    ngram: int = Field(default=2, ge=1, le=64, description="word n-gram size")
     char_ngram: int = Field(default=5, ge=1, le=64, description="character n-gram size")
     shingle: Literal["auto", "word", "char"] = "auto"
     normalization: Normalization = Normalization()
@@ -67,7 +77,7 @@ class MinHashConfig(BaseModel):
         default="poly",
         description="shingle hash: 'poly' (vectorised, see shingles.py) or 'sha1' (datasketch's default sha1_hash32)",
     )
-    verify: Literal["none", "estimated", "exact"] = "estimated"
+    verify: Literal["none", "estimated", "exact"] = "exact"
     survivor: Survivor = "longest"
     quality_signal: str | None = None
     max_bucket_size: int | None = Field(default=None, ge=2)
@@ -88,10 +98,13 @@ class MinHashConfig(BaseModel):
 
     @property
     def band_rows(self) -> tuple[int, int]:
-        """(bands, rows): as configured, else datasketch's optimal split for threshold/num_perm."""
+        """(bands, rows): as configured, else datasketch's optimal split for lsh_threshold (default
+        threshold - 0.1: candidates are cast wider than the verification threshold, which then
+        removes the extra false positives) and num_perm."""
         if self.bands is not None and self.rows is not None:
             return self.bands, self.rows
-        return optimal_band_rows(self.threshold, self.num_perm)
+        target = self.lsh_threshold if self.lsh_threshold is not None else max(0.05, self.threshold - 0.1)
+        return optimal_band_rows(round(target, 6), self.num_perm)
 
     def index_params(self) -> str:
         """The parameters an index must share to be comparable (checked when reading one)."""

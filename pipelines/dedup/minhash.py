@@ -18,8 +18,9 @@ import functools
 import numpy as np
 
 EMPTY = np.uint32(0xFFFFFFFF)
-# Shingles per permutation block: keeps the (block x num_perm) uint32 matrix ~16 MB at 128.
-BLOCK = 32768
+# Shingles per permutation block: the (num_perm x block) uint32 matrix (4 MB at 128) stays
+# in cache; measured fastest of 2k..32k on this machine.
+BLOCK = 8192
 
 
 @functools.lru_cache(maxsize=16)
@@ -61,17 +62,19 @@ def signatures(hash_sets: list[np.ndarray], num_perm: int, seed: int) -> np.ndar
     ends = np.cumsum(sizes[nonempty])
     starts = ends - sizes[nonempty]
     total = int(ends[-1])
+    buf = np.empty((num_perm, min(BLOCK, total)), dtype=np.uint32)
     for lo in range(0, total, BLOCK):
         hi = min(lo + BLOCK, total)
         # documents overlapping [lo, hi): contiguous indices into `nonempty`
         first = int(np.searchsorted(ends, lo, side="right"))
         last = int(np.searchsorted(starts, hi, side="left"))
-        with np.errstate(over="ignore"):
-            perm = mixed[lo:hi, None] * a[None, :] + b[None, :]
+        perm = buf[:, : hi - lo]
+        np.multiply(a[:, None], mixed[None, lo:hi], out=perm)  # wraps mod 2^32
+        perm += b[:, None]
         local = np.maximum(starts[first:last], lo) - lo
-        mins = np.minimum.reduceat(perm, local, axis=0)
+        mins = np.minimum.reduceat(perm, local, axis=1)
         rows = nonempty[first:last]
-        out[rows] = np.minimum(out[rows], mins)
+        out[rows] = np.minimum(out[rows], mins.T)
     return out
 
 

@@ -22,6 +22,7 @@ values. A collision can only merge two shingles, not two documents.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import unicodedata
 from typing import Literal
@@ -65,7 +66,7 @@ _UNSEGMENTED_RANGES = np.array(
 # 0.3 rather than 0.5: Japanese/Chinese web and wiki text carries Latin markup, URLs, names.
 UNSEGMENTED_MIN_SHARE = 0.3
 
-_PUNCT = regex.compile(r"[\p{P}\p{S}]+")
+_PUNCT_ONE = regex.compile(r"[\p{P}\p{S}]")
 _MASK64 = (1 << 64) - 1
 _BASE = 0x9E3779B97F4A7C15  # odd: invertible mod 2^64
 _BASE_INV = pow(_BASE, -1, 1 << 64)
@@ -73,24 +74,66 @@ _LEN_K = 0xC2B2AE3D27D4EB4F
 _FMIX64 = (33, 0xFF51AFD7ED558CCD, 33, 0xC4CEB9FE1A85EC53, 33)
 
 
-def normalize(text: str, norm: Normalization, mode: ShingleMode) -> str:
-    """The canonical text shingles are cut from (see the module docstring)."""
-    if norm.nfkc:
+@functools.lru_cache(maxsize=1)
+def _tables() -> tuple[np.ndarray, np.ndarray]:
+    """(is punctuation or symbol, is whitespace) per code point, built once per process."""
+    all_cps = np.arange(0x110000, dtype=np.uint32)
+    cps = all_cps[(all_cps < 0xD800) | (all_cps > 0xDFFF)]
+    every = cps.astype("<u4").tobytes().decode("utf-32-le")
+    punct = np.zeros(0x110000, dtype=bool)
+    idx = np.array([m.start() for m in _PUNCT_ONE.finditer(every)], dtype=np.int64)
+    punct[cps[idx]] = True
+    space = np.zeros(0x110000, dtype=bool)
+    space[[i for i in range(0x3100) if chr(i).isspace()]] = True
+    return punct, space
+
+
+def normalized_codepoints(text: str, norm: Normalization, mode: ShingleMode) -> np.ndarray:
+    """The canonical text shingles are cut from, as uint32 code points (see `normalize`)."""
+    if norm.nfkc and not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
     if norm.lowercase:
         text = text.casefold()
+    cp = codepoints(text)
+    if cp.size == 0:
+        return cp
+    punct, space = _tables()
+    blank = space[cp]
     if norm.strip_punctuation:
-        text = _PUNCT.sub(" ", text)
-    if mode == "word":
-        return " ".join(text.split())
-    if norm.collapse_whitespace:
-        return "".join(text.split())
-    return text
+        blank |= punct[cp]
+    if mode == "char":
+        if norm.collapse_whitespace:
+            return cp[~blank]
+        if norm.strip_punctuation:
+            cp = cp.copy()
+            cp[punct[cp]] = 0x20
+        return cp
+    # word mode: tokens separated by exactly one space, no leading or trailing space
+    keep = ~blank
+    keep[1:] |= blank[1:] & ~blank[:-1]  # the first blank of each run becomes the separator
+    out = cp[keep].copy()
+    out[blank[keep]] = 0x20
+    if out.size and out[0] == 0x20:
+        out = out[1:]
+    if out.size and out[-1] == 0x20:
+        out = out[:-1]
+    return out
+
+
+def normalize(text: str, norm: Normalization, mode: ShingleMode) -> str:
+    """NFKC (if set), casefold (if set), punctuation and symbols (Unicode P*, S*) to spaces (if
+    set); word mode: whitespace runs become one space, ends stripped; char mode: whitespace
+    removed (if collapse_whitespace)."""
+    return decode(normalized_codepoints(text, norm, mode))
 
 
 def codepoints(text: str) -> np.ndarray:
     """The text as a uint32 array of code points (lone surrogates kept, never raising)."""
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def decode(cp: np.ndarray) -> str:
+    return cp.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
 
 
 def is_unsegmented(text: str, min_share: float = UNSEGMENTED_MIN_SHARE) -> bool:
@@ -223,9 +266,8 @@ def shingle_hashes(
     hash_name: str = "poly",
 ) -> np.ndarray:
     """The uint32 hashes of a document's shingles (with repeats, in text order)."""
-    norm_text = normalize(text, norm, mode)
-    cp = codepoints(norm_text)
-    starts, ends = shingle_spans(norm_text, mode, n, cp)
+    cp = normalized_codepoints(text, norm, mode)
+    starts, ends = shingle_spans("", mode, n, cp)
     if hash_name == "sha1":
-        return sha1_hashes(norm_text, starts, ends)
+        return sha1_hashes(decode(cp), starts, ends)
     return poly_hashes(cp, starts, ends)

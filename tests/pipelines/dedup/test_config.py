@@ -12,7 +12,10 @@ from pipelines.dedup.config import ExactConfig, MinHashConfig
 @pytest.mark.parametrize("threshold,num_perm", [(0.5, 128), (0.7, 128), (0.8, 128), (0.9, 256)])
 def test_band_rows_match_datasketch_minhashlsh(threshold: float, num_perm: int) -> None:
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    assert MinHashConfig(threshold=threshold, num_perm=num_perm).band_rows == (lsh.b, lsh.r)
+    config = MinHashConfig(threshold=threshold, lsh_threshold=threshold, num_perm=num_perm)
+    assert config.band_rows == (lsh.b, lsh.r)
+    lower = MinHashLSH(threshold=round(threshold - 0.1, 6), num_perm=num_perm)
+    assert MinHashConfig(threshold=threshold, num_perm=num_perm).band_rows == (lower.b, lower.r)
 
 
 def test_explicit_bands_rows_and_validation() -> None:
