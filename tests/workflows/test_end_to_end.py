@@ -203,3 +203,24 @@ def test_shards_load_in_duckdb_polars_and_hf_datasets(sample_run: Path) -> None:
         "parquet", data_files=str(sample_run / "tokens" / "*.parquet"), split="train", cache_dir=str(sample_run / ".hf-cache")
     )
     assert tokens.num_rows == kept and sum(tokens["num_tokens"]) == manifest["tokens"]["tokens"]
+
+
+def test_validate_command_fails_on_a_corrupted_shard(sample_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    import pyarrow as pa
+
+    copy = tmp_path / "copy"
+    shutil.copytree(sample_run, copy, ignore=shutil.ignore_patterns(".hf-cache", "validation", "report"))
+    ok = _run(["validate", str(copy)])
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    shard = copy / "corpus" / "part-00001-of-00004.parquet"
+    table = pq.read_table(shard)
+    broken = pa.concat_tables([table, table.slice(0, 1)])  # a duplicated id, and the row count disagrees
+    pq.write_table(broken, shard)
+    bad = _run(["validate", str(copy)])
+    assert bad.returncode == 1
+    assert "part-00001-of-00004.parquet" in bad.stderr
+    assert (copy / "validation").is_dir()
+    warn = _run(["validate", str(copy), "--warn"])
+    assert warn.returncode == 0 and "part-00001-of-00004.parquet" in warn.stderr
