@@ -15,8 +15,9 @@ Extraction (`extract_main_text`), one option `extractor`:
   * `resiliparse`: resiliparse `extract_plain_text(main_content=True)`, fast (C++);
   * `resiliparse_clean`: the same, restricted to the page's article-body container when it
     has one (schema.org articleBody, common CMS class names, <article>, <main>), then
-    `clean_lines`, which trims the short lines main-content heuristics leave around the
-    body (menus, share widgets, related-article lists);
+    `drop_link_lines` (lines that are only a link: "Read more: ...") and `clean_lines`,
+    which trims the short lines main-content heuristics leave around the body (menus,
+    share widgets, related-article lists);
   * `trafilatura`: `trafilatura.extract` (best quality, slow, pure Python + lxml).
 The measured speed and quality of each is in benchmarks/results/extraction.md; the default
 comes from there. Output: one block (heading, paragraph, list item) per line.
@@ -231,6 +232,10 @@ MIN_BODY_LINE_CHARS = 80
 # Lines kept before the first body line: the headline and one line (dateline, byline, a
 # "Part of the Stable ABI." note) between it and the text. 1 and 2 score the same F1 there.
 KEEP_BEFORE_BODY = 2
+# After the last body line, lines that are still full sentences of at least this length are
+# kept (a closing "Gerne. Bis morgen." belongs to the text; "Mehr zum Thema" does not).
+MIN_TAIL_SENTENCE_CHARS = 20
+_FULL_STOP = re.compile(r"[.!?\u2026\u3002\uff01\uff1f][\"\u201c\u201d\u00ab\u00bb)\]\u300d\u300f]?\s*$")
 _SENTENCE_END = re.compile(r"[.!?\u2026:;\"\u201c\u201d\u00ab\u00bb)\]\u3002\uff01\uff1f\u300d\u300f]\s*$")
 
 
@@ -250,15 +255,67 @@ def clean_lines(text: str) -> str:
     """Trim what main-content heuristics leave around the article body.
 
     Keeps the lines from KEEP_BEFORE_BODY lines before the first body line (the headline)
-    through the last body line (a line of at least MIN_BODY_LINE_CHARS characters that ends
-    like a sentence). Drops the short lines before (menus, breadcrumbs, "Share" widgets) and
-    after (related-article titles, "Mehr zum Thema", tag lists, footers). A text without any
-    body line (a list page, a table, a CJK text with short lines) is returned unchanged."""
+    through the last body line (`_is_body_line`: at least MIN_BODY_LINE_CHARS characters,
+    ending like a sentence), and after it the lines that are still full sentences (at least
+    MIN_TAIL_SENTENCE_CHARS characters ending in . ! ? ...). Drops the short lines before
+    (menus, breadcrumbs, "Share" widgets) and after (related-article titles, "Mehr zum
+    Thema", tag lists, footers). A text without any body line (a list page, a table) is
+    returned unchanged."""
     lines = text.split("\n")
     body = [i for i, line in enumerate(lines) if _is_body_line(line.strip())]
     if not body:
         return text
-    return "\n".join(lines[max(0, body[0] - KEEP_BEFORE_BODY) : body[-1] + 1])
+    end = body[-1] + 1
+    while end < len(lines) and len(lines[end].strip()) >= MIN_TAIL_SENTENCE_CHARS and _FULL_STOP.search(lines[end]):
+        end += 1
+    return "\n".join(lines[max(0, body[0] - KEEP_BEFORE_BODY) : end])
+
+
+# <a> elements that lead elsewhere (not in-page "#anchor" links: a table of contents repeats
+# the headings). Bounded repetitions: no runaway on unclosed tags.
+_LINK = re.compile(r"<a\s(?![^>]{0,2000}?href\s*=\s*[\"']?#)[^>]{0,2000}>(.{0,1000}?)</a\s*>", re.S | re.I)
+_TAG = re.compile(r"<[^>]*>")
+_SPACES = re.compile(r"\s+")
+_BULLET = re.compile(r"^(?:[\u2022\u00b7*\-]|\d+[.)])\s*")
+# "Read more: <a>Other story</a>", "Lesen Sie auch - <a>...</a>": a short lead-in before a link.
+_LEAD_INS = (": ", " - ", " \u2013 ", " | ", "\u00bb ", "> ")
+MAX_LEAD_IN_CHARS = 40
+
+
+def link_texts(html: str) -> set[str]:
+    """The texts of the <a> elements in `html` that lead to another page (whitespace
+    collapsed, entities decoded)."""
+    import html as html_module
+
+    out = set()
+    for inner in _LINK.findall(html):
+        text = _SPACES.sub(" ", html_module.unescape(_TAG.sub("", inner))).strip()
+        if len(text) >= 2:
+            out.add(text)
+    return out
+
+
+def _is_link_line(line: str, links: set[str]) -> bool:
+    text = _BULLET.sub("", _SPACES.sub(" ", line).strip())
+    if not text:
+        return False
+    if text in links:
+        return True
+    for sep in _LEAD_INS:
+        lead, found, rest = text.partition(sep)
+        if found and len(lead) <= MAX_LEAD_IN_CHARS and rest.strip() in links:
+            return True
+    return False
+
+
+def drop_link_lines(text: str, links: set[str]) -> str:
+    """Drop lines that are nothing but a link (or a short lead-in and a link): teasers to
+    other articles ("Read more: ...", "Le puede interesar: ..."), "weiterlesen", link lists
+    that main-content heuristics kept inside the article. Prose lines that contain links
+    are kept."""
+    if not links:
+        return text
+    return "\n".join(line for line in text.split("\n") if not _is_link_line(line, links))
 
 
 # Containers that conventionally hold an article's body, most specific first: schema.org
@@ -290,10 +347,12 @@ BODY_CONTAINERS: tuple[str, ...] = (
 # text (so a teaser <article> or a small <main> does not replace the page) and 200 chars.
 MIN_CONTAINER_SHARE = 0.4
 MIN_CONTAINER_CHARS = 200
+MAX_CONTAINER_CANDIDATES = 20
 
 
-def _body_container_text(tree, page_text: str) -> str | None:  # resiliparse HTMLTree
-    """Main text of the article-body container (see BODY_CONTAINERS), if one holds enough."""
+def _body_container(tree, page_text: str) -> tuple[str, str] | None:  # resiliparse HTMLTree
+    """(main text, HTML) of the article-body container (see BODY_CONTAINERS), if one holds
+    enough of the page's main text."""
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.html import HTMLTree
 
@@ -301,25 +360,30 @@ def _body_container_text(tree, page_text: str) -> str | None:  # resiliparse HTM
         return None
     for selector in BODY_CONTAINERS:
         found = tree.body.query_selector_all(selector)
-        if not len(found):
-            continue
+        if not len(found) or len(found) > MAX_CONTAINER_CANDIDATES:
+            continue  # none, or a list of teasers rather than one article
         largest = max(found, key=lambda e: len(e.text))
-        text = extract_plain_text(HTMLTree.parse(largest.html), main_content=True, alt_texts=False, comments=False)
+        html = largest.html
+        text = extract_plain_text(HTMLTree.parse(html), main_content=True, alt_texts=False, comments=False)
         if len(text) >= MIN_CONTAINER_CHARS and len(text) >= MIN_CONTAINER_SHARE * len(page_text):
-            return text
+            return text, html
     return None
 
 
 def extract_resiliparse_clean(html: str) -> tuple[str, str | None]:
     """(main text, title): resiliparse main content, restricted to the article-body container
-    when the page has one (`_body_container_text`), then trimmed by `clean_lines`."""
+    when the page has one (`_body_container`), without link-only lines
+    (`drop_link_lines`), trimmed by `clean_lines`."""
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.html import HTMLTree
 
     tree = HTMLTree.parse(html)
     text = extract_plain_text(tree, main_content=True, alt_texts=False, comments=False)
-    container = _body_container_text(tree, text)
-    return clean_lines(tidy_text(container if container is not None else text)), html_title(tree)
+    container = _body_container(tree, text)
+    if container is not None:
+        text, html = container  # links inside the article only: not the site's menus
+    text = drop_link_lines(tidy_text(text), link_texts(html))
+    return clean_lines(text), html_title(tree)
 
 
 EXTRACTORS: dict[str, Callable[[str], tuple[str, str | None]]] = {

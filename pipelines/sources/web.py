@@ -184,29 +184,30 @@ class _GzipSource:
         cut = min(len(self._buf), pos - self._buf_offset)
         self._buf = self._buf[cut:]
         self._buf_offset += cut
+        start = 0
         while True:
-            i = self._buf.find(_GZIP_MAGIC)
+            i = self._buf.find(_GZIP_MAGIC, start)
             if i < 0:
                 keep = self._buf[-2:]
                 self._buf_offset += len(self._buf) - len(keep)
                 self._buf = keep
+                start = 0
                 if not self._fill():
                     self._buf_offset += len(self._buf)
                     self._buf = b""
                     return False
                 continue
-            self._buf = self._buf[i:]
-            self._buf_offset += i
-            while len(self._buf) < 4096 and self._fill():
+            while len(self._buf) - i < 4096 and self._fill():
                 pass
             try:
-                probe = zlib.decompressobj(31).decompress(self._buf[:4096], 64)
+                probe = zlib.decompressobj(31).decompress(self._buf[i : i + 4096], 64)
             except zlib.error:
                 probe = b""
             if _looks_like_record_start(probe):
+                self._buf = self._buf[i:]
+                self._buf_offset += i
                 return True
-            self._buf = self._buf[1:]
-            self._buf_offset += 1
+            start = i + 1
 
 
 class _PlainSource:
@@ -625,7 +626,7 @@ def decode_content(body: bytes, headers: dict[str, str], limit: int) -> bytes:
     encoding = headers.get("content-encoding", "").strip().lower()
     if encoding in ("gzip", "x-gzip") and body.startswith(b"\x1f\x8b"):
         return _inflate(body, 31, limit)
-    if encoding == "deflate" and body[:1] in (b"\x78", b"\x58", b"\x08", b"\x18", b"\x28", b"\x38", b"\x48", b"\x68"):
+    if encoding == "deflate" and not _looks_textual(body):
         try:
             return _inflate(body, 15, limit)
         except zlib.error:
@@ -685,7 +686,7 @@ def classify_payload(mime: str, identified: str, body: bytes) -> str | None:
     the WARC/ARC header for resources), `identified` from WARC-Identified-Payload-Type (the
     crawler's own detection, trusted when it says the payload is not text). Payloads with a
     binary signature are never text, whatever their header claims."""
-    if body.lstrip()[:4].startswith(_BINARY_MAGIC) or body.startswith(_BINARY_MAGIC):
+    if body[:64].lstrip().startswith(_BINARY_MAGIC):
         return None
     if identified and identified not in _UNKNOWN_TYPES and identified not in HTML_TYPES and identified not in TEXT_TYPES:
         return None

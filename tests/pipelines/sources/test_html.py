@@ -13,7 +13,9 @@ from pipelines.sources.html import (
     charset_from_content_type,
     clean_lines,
     decode_body,
+    drop_link_lines,
     extract_main_text,
+    link_texts,
     meta_charset,
     python_codec,
 )
@@ -142,3 +144,16 @@ def test_time_limit_in_main_and_worker_threads() -> None:
     assert call_with_time_limit(lambda h: (h, None), "ok", 0.2) == ("ok", None)
     time.sleep(0.3)
     assert call_with_time_limit(lambda h: (h, None), "still ok", 0.2) == ("still ok", None)
+
+
+def test_link_only_lines_dropped() -> None:
+    html = (
+        '<p>Prose with <a href="/x">a link</a> inside stays.</p>'
+        '<p><a href="/other">Read the other story</a></p>'
+        '<p>Read more: <a href="/more">Why rivers flood</a></p>'
+        '<ul><li><a href="#floods">Floods</a></li></ul><h2 id="floods">Floods</h2>'
+    )
+    links = link_texts(html)
+    assert links == {"a link", "Read the other story", "Why rivers flood"}  # in-page anchors are not links away
+    text = "Prose with a link inside stays.\nRead the other story\nRead more: Why rivers flood\nFloods"
+    assert drop_link_lines(text, links) == "Prose with a link inside stays.\nFloods"
