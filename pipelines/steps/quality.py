@@ -237,15 +237,21 @@ def duplicate_stats(items: list[str]) -> tuple[int, int]:
 
 
 def top_ngram_fraction(ws: tuple[str, ...], lengths: list[int], total: int, n: int) -> float:
-    """Characters of the most frequent word n-gram times its count, over the characters of all
-    words; 0 when no n-gram occurs twice (one n-gram is not a repetition)."""
+    """Characters covered by the occurrences of the most frequent word n-gram (overlapping
+    occurrences counted once, so at most 1), over the characters of all words; 0 when no
+    n-gram occurs twice (one n-gram is not a repetition). Ties: the n-gram seen first."""
     if len(ws) < n or total == 0:
         return 0.0
-    counts = Counter(zip(*(ws[i:] for i in range(n))))
-    gram, count = counts.most_common(1)[0]
+    grams = list(zip(*(ws[i:] for i in range(n))))
+    gram, count = Counter(grams).most_common(1)[0]
     if count < 2:
         return 0.0
-    return sum(map(len, gram)) * count / total
+    covered = bytearray(len(ws))
+    ones = b"\x01" * n
+    for i, g in enumerate(grams):
+        if g == gram:
+            covered[i : i + n] = ones
+    return sum(itertools.compress(lengths, covered)) / total
 
 
 def duplicate_ngram_fraction(ws: tuple[str, ...], lengths: list[int], total: int, n: int) -> float:

@@ -394,3 +394,39 @@ def test_gopher_alpha_words_ignore_punctuation_tokens() -> None:
     # Digits are words without letters: a table of numbers still fails.
     table = french + "\n" + "\n".join(f"{i * 10007} {i * 20011} {i * 30011} {i * 40009}" for i in range(1, 31))
     assert reason(GopherQuality()(doc(table, language="fr"))) == "too_few_alpha_words"
+
+
+HOSTILE = [
+    "",
+    " \n\n\t ",
+    "\x00\x01\x02 \x1b[31m",
+    "\ud800 lone surrogate \udfff",
+    "a" * 50_000,
+    "\n" * 5000,
+    "{" * 3000,
+    "。" * 3000,
+    "😀 " * 2000,
+    "مرحبا بالعالم " * 300 + "שלום " * 300,
+    "ประเทศไทย" * 500,
+    "東京" * 2000 + "です。" * 500,
+    "word " * 20_000,
+    "\u200b\ufeff\u00ad" * 1000,
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_text_never_crashes(text: str) -> None:
+    steps = [GopherQuality(), GopherRepetition(), C4Quality(), FineWebQuality(), C4Quality(require_terminal_punctuation=False)]
+    for language, script in [(None, None), ("en", "Latn"), ("zh", "Hani"), ("ja", "Jpan"), ("th", "Thai")]:
+        d = doc(text, language=language, script=script)
+        for st in steps:
+            first = st(d)
+            assert isinstance(first, (Document, Drop))
+            assert st(d) == first  # deterministic
+
+
+def test_ngram_fractions_are_fractions() -> None:
+    ws = tuple(["word"] * 1000)
+    lengths = [4] * 1000
+    assert top_ngram_fraction(ws, lengths, 4000, 2) == pytest.approx(1.0)
+    assert duplicate_ngram_fraction(ws, lengths, 4000, 5) == pytest.approx(999 / 1000)  # all but the first word
