@@ -98,6 +98,8 @@ class SamplePlan:
     config: SamplingConfig
     selected: set[int] = field(default_factory=set)
     groups: dict[str, GroupStats] = field(default_factory=dict)
+    by_source: dict[str, dict[str, int]] = field(default_factory=dict)  # sampled docs/chars/lines
+    by_language: dict[str, dict[str, int]] = field(default_factory=dict)
     truncated: bool = False  # input_sentence_size was reached before the sample ended
 
     def mix(self) -> dict:
@@ -109,6 +111,8 @@ class SamplePlan:
             "seed": self.seed,
             "truncated_at_input_sentence_size": self.truncated,
             "groups": {g: vars(s).copy() for g, s in sorted(self.groups.items())},
+            "by_source": {k: dict(v) for k, v in sorted(self.by_source.items())},
+            "by_language": {k: dict(v) for k, v in sorted(self.by_language.items())},
             "total_sampled_chars": sum(s.sampled_chars for s in self.groups.values()),
             "total_sampled_docs": sum(s.sampled_docs for s in self.groups.values()),
             "total_sampled_lines": sum(s.sampled_lines for s in self.groups.values()),
@@ -184,13 +188,22 @@ def iter_training_lines(files: Sequence[str], plan: SamplePlan) -> Iterator[str]
                 continue
             st = plan.groups[group_of(source, language, cfg.balance_by)]
             text = text[: cfg.max_chars_per_document]
+            counters = [
+                plan.by_source.setdefault(source or "unknown", {"docs": 0, "chars": 0, "lines": 0}),
+                plan.by_language.setdefault(language or UNKNOWN_LANGUAGE, {"docs": 0, "chars": 0, "lines": 0}),
+            ]
             st.sampled_docs += 1
             st.sampled_chars += len(text)
+            for c in counters:
+                c["docs"] += 1
+                c["chars"] += len(text)
             for line in split_lines(text, cfg.max_sentence_chars, cfg.min_sentence_chars):
                 if lines_left <= 0:
                     plan.truncated = True
                     return
                 st.sampled_lines += 1
+                for c in counters:
+                    c["lines"] += 1
                 lines_left -= 1
                 yield line
 

@@ -35,6 +35,9 @@ def test_artifacts_and_summary(trained):
     # English is most of the corpus and gets capped; the small languages are sampled whole
     assert groups["en"]["sampled_chars"] < groups["en"]["available_chars"]
     assert groups["ru"]["sampled_chars"] == groups["ru"]["available_chars"]
+    assert set(meta["mix"]["by_source"]) == {"books", "web"}
+    assert meta["mix"]["by_language"]["zh"]["chars"] == groups["zh"]["sampled_chars"]
+    assert sum(v["lines"] for v in meta["mix"]["by_source"].values()) == meta["sampled_lines"]
     total = sum(g["sampled_chars"] for g in groups.values())
     assert total == meta["sampled_chars"] <= 800_000 + 100_000  # budget + at most one document
 
