@@ -6,7 +6,8 @@ Writes to `out_dir`:
 - `tokenizer.json`                      the same tokenizer for Hugging Face `tokenizers`
 - `tokenizer_config.json`               Hugging Face keys (special tokens, tokenizer class) and,
                                         under "corpusmill", the training settings, the data mix
-                                        actually sampled, the corpus checksum and the timings
+                                        actually sampled and the corpus checksum (no timings: the
+                                        file is the same for the same input)
 
 The sample streams from the Parquet shards into SentencePiece's `sentence_iterator`; no copy
 of the corpus is written. SentencePiece keeps the sampled lines in memory, which is what
@@ -163,7 +164,8 @@ def train_tokenizer(
         "corpusmill": {
             "settings": config.model_dump(mode="json"),
             "trainer_options": trainer_options(config),
-            **{k: v for k, v in summary.items() if k != "out_dir"},
+            # timings and memory vary between runs: they stay out of the artifact
+            **{k: v for k, v in summary.items() if k != "out_dir" and not k.endswith(("_seconds", "_mb"))},
         },
     }
     _write_json(os.path.join(out_dir, CONFIG_FILE), hf_config)

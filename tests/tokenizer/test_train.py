@@ -49,6 +49,8 @@ def test_same_seed_same_model_bytes(corpus_files, trained, tmp_path):
     a = open(os.path.join(out, "tokenizer.model"), "rb").read()
     b = open(tmp_path / "tokenizer.model", "rb").read()
     assert a == b
+    for name in ("tokenizer.vocab", "tokenizer.json", "tokenizer_config.json"):
+        assert (tmp_path / name).read_bytes() == open(os.path.join(out, name), "rb").read(), name
 
 
 def test_bpe_is_deterministic_too(corpus_files, tmp_path):
