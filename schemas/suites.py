@@ -120,10 +120,14 @@ class SuiteParams:
     vocab_size: int | None = None
     unique_texts: bool = True
 
-    def rule(self, source: str | None) -> LanguageRule | None:
+    def _rule_key(self, source: str | None) -> str | None:
         if source in self.language_rules:
-            return self.language_rules[source]
-        return self.language_rules.get(ANY_SOURCE)
+            return source
+        return ANY_SOURCE if ANY_SOURCE in self.language_rules else None
+
+    def rule(self, source: str | None) -> LanguageRule | None:
+        key = self._rule_key(source)
+        return self.language_rules[key] if key is not None else None
 
     def language_min_score(self, source: str | None, language: str | None) -> float | None:
         """The score a document of `source` in `language` must reach (None: no threshold)."""
@@ -131,19 +135,18 @@ class SuiteParams:
         return rule.threshold(language) if rule is not None else None
 
     def source_language(self, source: str | None, language: str | None) -> str | None:
-        """`source:language` when the source's rule restricts languages, else None (unchecked)."""
-        rule = self.rule(source)
-        if rule is None or rule.keep is None:
+        """`<rule>:<language>` when the rule that governs `source` (its own, keyed by its label,
+        or the one for any source, `*`) restricts languages; else None (unchecked)."""
+        key = self._rule_key(source)
+        if key is None or self.language_rules[key].keep is None:
             return None
-        return f"{source}:{language}"
+        return f"{key}:{language}"
 
-    def allowed_source_languages(self, sources: Iterable[str]) -> list[str]:
-        out = set()
-        for src in sources:
-            rule = self.rule(src)
-            if rule is not None and rule.keep is not None:
-                out.update(f"{src}:{lang}" for lang in rule.keep)
-        return sorted(out)
+    def allowed_source_languages(self) -> list[str]:
+        """Every accepted `<rule>:<language>` value of `source_language`."""
+        return sorted(
+            f"{key}:{lang}" for key, rule in self.language_rules.items() if rule.keep is not None for lang in rule.keep
+        )
 
     @property
     def checks_languages(self) -> bool:
@@ -308,7 +311,7 @@ def corpus_suite(params: SuiteParams) -> gx.ExpectationSuite:
         exps.append(
             gxe.ExpectColumnValuesToBeInSet(
                 column="source_language",
-                value_set=params.allowed_source_languages(params.language_rules),
+                value_set=params.allowed_source_languages(),
                 meta={"checks": "language in the keep set of the source's language step (`source:language`; "
                       f"{ANY_SOURCE} = any source)"},
             )

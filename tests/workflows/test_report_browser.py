@@ -68,6 +68,7 @@ class Dom(HTMLParser):
             self._in_h2 = False
 
 
+@pytest.mark.slow
 def test_report_renders_in_headless_chromium(output: Path, tmp_path: Path) -> None:
     page = render_report(output)
     url = page.resolve().as_uri()

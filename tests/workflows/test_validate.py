@@ -279,6 +279,7 @@ def test_hash_buckets_split_and_find_duplicates(tmp_path: Path, monkeypatch: pyt
     assert buckets.missing("k", within="ref") == [(values[99], 1)]
 
 
+@pytest.mark.slow
 def test_sample_rows_checks_a_sample_and_still_catches_sampled_rows(output: Path) -> None:
     result = validate_output(output, sample_rows=10, docs=False)
     assert result.success, result.messages()
@@ -338,7 +339,8 @@ def test_params_from_config_shapes() -> None:
     assert p.rule("any-source") == S.LanguageRule(frozenset({"en", "de"}), 0.7, {"de": 0.6})
     assert p.language_min_score("web", "de") == 0.6 and p.language_min_score("web", "en") == 0.7
     assert p.language_min_score("web", None) is None
-    assert p.source_language("web", "fr") == "web:fr"
+    assert p.source_language("web", "fr") == "*:fr"  # governed by the rule for any source
+    assert p.allowed_source_languages() == ["*:de", "*:en"]
     annotate = {"steps": [{"step": "language", "mode": "annotate", "params": {"keep": ["en"], "min_score": 0.9}}]}
     assert S.params_from_config(annotate).language_rules == {}
     mapping = {"steps": {"language": {"keep": "en"}}, "dedup": False}
@@ -373,4 +375,4 @@ def test_language_rules_per_source_follow_presets() -> None:
     assert p.rule("own") == S.LanguageRule(frozenset({"de"}), 0.8, {})
     assert p.rule("plain") == S.LanguageRule(frozenset({"fr"}), S.LANGUAGE_DEFAULT_MIN_SCORE, {})
     assert p.source_language("plain", "fr") == "plain:fr" and p.source_language("web", "fr") is None
-    assert p.allowed_source_languages(["own", "plain", "repos"]) == ["own:de", "plain:fr"]
+    assert p.allowed_source_languages() == ["own:de", "plain:fr"]
