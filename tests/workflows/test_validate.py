@@ -306,16 +306,25 @@ def test_sample_indices_are_spread_and_bounded() -> None:
     assert V._sample_indices(5, 10) is None
 
 
-def test_without_tokens_and_tokenizer_passes(output: Path) -> None:
+def test_without_tokens_tokenizer_and_sources(output: Path) -> None:
     shutil.rmtree(output / "tokens")
     shutil.rmtree(output / "tokenizer")
     manifest = json.loads((output / "manifest.json").read_text())
     del manifest["shards"]["tokens"]
     manifest["tokenizer"] = None
+    del manifest["config"]["sources"]  # the top-level steps then apply to every source
     (output / "manifest.json").write_text(json.dumps(manifest))
+    _rewrite(output, CORPUS1, _bad_language)
     result = validate_output(output, docs=False)
-    assert result.success, result.messages()
+    found = {(f.expectation, f.shard): f.details for f in result.failures}
+    # (the changed row may also miss the threshold of its new language: fr needs 0.65, zh 0.5)
+    assert set(found) <= {
+        ("expect_column_values_to_be_in_set(source_language)", CORPUS1),
+        ("expect_column_pair_values_a_to_be_greater_than_b(language_score,language_min_score)", CORPUS1),
+    }, result.messages()
+    assert "source_language='*:fr'" in found[("expect_column_values_to_be_in_set(source_language)", CORPUS1)]
     record = json.loads(result.path.read_text())
+    assert list(record["params"]["language_rules"]) == ["*"]
     assert record["params"]["vocab_size"] is None
     assert not [c for c in record["checks"] if c["suite"].startswith("tokens")]
 
