@@ -210,3 +210,10 @@ def test_decimated_sample_is_bounded_and_exact_at_the_ends() -> None:
     again = R.Decimated(cap=100)
     again.extend(float(i) for i in range(10_000))
     assert again.values == d.values
+
+
+def test_report_of_an_empty_directory_renders(tmp_path: Path) -> None:
+    text, page = _parse(render_report(tmp_path))
+    assert "no counters in manifest.json" in text and "no corpus shards" in text
+    assert page.tags["script"] == 0
+    assert summary_lines(tmp_path) == [f"corpusmill: no manifest.json in {tmp_path}"]
