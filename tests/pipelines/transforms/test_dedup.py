@@ -139,6 +139,7 @@ def test_minhash_finds_word_and_cjk_near_duplicates(tmp_path: Path, verify: str)
     assert {d.id for d in kept} == {d.id for d in longest.values()}
 
 
+@pytest.mark.slow
 def test_minhash_multi_worker_equals_single_worker(tmp_path: Path) -> None:
     docs, truth = corpus(seed=5, clusters=30)
     config = MinHashConfig(survivor="smallest_id")
@@ -172,6 +173,7 @@ def test_empty_documents_and_oversized_buckets_are_kept(tmp_path: Path) -> None:
     assert {r.detail for r in rejected} == {"s0"}
 
 
+@pytest.mark.slow
 def test_incremental_dedup_against_saved_index(tmp_path: Path) -> None:
     docs, truth = corpus(seed=9, clusters=24)
     old = [d for d in docs if int(d.id[1:4]) < 12]
@@ -217,4 +219,5 @@ def test_multilingual_neardup_quality(shared_data: Path, tmp_path: Path) -> None
     spec.loader.exec_module(scorer)  # type: ignore[union-attr]
     truth = json.loads((shared_data / "neardup" / "multilingual-neardup-truth.json").read_text())
     result = scorer.score(truth, {d.id for d in kept})
-    assert result["f1"] >= 0.95 and result["precision"] >= 0.95, result
+    # measured 0.976 / 0.9865 (benchmarks/results/dedup_quality.md); margin for noise only
+    assert result["f1"] >= 0.96 and result["precision"] >= 0.98, result
