@@ -213,15 +213,16 @@ class _GzipSource:
 class _PlainSource:
     """Chunks of an already decompressed stream (plain, bz2, xz, zstd via `open_input`)."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, chunk_size: int = _OUT_CHUNK) -> None:
         self._stream = stream
+        self._chunk = chunk_size  # small for bz2/xz/zstd: a truncated stream loses one chunk
         self._pos = 0
         self.new_member = False
         self.member_offset = 0
 
     def chunk(self) -> bytes:
         try:
-            data = self._stream.read(_OUT_CHUNK)
+            data = self._stream.read(self._chunk)
         except LimitExceeded:
             raise
         except (OSError, EOFError, ValueError) as e:  # corrupt bz2/xz/zstd stream
@@ -442,7 +443,7 @@ def _iter_open(path: str, raw: BinaryIO, max_decompressed: int, max_block: int) 
         source = _PlainSource(buffered)  # type: ignore[arg-type]
     else:
         buffered.close()
-        source = _PlainSource(open_input(path, max_decompressed))
+        source = _PlainSource(open_input(path, max_decompressed), 1 << 16)
     stream = _Records(source, kind == "gzip", max_decompressed)
     seen_any = False
     broken: _Broken | None = None

@@ -437,3 +437,46 @@ def test_content_language_and_too_little_text(tmp_path: Path) -> None:
 def test_split_http_bare_lf() -> None:
     status, headers, body = split_http(b"HTTP/1.0 200 OK\nContent-Type: text/html\n\n<p>x</p>")
     assert status == 200 and headers["content-type"] == "text/html" and body == b"<p>x</p>"
+
+
+def test_page_time_limit_gives_failure(tmp_path: Path) -> None:
+    """trafilatura on a large page with a 1 ms limit: a Failure for that page (with the page's
+    id), and the reader goes on to the next record."""
+    big = b"<html><body>" + b"".join(b"<div><p>Paragraph %d with some words.</p></div>" % i for i in range(4000)) + b"</body></html>"
+    record = warc_record(url="http://x/big", body=big, record_id="<urn:uuid:big>")
+    path = tmp_path / "slow.warc"
+    path.write_bytes(record + GOOD[0])
+    first, second = _read(path, extractor="trafilatura", page_timeout_s=0.001)
+    assert isinstance(first, Failure) and "exceeded 0.001 s" in first.error
+    assert first.id == make_id("web", "http://x/big", "<urn:uuid:big>")
+    assert second.location == f"{path}#offset={len(record)}"  # read (a Document, or timed out too)
+    (doc,) = _docs(_read(path, extractor="trafilatura", page_timeout_s=0, max_page_bytes=len(big) - 1))
+    assert doc.url == "http://example.org/0"
+
+
+def test_reads_in_worker_threads_like_main_thread(samples: Path) -> None:
+    """Beam runs readers in worker threads: same output there (time limit included)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = samples / "web" / "python-docs-sample.warc.gz"
+    expected = _read(path)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda _: _read(path), range(2)))
+    assert all(r == expected for r in results)
+
+
+def test_other_compressions(tmp_path: Path) -> None:
+    import bz2
+    import lzma
+
+    raw = b"".join(GOOD) * 40  # 200 records, ~190 KB
+    for name, data in (("a.warc.bz2", bz2.compress(raw)), ("a.warc.xz", lzma.compress(raw))):
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert len(_docs(_read(path))) == 200
+        cut = tmp_path / ("cut-" + name)
+        cut.write_bytes(data[: len(data) // 2])
+        items = _read(cut)
+        # truncated: reported once, no exception (bz2/xz lose the data of the decoder call
+        # that hit the cut; per-record gzip, the Common Crawl format, loses only the record)
+        assert len(_failures(items)) == 1 and items[-1] == _failures(items)[0]
