@@ -7,6 +7,7 @@ share of failed records exceeds `run.max_failed_fraction`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -44,6 +45,16 @@ class StageClock:
         return result
 
 
+def resolved_config(workflow: Workflow) -> dict[str, Any]:
+    """The workflow with every default filled in and each source's step list resolved (its own
+    `steps`, else its `preset`, else the top-level `steps`), as it goes into the manifest: a
+    later edit of a preset file cannot change what a finished run says it did."""
+    config = workflow.model_dump(mode="json", by_alias=True)
+    for source, dumped in zip(workflow.sources, config["sources"]):
+        dumped["steps"] = [dataclasses.asdict(spec) for spec in workflow.steps_for(source)]
+    return config
+
+
 def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str], verbose: bool = False) -> int:
     try:
         workflow = load_workflow(workflow_path)
@@ -70,7 +81,7 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str],
     except (FileNotFoundError, ValueError) as e:
         print(f"corpusmill: {workflow_path}: {e}", file=sys.stderr)
         return 2
-    config = workflow.model_dump(mode="json", by_alias=True)
+    config = resolved_config(workflow)
     corpus_config = {k: v for k, v in config.items() if k not in ("tokenizer", "validate")}
     corpus_print = resume.fingerprint(
         "corpus", corpus_config, [resume.input_listing(p) for p in source_paths], package_versions()
