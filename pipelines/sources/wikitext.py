@@ -100,7 +100,7 @@ _NAMED_ARG_RE = re.compile(r"^\s*[^=\[\]{}]+=")
 _PARAM_RE = re.compile(r"\{\{\{[^{}]*\}\}\}")
 _TABLE_RE = re.compile(r"^[ \t:]*(\{\||\|\})", re.MULTILINE)
 _LINK_RE = re.compile(r"\[\[((?:[^\[\]]|\[(?!\[)|\](?!\]))*)\]\]([^\W\d_]*)")
-_EXT_LINK_RE = re.compile(r"\[(?:https?:|ftp:|mailto:|//|news:|irc:)[^\s\[\]<>]*(?:[ \t]+([^\[\]\n]*))?\]",
+_EXT_LINK_RE = re.compile(r"\[(?:https?:|ftp:|mailto:|//|news:|irc:)[^\s\[\]<>]*(?:[ \t]([^\[\]\n]*))?\]",
                           re.IGNORECASE)
 _TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*\b[^<>]*?/?>")
 _BR_RE = re.compile(r"<br\s*/?>", re.IGNORECASE)
@@ -109,7 +109,7 @@ _SWITCH_RE = re.compile(r"__[A-Z_]{2,30}__")
 _HEADING_RE = re.compile(r"^(={1,6})(.+?)\1\s*$")
 _LIST_RE = re.compile(r"^[*#:;]+\s*")
 _RULE_RE = re.compile(r"^-{4,}\s*")
-_EMPTY_PARENS_RE = re.compile(r"[ \t]*[(（][ \t\u00a0,;:、，]*[)）]")
+_EMPTY_PARENS_RE = re.compile(r"[ \t]*[(（][ \t\u00a0,;:、，]{0,40}[)）]")
 _SPACE_BEFORE_PUNCT_RE = re.compile(r"[ \t]+([,.;:!?])(?=\s|$)")
 _PAREN_OPEN_PUNCT_RE = re.compile(r"([(（])[ \t\u00a0]*[,;、，][ \t]*")
 _PAREN_CLOSE_PUNCT_RE = re.compile(r"[ \t]*[,;、，][ \t]*([)）])")
@@ -138,7 +138,7 @@ def to_plain_text(wikitext: str, namespaces: Iterable[str] = ()) -> str:
     text = _strip_templates(text)
     text = _strip_tables(text)
     text = _render_links(text, file_ns, set(namespaces))
-    text = _EXT_LINK_RE.sub(lambda m: m.group(1) or "", text)
+    text = _EXT_LINK_RE.sub(lambda m: (m.group(1) or "").strip(), text)
     text = _BR_RE.sub("\n", text)
     text = _TAG_RE.sub("", text)
     text = _QUOTES_RE.sub("", text)
@@ -349,8 +349,10 @@ def _layout(text: str) -> str:
     spaces removed; after it, protected literal characters restored."""
     if "&" in text:
         text = html.unescape(text)
-    text = _EMPTY_PARENS_RE.sub("", text.replace("\t", " "))
-    text = _MULTISPACE_RE.sub(" ", text)
+    # Collapse space runs first: the patterns below then meet at most one space at a time
+    # (a run of spaces before them would otherwise be rescanned from every position).
+    text = _MULTISPACE_RE.sub(" ", text.replace("\t", " "))
+    text = _EMPTY_PARENS_RE.sub("", text)
     text = _SPACE_BEFORE_PUNCT_RE.sub(r"\1", text)
     text = _COMMA_RUN_RE.sub(",", text)  # "a, , , b" left by removed inline templates
     text = _PAREN_OPEN_PUNCT_RE.sub(r"\1", text)  # "(, born" -> "(born"
@@ -396,15 +398,20 @@ def _layout(text: str) -> str:
         paragraph.append(line)
     flush()
 
-    # Drop headings whose section has no content (next block is a heading of the same or a
-    # higher level, or the end).
-    kept: list[tuple[str, int, str]] = []
-    for i, block in enumerate(blocks):
-        if block[0] == "h":
-            nxt = next((b for b in blocks[i + 1 :] if b[0] != "h" or b[1] <= block[1]), None)
-            if nxt is None or nxt[0] == "h":
-                continue
-        kept.append(block)
+    # Drop headings whose section has no content: the next block that is not a deeper
+    # heading is a heading (same or higher level) or the end. One backward pass:
+    # has_content[L] says whether content follows before any heading of level <= L.
+    has_content = [False] * 7
+    keep = [True] * len(blocks)
+    for i in range(len(blocks) - 1, -1, -1):
+        kind, level, _ = blocks[i]
+        if kind != "h":
+            has_content = [True] * 7
+            continue
+        keep[i] = has_content[level]
+        for deeper in range(level, 7):
+            has_content[deeper] = False
+    kept = [block for block, k in zip(blocks, keep) if k]
 
     out: list[str] = []
     prev = ""
