@@ -13,6 +13,8 @@ FnApiRunner in-process with one worker):
   in memory (pure encode time, the strictest reference)
 - encode_shard: our per-shard function without Beam (Parquet read + encode + Parquet write)
 - encode_corpus: the Beam pipeline end to end (start-up included)
+- for information, one run each using both cores: encode_corpus with SentencePiece
+  num_threads=2, and the exported tokenizer.json through `tokenizers.encode_batch`
 MB/s counts UTF-8 bytes of document text. Fertility for English and Chinese from
 `tokenizer_report` on the same corpus. Writes benchmarks/results/tokenize.{json,md}.
 """
@@ -39,6 +41,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import sentencepiece as spm
+from tokenizers import Tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -152,6 +155,11 @@ def main() -> dict:
     beam_run = _best(lambda: encode_corpus(big, model, str(tmp / "tokens-x4"), num_threads=1))
     packed = _best(lambda: encode_corpus(big, model, str(tmp / "packed"), pack=2048, num_threads=1), 1)
     tokens = encode_corpus(files, model, str(tmp / "tokens"), num_threads=1)
+    # for information: the exported tokenizer.json through Hugging Face `tokenizers` (Rust,
+    # uses every core) and our Beam run with SentencePiece using both cores
+    hf = Tokenizer.from_file(str(tmp / "tok" / "tokenizer.json"))
+    hf_run = _best(lambda: [hf.encode_batch(batch, add_special_tokens=False) for batch in texts_batches], 1)
+    beam_2 = _best(lambda: encode_corpus(big, model, str(tmp / "tokens-2t"), num_threads=2), 1)
 
     report = tokenizer_report(model, files, max_docs_per_group=200)
     fert = {lang: report["by_language"][lang]["model"] for lang in ("en", "zh", "fr", "rus") if lang in report["by_language"]}
@@ -176,12 +184,16 @@ def main() -> dict:
             "encode_shard_no_beam": round(mb / shard_fn[1], 2),
             "encode_corpus_beam": round(mb / beam_run[1], 2),
             "encode_corpus_beam_packed_2048": round(mb / packed[1], 2),
+            "hf_tokenizers_encode_batch": round(mb / hf_run[1], 2),
+            "encode_corpus_beam_2_threads": round(mb / beam_2[1], 2),
         },
         "encode_mb_per_wall_s": {
             "sentencepiece_direct": round(mb / direct[0], 2),
             "encode_shard_no_beam": round(mb / shard_fn[0], 2),
             "encode_corpus_beam": round(mb / beam_run[0], 2),
             "encode_corpus_beam_packed_2048": round(mb / packed[0], 2),
+            "hf_tokenizers_encode_batch": round(mb / hf_run[0], 2),
+            "encode_corpus_beam_2_threads": round(mb / beam_2[0], 2),
         },
         "ratio_to_direct_cpu": {
             "encode_shard_no_beam": round(direct[1] / shard_fn[1], 3),
@@ -220,6 +232,9 @@ def main() -> dict:
         f"| `encode_shard` (Parquet in -> tokens -> Parquet out), no Beam | {e['encode_shard_no_beam']} | {r['encode_shard_no_beam']} | {ew['encode_shard_no_beam']} | {rw['encode_shard_no_beam']} |",
         f"| `encode_corpus` (Beam FnApiRunner, start-up included) | {e['encode_corpus_beam']} | {r['encode_corpus_beam']} | {ew['encode_corpus_beam']} | {rw['encode_corpus_beam']} |",
         f"| `encode_corpus` packed, seq_len 2048 (one run) | {e['encode_corpus_beam_packed_2048']} | | {ew['encode_corpus_beam_packed_2048']} | |",
+        "| *all cores (2), one run each:* | | | | |",
+        f"| `encode_corpus`, SentencePiece num_threads=2 | {e['encode_corpus_beam_2_threads']} | | {ew['encode_corpus_beam_2_threads']} | |",
+        f"| tokenizer.json with `tokenizers` `encode_batch` (Rust threads) | {e['hf_tokenizers_encode_batch']} | | {ew['hf_tokenizers_encode_batch']} | |",
         "",
         "Fertility (tokens per word; per character for zh):",
         "",
