@@ -161,7 +161,12 @@ def encode_shard(
     stats: dict[str, Any] = {"documents": 0, "tokens": 0, "chars": 0, "by_source": {}, "by_language": {}}
     tmp = out_path + ".tmp"
     schema = packed_token_schema(encoder.vocab_size) if pack else document_token_schema(encoder.vocab_size)
-    writer = pq.ParquetWriter(tmp, schema, compression="zstd", use_dictionary=["id", "source", "language"]) if not pack else None
+    writer = (
+        pq.ParquetWriter(tmp, schema, compression="zstd", use_dictionary=["id", "source", "language"],
+                         write_statistics=["id", "source", "language", "num_tokens"])
+        if not pack
+        else None
+    )
     packed_parts: list[np.ndarray] = []
     doc_ends: list[int] = []
     doc_ids: list[str] = []
@@ -251,7 +256,7 @@ def _write_packed(
         },
         schema=schema,
     )
-    with pq.ParquetWriter(tmp, schema, compression="zstd", use_dictionary=["id"]) as w:
+    with pq.ParquetWriter(tmp, schema, compression="zstd", use_dictionary=["id"], write_statistics=["id", "num_tokens"]) as w:
         w.write_table(table, row_group_size=max(1, (1 << 20) // seq_len))
         w.add_key_value_metadata({STATS_KEY: json.dumps(stats, sort_keys=True)})
 

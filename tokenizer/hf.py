@@ -21,7 +21,9 @@ real documents, all over 3,000 tokens, relative score difference <= 6e-7, the `t
 path the better one; both decode to the same text). BPE (integer merge ranks) is exact. A
 control piece written literally in the text (e.g. "<|endoftext|>") is
 matched as the special token by `tokenizers` (the usual Hugging Face convention) but spelled
-out by SentencePiece. Models with
+out by SentencePiece. With `user_defined_symbols`, `tokenizers` splits the text at each
+symbol before normalizing, so the text after one gets its own dummy prefix `▁` (SentencePiece
+adds it only at the start): keep that list empty (the default) for exact parity. Models with
 `treat_whitespace_as_suffix` or without `escape_whitespaces` are refused.
 """
 
