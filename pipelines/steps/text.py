@@ -22,8 +22,7 @@ In every segmented script, a token with no letter or digit (punctuation) is glue
 token before it, as whitespace splitting does for "word," in English: so "fraction of words
 with a letter" means the same thing in every script.
 
-Everything here is pure and deterministic; `words` keeps a small LRU cache because several
-steps in a chain ask for the words of the same text.
+Everything here is pure and deterministic; `words` keeps a small LRU cache (see there).
 """
 
 from __future__ import annotations
@@ -211,9 +210,13 @@ def _segment(text: str, script: str) -> list[str]:
     return text.split()
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=8)
 def words(text: str, script: str) -> tuple[str, ...]:
-    """The words of `text`, segmented as suits `script` (see the module docstring)."""
+    """The words of `text`, segmented as suits `script` (see the module docstring).
+
+    Cached for the last few texts: when steps run one document at a time, the steps after
+    the first reuse its segmentation (the cost that matters for jieba). The runner's
+    step-major batches get no hits; the cache stays small so long books do not pile up."""
     return tuple(_segment(text, script))
 
 
