@@ -35,6 +35,8 @@ import dataclasses
 import itertools
 import re
 from collections import Counter
+
+import regex
 from typing import Any
 
 from pipelines.steps.registry import step
@@ -95,7 +97,9 @@ def _with_signals(doc: Document, values: dict[str, float]) -> Document:
 
 BULLETS: tuple[str, ...] = ("•", "‣", "●", "○", "◦", "▪", "▫", "■", "□", "►", "▶", "➢", "→", "·", "-", "–", "—", "*")
 ELLIPSES: tuple[str, ...] = ("...", "…")
-_SYMBOL = re.compile(r"[^\w\s]")
+# Punctuation and symbols; combining marks (Devanagari vowel signs, Arabic and Hebrew points)
+# are part of their words.
+_SYMBOL = regex.compile(r"[^\w\s\p{M}]")
 _LETTER = re.compile(r"[^\W\d_]")
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 
@@ -137,13 +141,15 @@ class GopherQuality:
       `too_many_ellipsis_lines`, `too_few_alpha_words`, `too_few_stop_words`.
     Built-in script overrides: Han and Japanese words (jieba / script runs) are 1-3
       characters long, so the mean word length range is [1, 6] there; pseudo-words of Thai,
-      Lao, Khmer, Myanmar, Tibetan are at most 4 characters: range [1, 10].
+      Lao, Khmer, Myanmar, Tibetan are at most 4 characters: range [1, 10]. Malayalam is
+      strongly agglutinative (UDHR mean 12 characters per word): range [3, 15].
     """
 
     DEFAULT_OVERRIDES: Overrides = {
         "Hani": {"min_mean_word_length": 1.0, "max_mean_word_length": 6.0},
         "Jpan": {"min_mean_word_length": 1.0, "max_mean_word_length": 6.0},
         **{s: {"min_mean_word_length": 1.0} for s in ("Thai", "Laoo", "Khmr", "Mymr", "Tibt")},
+        "Mlym": {"max_mean_word_length": 15.0},
     }
 
     def __init__(
@@ -426,9 +432,14 @@ class C4Quality:
       * `too_few_sentences`: fewer than `min_sentences` 5 sentences are left (paper; TFDS
         constant 3). Sentences by `text.split_sentences` (rules; no NLTK punkt download).
     Words are script-aware (`text.count_words`), so Chinese lines are not one word each.
+    Built-in script overrides: Thai and Lao have no sentence punctuation, so lines are not
+    required to end with it (sentences there are space-separated, see `text.split_sentences`).
     """
 
-    DEFAULT_OVERRIDES: Overrides = {}
+    DEFAULT_OVERRIDES: Overrides = {
+        "Thai": {"require_terminal_punctuation": False},
+        "Laoo": {"require_terminal_punctuation": False},
+    }
 
     def __init__(
         self,
@@ -485,7 +496,7 @@ class C4Quality:
             kept.append(line)
             gap = False
         text = "\n".join(kept)
-        n_sentences = len(split_sentences(text)) if text else 0
+        n_sentences = len(split_sentences(text, script)) if text else 0
         if n_sentences < t["min_sentences"]:
             return Drop("too_few_sentences", f"sentences={n_sentences}<{t['min_sentences']} lines_kept={len(kept)}")
         if text != doc.text:
@@ -515,10 +526,16 @@ class FineWebQuality:
       * `too_many_newlines`: newlines per word above `max_newline_word_ratio` 0.3.
     `empty_text` when there is no line at all.
     Built-in script overrides: a Han or Japanese line carries 2-3 times the content of a Latin
-    line of the same length, so a "short line" there is at most 15 characters.
+    line of the same length, so a "short line" there is at most 15 characters; Thai and Lao
+    have no sentence punctuation, so the terminal-punctuation rule is off for them.
     """
 
-    DEFAULT_OVERRIDES: Overrides = {"Hani": {"short_line_length": 15}, "Jpan": {"short_line_length": 15}}
+    DEFAULT_OVERRIDES: Overrides = {
+        "Hani": {"short_line_length": 15},
+        "Jpan": {"short_line_length": 15},
+        "Thai": {"min_terminal_punctuation_lines_ratio": 0.0},
+        "Laoo": {"min_terminal_punctuation_lines_ratio": 0.0},
+    }
 
     def __init__(
         self,

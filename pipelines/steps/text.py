@@ -8,6 +8,7 @@ counted with a segmentation that suits the script:
 
 * space-delimited scripts (Latin, Cyrillic, Greek, Arabic, Hebrew, Hangul, Devanagari, ...):
   whitespace tokens, exactly as Gopher and C4 split words (punctuation stays attached);
+  in Ethiopic the wordspace ፡ counts as a space;
 * Han (Chinese): jieba's dictionary segmentation (bundled dictionary, HMM off: no download,
   deterministic);
 * Japanese (Jpan: Han + kana): a script-run heuristic, because no Japanese morphological
@@ -207,6 +208,8 @@ def _segment(text: str, script: str) -> list[str]:
             else:
                 out.extend(tok[i : i + _CHUNK] for i in range(0, len(tok), _CHUNK))
         return out
+    if script == "Ethi":  # the Ethiopic wordspace ፡ separates words like a space
+        return text.replace("\u1361", " ").split()
     return text.split()
 
 
@@ -222,7 +225,7 @@ def words(text: str, script: str) -> tuple[str, ...]:
 
 def count_words(text: str, script: str) -> int:
     """Number of words of `text` (for one line: cheap for space-delimited scripts)."""
-    if script in UNSPACED_SCRIPTS:
+    if script in UNSPACED_SCRIPTS or script == "Ethi":
         return len(_segment(text, script))
     return len(text.split())
 
@@ -233,7 +236,7 @@ def count_words(text: str, script: str) -> int:
 # Characters that end a sentence in the major scripts (Latin, CJK full-width, Arabic, Urdu,
 # Devanagari danda, Ethiopic, Armenian, Myanmar, Tibetan, Khmer, Thai has none).
 TERMINAL_PUNCTUATION: tuple[str, ...] = (
-    ".", "!", "?", "…", "。", "！", "？", "｡", "؟", "۔", "।", "॥", "።", "፧", "։", "၊", "။", "།", "៕", "‼", "⁇", "⁈", "⁉",
+    ".", "!", "?", "…", "。", "！", "？", "｡", "؟", "۔", "।", "॥", "።", "፧", "։", "။", "།", "។", "៕", "‼", "⁇", "⁈", "⁉",
 )  # fmt: skip
 # Closing quotes/brackets that may follow the terminal mark ("He said so." / 「…。」).
 CLOSING_MARKS = "\"'”’»)]」』）】"
@@ -252,18 +255,25 @@ def nonempty_lines(text: str) -> list[str]:
 
 
 _SENTENCE_END = regex.compile(
-    r"(?:[.!?…؟۔।॥።‼⁇⁈⁉]+[\"'”’»)\]]*(?=\s|$)|[。！？｡]+[」』”’）)】]*)",
+    r"(?:[.!?…؟۔։‼⁇⁈⁉]+[\"'”’»)\]]*(?=\s|$)|[。！？｡।॥။།។៕።፧]+[」』”’）)】]*)",
 )
+# Thai and Lao have no sentence punctuation: a space ends a sentence or clause.
+_SPACE_SENTENCE_SCRIPTS = frozenset({"Thai", "Laoo"})
+_SPACES = regex.compile(r"\s+")
 _HAS_LETTER = regex.compile(r"[\p{L}\p{N}]")
 
 
-def split_sentences(text: str) -> list[str]:
+def split_sentences(text: str, script: str | None = None) -> list[str]:
     """Sentences of `text` by a rule that needs no model (no NLTK punkt download).
 
     A sentence ends at a run of terminal marks (optionally followed by closing quotes) that is
-    followed by whitespace or the end of the text; full-width CJK marks end a sentence
-    wherever they stand. Pieces without any letter or digit are not sentences. Abbreviations
-    ("Mr. Smith") over-split; for counting sentences in C4's rule that errs towards keeping."""
+    followed by whitespace or the end of the text; full-width CJK marks and the danda,
+    Myanmar, Tibetan and Khmer full stops end a sentence wherever they stand. In Thai and Lao
+    (`script` "Thai"/"Laoo"), which have no sentence punctuation, a space ends a sentence.
+    Pieces without any letter or digit are not sentences. Abbreviations ("Mr. Smith")
+    over-split; for counting sentences in C4's rule that errs towards keeping."""
+    if script in _SPACE_SENTENCE_SCRIPTS:
+        return [p for p in _SPACES.split(text) if p and _HAS_LETTER.search(p)]
     out: list[str] = []
     start = 0
     for m in _SENTENCE_END.finditer(text):

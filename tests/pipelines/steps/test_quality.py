@@ -430,3 +430,14 @@ def test_ngram_fractions_are_fractions() -> None:
     lengths = [4] * 1000
     assert top_ngram_fraction(ws, lengths, 4000, 2) == pytest.approx(1.0)
     assert duplicate_ngram_fraction(ws, lengths, 4000, 5) == pytest.approx(999 / 1000)  # all but the first word
+
+
+def test_combining_marks_are_part_of_words() -> None:
+    """Devanagari vowel signs are not punctuation: Hindi prose has a normal mean word length."""
+    hindi = (
+        "सभी मनुष्यों को गौरव और अधिकारों के मामले में जन्मजात स्वतन्त्रता और समानता प्राप्त है। "
+        "उन्हें बुद्धि और अन्तरात्मा की देन प्राप्त है और परस्पर उन्हें भाईचारे के भाव से बर्ताव करना चाहिए। "
+    ) * 3
+    out = GopherQuality(record_signals=True)(doc(hindi, language="hi", script="Deva"))
+    assert isinstance(out, Document), out
+    assert 3.0 <= out.signal("gopher_mean_word_length") <= 6.0  # type: ignore[operator]

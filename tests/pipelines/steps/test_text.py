@@ -162,3 +162,13 @@ def test_udhr_prose_has_stop_words(shared_data: Path) -> None:
         script = detect_script(text)
         n = stop_word_count(words(text, script), lang, text)
         assert n is not None and n >= 2, (lang, n)
+
+
+def test_sentences_and_words_of_other_scripts() -> None:
+    assert len(split_sentences("ภาษาไทยไม่มีจุด ประโยคแยกด้วยช่องว่าง ดังนี้", "Thai")) == 3
+    assert len(split_sentences("यह पहला वाक्य है। यह दूसरा है।")) == 2
+    assert len(split_sentences("Սա առաջին նախադասությունն է։ Սա երկրորդն է։")) == 2
+    assert len(split_sentences(" នេះជាប្រយោគទីមួយ។នេះជាប្រយោគទីពីរ។")) == 2
+    # The Ethiopic wordspace separates words.
+    assert words("ሰላም፡ለዓለም፡ሁሉ", "Ethi") == ("ሰላም", "ለዓለም", "ሁሉ")
+    assert count_words("ሰላም፡ለዓለም፡ሁሉ", "Ethi") == 3
