@@ -617,7 +617,103 @@ def write_md(res: dict[str, Any], path: Path) -> None:
               "Its docs/s/core is reads / CPU s over the same corpus."]
     for note in res.get("notes", []):
         lines.append(f"- {note}")
+    prof = res.get("profile")
+    if prof:
+        lines += [
+            "",
+            f"Profile (CPU of one process, no Beam, first {prof['docs']} documents of the "
+            f"{prof['corpus']} corpus; steps see only the documents that reach them): "
+            f"{prof['docs_per_cpu_s']} docs per CPU-s for read + steps + dedup keys/signatures.",
+            "",
+            "| component | CPU s | ms/doc en | ms/doc zh | ms/doc other |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        by = prof.get("ms_per_doc_by_language", {})
+        for comp, sec in prof["cpu_s"].items():
+            g = by.get(comp.removeprefix("step:"), {})
+            cells = [f"{g[k]['ms_per_doc']:.2f} (n={g[k]['docs']})" if k in g else "" for k in ("en", "zh", "other")]
+            lines.append(f"| {comp} | {sec:.2f} | " + " | ".join(cells) + " |")
     path.write_text("\n".join(lines) + "\n")
+
+
+def profile_components(corpus: dict[str, Any], max_docs: int) -> dict[str, Any]:
+    """CPU seconds per component, in this process and without Beam, on the first `max_docs`
+    documents of a corpus: jsonl read, each web-preset step on the documents that reach it
+    (the chain's early exit, as in the pipeline), exact-dedup keys and MinHash signatures of the
+    survivors. Their sum against the pipeline's CPU per document shows what Beam adds."""
+    from pipelines.dedup.config import ExactConfig, MinHashConfig
+    from pipelines.dedup.exact import exact_key
+    from pipelines.dedup.lsh import sign_batch
+    from pipelines.sources import jsonl
+    from pipelines.steps.runner import StepChain
+    from schemas.document import Document
+    from workflows.config import load_preset
+
+    out: dict[str, float] = {}
+    first = sorted(Path(corpus["dir"]).glob("*.jsonl.gz"))[0]
+    next(iter(jsonl.read(str(first), jsonl.Config(paths=[str(first)]))))  # warm-up
+    t = time.process_time()
+    docs: list[Document] = []
+    for path in sorted(Path(corpus["dir"]).glob("*.jsonl.gz")):
+        for item in jsonl.read(str(path), jsonl.Config(paths=[str(path)])):
+            if isinstance(item, Document):
+                docs.append(item)
+            if len(docs) >= max_docs:
+                break
+        if len(docs) >= max_docs:
+            break
+    out["read_jsonl"] = time.process_time() - t
+    n = len(docs)
+    alive = docs
+    per_language: dict[str, dict[str, list[float]]] = {}  # step -> group -> [docs, cpu s]
+    for spec in [c.spec() for c in load_preset("web")]:
+        chain = StepChain([spec])
+        chain.setup()
+        chain.run(alive[:20])  # warm-up: lazy model/dictionary loads are not per-document cost
+        kept: list[Document] = []
+        total = 0.0
+        groups: dict[str, list[float]] = {}
+        if spec.step in ("normalize_text", "language"):  # batch steps; languages not known before
+            t = time.process_time()
+            for i in range(0, len(alive), 256):
+                kept.extend(chain.run(alive[i : i + 256]).kept)
+            total = time.process_time() - t
+        else:
+            for d in alive:
+                t = time.process_time()
+                kept.extend(chain.run([d]).kept)
+                dt = time.process_time() - t
+                total += dt
+                g = groups.setdefault(d.language if d.language in ("en", "zh") else "other", [0, 0.0])
+                g[0] += 1
+                g[1] += dt
+            per_language[spec.step] = groups
+        out[f"step:{spec.step}"] = total
+        alive = kept
+    norm = ExactConfig().normalization if hasattr(ExactConfig(), "normalization") else None
+    t = time.process_time()
+    if norm is not None:
+        for d in alive:
+            exact_key(d.text, norm)
+    out["exact_keys"] = time.process_time() - t
+    cfg = MinHashConfig(threshold=0.7)
+    sign_batch(alive[:20], cfg)
+    t = time.process_time()
+    for i in range(0, len(alive), 256):
+        sign_batch(alive[i : i + 256], cfg)
+    out["minhash_signatures"] = time.process_time() - t
+    total = sum(out.values())
+    return {
+        "docs": n,
+        "survivors_of_steps": len(alive),
+        "cpu_s": {k: round(v, 3) for k, v in out.items()},
+        "cpu_s_total": round(total, 3),
+        "docs_per_cpu_s": round(n / total, 1) if total else None,
+        "ms_per_doc_by_language": {
+            step: {g: {"docs": int(v[0]), "ms_per_doc": round(1000 * v[1] / v[0], 2)} for g, v in sorted(groups.items())}
+            for step, groups in per_language.items()
+        },
+    }
 
 
 def summarize(res: dict[str, Any], sizes: list[int]) -> list[int]:
@@ -655,9 +751,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work-dir", type=Path, default=DEFAULT_WORK)
     ap.add_argument("--seed", type=int, default=20241)
     ap.add_argument("--no-write", action="store_true", help="do not write benchmarks/results")
+    ap.add_argument("--profile-docs", type=int, default=2000, help="documents for the in-process profile (0: none)")
+    ap.add_argument("--profile-only", action="store_true", help="add the profile to the existing scale.json")
     args = ap.parse_args(argv)
     work = args.work_dir
     work.mkdir(parents=True, exist_ok=True)
+    if args.profile_only:
+        res = json.loads((RESULTS / "scale.json").read_text())
+        smallest = min(res["corpora"], key=int)
+        res["profile"] = {"corpus": int(smallest), **profile_components(res["corpora"][smallest], args.profile_docs)}
+        write_results(res)
+        return 0
     cpus = os.cpu_count() or 1
     sizes = sorted(set(args.sizes))
     dt_sizes = [n for n in sorted(set(args.datatrove_sizes)) if n in sizes] if BENCH_PY.exists() else []
@@ -689,6 +793,9 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_write:
                 summarize(res, sizes)
                 write_results(res)
+    if args.profile_docs:
+        smallest = min(sizes)
+        res["profile"] = {"corpus": smallest, **profile_components(corpora[smallest], args.profile_docs)}
     ok = summarize(res, sizes)
     print(json.dumps({"growth": res.get("growth"), "ratios": res["ratios"]}), flush=True)
     if not args.no_write:
