@@ -221,3 +221,20 @@ def test_multilingual_neardup_quality(shared_data: Path, tmp_path: Path) -> None
     result = scorer.score(truth, {d.id for d in kept})
     # measured 0.976 / 0.9865 (benchmarks/results/dedup_quality.md); margin for noise only
     assert result["f1"] >= 0.96 and result["precision"] >= 0.98, result
+
+
+def test_unconverged_components_degrade_to_keeping_more(tmp_path: Path) -> None:
+    """A chain of near duplicates (each ~0.89 similar to the next, < 0.8 two steps apart):
+    enough rounds give one survivor; a single round may keep several, never drops a document
+    without naming a survivor from the same chain."""
+    rng = random.Random(4)
+    words = [rng.choice(WORDS) for _ in range(200 + 12 * 24)]
+    order_ = list(range(24))
+    rng.shuffle(order_)
+    docs = [doc(f"p{j:02d}", " ".join(words[12 * i : 12 * i + 200])) for j, i in enumerate(order_)]
+    kept, rejected = run(docs, MinHashDedup(MinHashConfig(survivor="smallest_id")), tmp_path)
+    assert [d.id for d in kept] == ["p00"] and len(rejected) == 23
+    assert kept[0].cluster_size == 24
+    kept1, rejected1 = run(docs, MinHashDedup(MinHashConfig(survivor="smallest_id", max_rounds=1)), tmp_path)
+    assert len(kept1) + len(rejected1) == 24 and "p00" in {d.id for d in kept1}
+    assert all(r.detail < r.id for r in rejected1)
