@@ -117,7 +117,8 @@ DISAMBIGUATION_TEMPLATES: frozenset[str] = frozenset(
         "nozīmju atdalīšana", "razločitev", "αποσαφήνιση", "แก้ความกำกวม", "बहुविकल्पी",
     }
 )
-_TEMPLATE_NAME_RE = re.compile(r"\{\{\s*([^{}|\n<]{1,80}?)\s*(?:\||\}\})")
+# The name is bounded and lazy, and has no `\s*` around it: linear even on "{{" + spaces.
+_TEMPLATE_NAME_RE = re.compile(r"\{\{([^{}|<]{1,100}?)(?:\||\}\})")
 _REDIRECT_TEXT_RE = re.compile(r"\A\s*#[^\W\d_]{2,40}\s*:?\s*\[\[")  # "#REDIRECT [[", "#ПЕРЕНАПРАВЛЕНИЕ [["
 
 

@@ -94,9 +94,10 @@ _DROPPED_TAG_RE = re.compile(
 )
 _LITERAL_TAG_RE = re.compile(r"<(/?)(" + "|".join(LITERAL_TAGS) + r")\b([^<>]*?)(/?)>", re.IGNORECASE)
 _BRACE_RE = re.compile(r"\{\{|\}\}")
-_INLINE_RE = re.compile(r"\{\{\s*([^{}|\n]{1,60}?)\s*\|([^{}]*)\}\}")
+# No `\s*` around the name: with a bounded lazy name it stays linear on "{{" + spaces.
+_INLINE_RE = re.compile(r"\{\{([^{}|]{1,80}?)\|([^{}]*)\}\}")
 _LINK_PIPES_RE = re.compile(r"\[\[[^\[\]]*\]\]")
-_NAMED_ARG_RE = re.compile(r"^\s*[^=\[\]{}]+=")
+_NAMED_ARG_RE = re.compile(r"[^=\[\]{}]+=")  # used with .match; no leading \s* (keeps it linear)
 _PARAM_RE = re.compile(r"\{\{\{[^{}]*\}\}\}")
 _TABLE_RE = re.compile(r"^[ \t:]*(\{\||\|\})", re.MULTILINE)
 _LINK_RE = re.compile(r"\[\[((?:[^\[\]]|\[(?!\[)|\](?!\]))*)\]\]([^\W\d_]*)")

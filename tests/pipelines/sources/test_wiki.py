@@ -197,6 +197,9 @@ def test_disambiguation_detection_is_specific() -> None:
     assert is_disambiguation("x __DISAMBIG__")
     assert not is_disambiguation("Paris{{disambiguation needed|date=2020}} is a city.")
     assert not is_disambiguation("{{Other uses}} Text {{Значення|X (значення)}}")  # hatnotes
+    start = time.perf_counter()
+    assert not is_disambiguation("{{" + " " * 100_000 + "{{ " * 50_000)  # bounded work
+    assert time.perf_counter() - start < 10
 
 
 def test_compressions_and_encodings_read_alike(tmp_path: Path) -> None:

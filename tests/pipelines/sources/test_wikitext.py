@@ -101,9 +101,11 @@ def test_unclosed_constructs_do_not_swallow_the_page() -> None:
         "[http://a" + " " * 100_000,
         "\n==a==\n=b=\n" * 50_000,
         "(" * 100_000 + ", " * 100_000,
+        "{{" + " " * 100_000,
+        "{{lang|" + " " * 100_000 + "}}",
     ],
     ids=["braces", "brackets", "tables", "refs", "comments", "links", "quotes", "nowiki",
-         "spaces", "ext_link_spaces", "headings", "parens"],
+         "spaces", "ext_link_spaces", "headings", "parens", "template_spaces", "template_arg_spaces"],
 )
 def test_pathological_nesting_is_bounded(wikitext: str) -> None:
     start = time.perf_counter()
