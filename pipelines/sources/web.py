@@ -78,9 +78,9 @@ class Config(SourceConfig):
     """Options of the web source (all keys of `SourceConfig` plus these)."""
 
     kind: Literal["web"] = "web"
-    extractor: Literal["resiliparse", "trafilatura", "resiliparse_clean"] = Field(
-        default="resiliparse_clean",
-        description="HTML main-text extractor; see benchmarks/results/extraction.md",
+    extractor: Literal["hybrid", "resiliparse_clean", "resiliparse", "trafilatura"] = Field(
+        default="hybrid",
+        description="HTML main-text extractor; see pipelines/sources/html.py and benchmarks/results/extraction.md",
     )
     max_page_bytes: int = Field(
         default=DEFAULT_MAX_PAGE_BYTES,
