@@ -11,6 +11,8 @@ FnApiRunner in-process with one worker):
 - train_tokenizer: wall time, process peak RSS (ru_maxrss) before and after, sample size
 - direct: `sp.encode(list_of_texts, num_threads=1)` over record batches of texts already
   in memory (pure encode time, the strictest reference)
+- naive loop: what one writes by hand around that call: read a Parquet batch, encode, build
+  the list column with `pa.array(lists)`, write Parquet (zstd)
 - encode_shard: our per-shard function without Beam (Parquet read + encode + Parquet write)
 - encode_corpus: the Beam pipeline end to end (start-up included)
 - for information, one run each using both cores: encode_corpus with SentencePiece
@@ -149,6 +151,16 @@ def main() -> dict:
 
     sp = spm.SentencePieceProcessor(model_file=model)
     direct = _best(lambda: [sp.encode(batch, num_threads=1) for batch in texts_batches])
+    def naive_loop() -> None:
+        """What one would write by hand: read a batch, encode it, write it (pa.array of lists)."""
+        schema = pa.schema([("id", pa.string()), ("input_ids", pa.list_(pa.uint16()))])
+        for i, f in enumerate(big):
+            with pq.ParquetWriter(str(tmp / f"naive-{i}.parquet"), schema, compression="zstd") as w:
+                for b in pq.ParquetFile(f).iter_batches(batch_size=256, columns=["id", "text"]):
+                    ids = sp.encode(b.column(1).to_pylist(), num_threads=1)
+                    w.write_batch(pa.record_batch([b.column(0), pa.array(ids, pa.list_(pa.uint16()))], schema=schema))
+
+    naive = _best(naive_loop)
     enc = Encoder(model, num_threads=1)
     shard_fn = _best(lambda: [encode_shard(f, str(tmp / f"direct-{i}.parquet"), enc, shard_index=i)
                               for i, f in enumerate(big)])
@@ -181,6 +193,7 @@ def main() -> dict:
         },
         "encode_mb_per_cpu_s": {
             "sentencepiece_direct": round(mb / direct[1], 2),
+            "naive_loop_with_parquet_io": round(mb / naive[1], 2),
             "encode_shard_no_beam": round(mb / shard_fn[1], 2),
             "encode_corpus_beam": round(mb / beam_run[1], 2),
             "encode_corpus_beam_packed_2048": round(mb / packed[1], 2),
@@ -189,6 +202,7 @@ def main() -> dict:
         },
         "encode_mb_per_wall_s": {
             "sentencepiece_direct": round(mb / direct[0], 2),
+            "naive_loop_with_parquet_io": round(mb / naive[0], 2),
             "encode_shard_no_beam": round(mb / shard_fn[0], 2),
             "encode_corpus_beam": round(mb / beam_run[0], 2),
             "encode_corpus_beam_packed_2048": round(mb / packed[0], 2),
@@ -196,10 +210,12 @@ def main() -> dict:
             "encode_corpus_beam_2_threads": round(mb / beam_2[0], 2),
         },
         "ratio_to_direct_cpu": {
+            "naive_loop_with_parquet_io": round(direct[1] / naive[1], 3),
             "encode_shard_no_beam": round(direct[1] / shard_fn[1], 3),
             "encode_corpus_beam": round(direct[1] / beam_run[1], 3),
         },
         "ratio_to_direct_wall": {
+            "naive_loop_with_parquet_io": round(direct[0] / naive[0], 3),
             "encode_shard_no_beam": round(direct[0] / shard_fn[0], 3),
             "encode_corpus_beam": round(direct[0] / beam_run[0], 3),
         },
@@ -229,6 +245,7 @@ def main() -> dict:
         "| encoding, one core | MB per CPU-s | ratio (CPU) | MB per wall-s | ratio (wall) |",
         "|---|---|---|---|---|",
         f"| sentencepiece `encode(batch, num_threads=1)` on texts in memory | {e['sentencepiece_direct']} | 1.0 | {ew['sentencepiece_direct']} | 1.0 |",
+        f"| hand-written loop: Parquet batch -> `sp.encode` -> `pa.array(lists)` -> Parquet (zstd) | {e['naive_loop_with_parquet_io']} | {r['naive_loop_with_parquet_io']} | {ew['naive_loop_with_parquet_io']} | {rw['naive_loop_with_parquet_io']} |",
         f"| `encode_shard` (Parquet in -> tokens -> Parquet out), no Beam | {e['encode_shard_no_beam']} | {r['encode_shard_no_beam']} | {ew['encode_shard_no_beam']} | {rw['encode_shard_no_beam']} |",
         f"| `encode_corpus` (Beam FnApiRunner, start-up included) | {e['encode_corpus_beam']} | {r['encode_corpus_beam']} | {ew['encode_corpus_beam']} | {rw['encode_corpus_beam']} |",
         f"| `encode_corpus` packed, seq_len 2048 (one run) | {e['encode_corpus_beam_packed_2048']} | | {ew['encode_corpus_beam_packed_2048']} | |",
