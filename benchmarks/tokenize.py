@@ -36,6 +36,7 @@ import json
 import lzma
 import re
 import resource
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -264,6 +265,7 @@ def main() -> dict:
         "process, all threads, is the per-core figure). See benchmarks/tokenize.py for the method.",
     ]
     (RESULTS / "tokenize.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(result, indent=2))
     return result
 
