@@ -53,8 +53,8 @@ def test_unigram_long_texts_differ_only_in_float32_near_ties(trained, corpus_doc
     by_lang: dict[str, list[str]] = {}
     for d in corpus_docs:
         by_lang.setdefault(d.language, []).append(d.text)
-    long_texts = ["\n\n".join(texts) for texts in by_lang.values()]
-    assert max(len(sp.encode(t)) for t in long_texts) > 20_000
+    long_texts = ["\n\n".join(by_lang[lang])[:40_000] for lang in ("en", "zh", "ru", "ar", "de")]
+    assert min(len(sp.encode(t)) for t in long_texts) > 3_000
     for text in long_texts:
         want = sp.encode(text)
         got = hf.encode(text, add_special_tokens=False).ids

@@ -55,10 +55,15 @@ def _packed(corpus_files, model_path, out, seed, seq_len=128):
     return summary, [pq.read_table(os.path.join(out, n)) for n in sorted(os.listdir(out))]
 
 
-def test_packed_shards_hold_every_document_in_order(corpus_files, corpus_docs, model_path, tmp_path, doc_shards):
+@pytest.fixture(scope="module")
+def packed_seed7(corpus_files, model_path, tmp_path_factory):
+    return _packed(corpus_files, model_path, str(tmp_path_factory.mktemp("packed")), seed=7)
+
+
+def test_packed_shards_hold_every_document_in_order(corpus_files, corpus_docs, model_path, packed_seed7, doc_shards):
     sp = spm.SentencePieceProcessor(model_file=model_path)
     eos = sp.eos_id()
-    summary, tables = _packed(corpus_files, model_path, str(tmp_path / "a"), seed=7)
+    summary, tables = packed_seed7
     assert summary["tokens"] == doc_shards[1]["tokens"]
     assert summary["eos_tokens"] == len(corpus_docs)
     texts = {d.id: d.text for d in corpus_docs}
@@ -79,9 +84,9 @@ def test_packed_shards_hold_every_document_in_order(corpus_files, corpus_docs, m
             assert r["doc_ids"] and set(r["doc_ids"]) <= set(ids)
 
 
-def test_packing_is_deterministic_per_seed(corpus_files, model_path, tmp_path):
-    _, a = _packed(corpus_files, model_path, str(tmp_path / "a"), seed=3)
-    _, b = _packed(corpus_files, model_path, str(tmp_path / "b"), seed=3)
+def test_packing_is_deterministic_per_seed(corpus_files, model_path, tmp_path, packed_seed7):
+    _, a = packed_seed7
+    _, b = _packed(corpus_files, model_path, str(tmp_path / "b"), seed=7)
     _, c = _packed(corpus_files, model_path, str(tmp_path / "c"), seed=4)
     assert all(x.equals(y) for x, y in zip(a, b))
     assert a[0].column("id").to_pylist() != c[0].column("id").to_pylist()
