@@ -355,6 +355,7 @@ def measure(
     """Run `cmd`; wall, CPU (rusage of children, and a /proc poll), peak RSS of the tree.
 
     After `timeout_s` the child's process group is killed (returncode -9, `timed_out` true)."""
+    load_before = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     with open(log_path, "wb") as log:
@@ -395,6 +396,7 @@ def measure(
         "peak_rss_single_mb": round(peak_single / 2**20, 1),
         "max_processes": max_procs,
         "ru_maxrss_children_mb": round(after.ru_maxrss / 1024, 1),
+        "load_avg_1min_before_after": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
 
 
@@ -569,9 +571,10 @@ def write_md(res: dict[str, Any], path: Path) -> None:
         "validation; Beam FnApiRunner, one worker process per core). CPU = rusage of the child and "
         "the descendants it reaped (Beam workers), or the /proc poll if higher; docs/s/core = "
         "documents read / CPU s. Peak RSS = largest sum over the process tree (main + workers), "
-        "polled every 0.2 s; max single process in brackets.",
+        "polled every 0.2 s (an upper bound: pages shared between the processes count once per "
+        "process); max single process in brackets.",
         "",
-        "| tool | docs | MB in | wall s | CPU s | docs/s (wall) | docs/s/core | peak RSS tree MB (single) | kept | growth (wall / wall at 10k) |",
+        "| tool | docs | MB JSONL | wall s | CPU s | docs/s (wall) | docs/s/core | peak RSS tree MB (single) | kept | growth (wall / wall at 10k) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     base = res["ours"][str(first)].get("wall_s")
@@ -738,8 +741,18 @@ def summarize(res: dict[str, Any], sizes: list[int]) -> list[int]:
     return ok
 
 
-def write_results(res: dict[str, Any]) -> None:
+def write_results(res: dict[str, Any], append: bool = False) -> None:
+    """Write scale.json and scale.md; with `append`, runs of other sizes already in scale.json
+    (an earlier invocation) are kept and this invocation's runs are added."""
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if append and (RESULTS / "scale.json").is_file():
+        old = json.loads((RESULTS / "scale.json").read_text())
+        for key in ("corpora", "ours", "datatrove"):
+            res[key] = {**old.get(key, {}), **res[key]}
+        if "profile" in old and "profile" not in res:
+            res["profile"] = old["profile"]
+        res["notes"] = list(dict.fromkeys(old.get("notes", []) + res["notes"]))
+        summarize(res, sorted(int(k) for k in res["ours"]))
     (RESULTS / "scale.json").write_text(json.dumps(res, indent=2) + "\n")
     write_md(res, RESULTS / "scale.md")
 
@@ -753,9 +766,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true", help="do not write benchmarks/results")
     ap.add_argument("--profile-docs", type=int, default=2000, help="documents for the in-process profile (0: none)")
     ap.add_argument("--profile-only", action="store_true", help="add the profile to the existing scale.json")
+    ap.add_argument("--append", action="store_true", help="add this invocation's runs to the existing scale.json")
+    ap.add_argument("--note", action="append", default=[], help="a note to add to the results (with --render-only)")
+    ap.add_argument("--render-only", action="store_true", help="rewrite scale.md from the existing scale.json")
     args = ap.parse_args(argv)
     work = args.work_dir
     work.mkdir(parents=True, exist_ok=True)
+    if args.render_only:
+        res = json.loads((RESULTS / "scale.json").read_text())
+        res["notes"] = list(dict.fromkeys(res.get("notes", []) + args.note))
+        summarize(res, sorted(int(k) for k in res["ours"]))
+        write_results(res)
+        return 0
     if args.profile_only:
         res = json.loads((RESULTS / "scale.json").read_text())
         smallest = min(res["corpora"], key=int)
@@ -784,7 +806,7 @@ def main(argv: list[str] | None = None) -> int:
               f"(polled {r['cpu_s_polled']}) peak tree {r['peak_rss_tree_mb']} MB kept {r.get('kept')}", flush=True)
         if not args.no_write:
             summarize(res, sizes)
-            write_results(res)  # after every run, so a stopped benchmark leaves what it measured
+            write_results(res, args.append)  # after every run, so a stopped benchmark leaves what it measured
         if n in dt_sizes:
             d = run_datatrove(corpora[n], work, n, cpus)
             res["datatrove"][str(n)] = d
@@ -792,14 +814,14 @@ def main(argv: list[str] | None = None) -> int:
                   f"(polled {d['cpu_s_polled']}) peak tree {d['peak_rss_tree_mb']} MB kept {d.get('kept')}", flush=True)
             if not args.no_write:
                 summarize(res, sizes)
-                write_results(res)
+                write_results(res, args.append)
     if args.profile_docs:
         smallest = min(sizes)
         res["profile"] = {"corpus": smallest, **profile_components(corpora[smallest], args.profile_docs)}
     ok = summarize(res, sizes)
     print(json.dumps({"growth": res.get("growth"), "ratios": res["ratios"]}), flush=True)
     if not args.no_write:
-        write_results(res)
+        write_results(res, args.append)
     return 0 if len(ok) == len(sizes) else 1
 
 
