@@ -122,6 +122,11 @@ def main(sizes: list[int] | None = None) -> dict:
         else:
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(runs[-1], flush=True)
+    previous = RESULTS / "dedup_scale.json"
+    if previous.exists():  # keep other sizes measured earlier (this run's sizes replace theirs)
+        done = {r["documents"] for r in runs}
+        runs = [r for r in json.loads(previous.read_text())["runs"] if r["documents"] not in done] + runs
+        runs.sort(key=lambda r: r["documents"])
     results = {"runs": runs}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "dedup_scale.json").write_text(json.dumps(results, indent=2) + "\n")
