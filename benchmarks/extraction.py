@@ -142,7 +142,11 @@ def _markdown(result: dict[str, Any]) -> str:
         "minus lines that are only a link (\"Read more: ...\"), trimmed to the span of sentence-like "
         "body lines (`pipelines/sources/html.py`). It did not reach trafilatura's F1: it loses "
         "recall on lists and short trailing lines, and keeps inline boilerplate (captions, share "
-        "prompts) that trafilatura's class-name rules remove.",
+        "prompts) that trafilatura's class-name rules remove. `hybrid` = `resiliparse_clean`, and "
+        "trafilatura's text on the pages where the fast path kept under 500 characters of a page "
+        "showing at least 4,000 outside links, less than half of it link text (resiliparse's "
+        "heuristics missed the article): 9 of these 346 pages; 1 of 612 pages of the real crawl "
+        "samples (CC-MAIN-2020-34, ClueWeb09-ja, wget, Python docs).",
         "",
         "Numbers move by up to ~40 % between runs on this shared 2-core machine; compare within one run.",
         "",
@@ -175,7 +179,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"{q[default]['pages_per_cpu_s'] / max(1e-9, q['trafilatura']['pages_per_cpu_s']):.0f}x trafilatura's speed: "
         "at crawl scale the extractor dominates the cost, and the quality filters downstream remove "
         "much of the short-line boilerplate the fast path leaves. Choose `trafilatura` when quality "
-        "matters more than throughput."
+        "matters more than throughput, `resiliparse_clean` for the most speed at a small loss."
     )
     result = {
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",

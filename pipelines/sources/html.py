@@ -284,6 +284,11 @@ _LEAD_INS = (": ", " - ", " \u2013 ", " | ", "\u00bb ", "> ")
 MAX_LEAD_IN_CHARS = 40
 
 
+def _link_chars(html: str) -> int:
+    """Characters of link text in `html` (links to other pages)."""
+    return sum(len(_SPACES.sub(" ", _TAG.sub("", inner)).strip()) for inner in _LINK.findall(html))
+
+
 def link_texts(html: str) -> set[str]:
     """The texts of the <a> elements in `html` that lead to another page (whitespace
     collapsed, entities decoded)."""
@@ -395,13 +400,18 @@ def extract_resiliparse_clean(html: str) -> tuple[str, str | None]:
 
 
 # `hybrid` asks trafilatura when the fast path kept fewer than FALLBACK_BELOW_CHARS characters
-# of a page that shows at least FALLBACK_PAGE_CHARS characters of text: plenty of text but
+# of a page that shows at least FALLBACK_PAGE_CHARS characters of text outside links (an
+# index or a table of contents is not a missed article): plenty of text but
 # little kept means resiliparse's main-content heuristics missed the article (on some layouts
-# they return nothing). Short pages (product pages, spam) stay on the fast path. On the
-# benchmark this sends 3 % of pages to trafilatura (6 % of the real crawl samples; without
-# the page-size condition 5 % and 39 %); see benchmarks/results/extraction.md.
+# they return nothing). Short pages (product pages, spam) stay on the fast path. This sends
+# 9 of the benchmark's 346 pages to trafilatura, and 1 of 612 pages of the real crawl samples
+# (CC-MAIN-2020-34, ClueWeb09-ja, wget, Python docs); with only the first condition it was
+# 18 and 44 of 112 crawl pages. See benchmarks/results/extraction.md.
 FALLBACK_BELOW_CHARS = 500
 FALLBACK_PAGE_CHARS = 4000
+# ... and whose text is less than half link text (missed articles on the benchmark: 5-33 %
+# (one 53 %); the Python docs' index and table-of-contents pages: 53-81 %).
+MAX_FALLBACK_LINK_SHARE = 0.5
 
 
 def extract_hybrid(html: str) -> tuple[str, str | None]:
@@ -412,8 +422,10 @@ def extract_hybrid(html: str) -> tuple[str, str | None]:
         return text, title
     from resiliparse.extract.html2text import extract_plain_text
 
-    if len(extract_plain_text(html, main_content=False)) < FALLBACK_PAGE_CHARS:
-        return text, title
+    shown = len(extract_plain_text(html, main_content=False))
+    in_links = _link_chars(html)
+    if shown - in_links < FALLBACK_PAGE_CHARS or in_links >= MAX_FALLBACK_LINK_SHARE * shown:
+        return text, title  # a short page, or a list of links (an index, a table of contents)
     import trafilatura
 
     slow = tidy_text(trafilatura.extract(html, include_comments=False, include_tables=True) or "")
