@@ -39,8 +39,17 @@ browser:
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -q -m "not slow"
 
-bench: $(VENV)/.installed
+# Competing tools for side-by-side benchmarks live in their own venv, never in the project's:
+# datatrove[processing] pins an old trafilatura and brings another fastText build.
+BENCH_VENV ?= .venv-bench
+$(BENCH_VENV)/.installed:
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet 'datatrove[processing,io]' text-dedup datasketch xxhash spacy
+	touch $@
+
+bench: $(VENV)/.installed $(BENCH_VENV)/.installed
 	$(PY) -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) out .pytest_cache
