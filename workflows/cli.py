@@ -73,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "steps":
         from pipelines.steps import registry
 
-        print("\n".join(registry.names()))
+        for name in registry.names():
+            doc = (registry.lookup(name).__doc__ or "").strip().splitlines()
+            print(f"{name:20s} {doc[0] if doc else ''}")
         return 0
     return 2
 
