@@ -158,10 +158,9 @@ def test_verification_removes_band_collisions(tmp_path: Path) -> None:
     docs = [doc(f"d{i}", " ".join(shared + [rng.choice(WORDS) for _ in range(100)])) for i in range(6)]
     loose = dict(bands=64, rows=1, threshold=0.9)
     kept_none, _ = run(docs, MinHashDedup(MinHashConfig(verify="none", **loose)), tmp_path)
-    kept_est, _ = run(docs, MinHashDedup(MinHashConfig(verify="estimated", **loose)), tmp_path)
     kept_exact, _ = run(docs, MinHashDedup(MinHashConfig(verify="exact", **loose)), tmp_path)
     assert len(kept_none) == 1
-    assert len(kept_exact) == 6 and len(kept_est) == 6
+    assert len(kept_exact) == 6  # (estimated verification runs in test_minhash_finds_...)
 
 
 def test_empty_documents_and_oversized_buckets_are_kept(tmp_path: Path) -> None:
@@ -223,6 +222,7 @@ def test_multilingual_neardup_quality(shared_data: Path, tmp_path: Path) -> None
     assert result["f1"] >= 0.96 and result["precision"] >= 0.98, result
 
 
+@pytest.mark.slow
 def test_unconverged_components_degrade_to_keeping_more(tmp_path: Path) -> None:
     """A chain of near duplicates (each ~0.89 similar to the next, < 0.8 two steps apart):
     enough rounds give one survivor; a single round may keep several, never drops a document
