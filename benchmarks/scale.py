@@ -485,17 +485,20 @@ if __name__ == "__main__":
 
 
 def _datatrove_counts(logs: Path) -> dict[str, Any]:
-    """Documents read and kept, from datatrove's per-task stats files."""
+    """Documents read and kept, and drops per filter, from datatrove's merged stats.json."""
+    blocks = json.loads((logs / "stats.json").read_text())
     read = kept = 0
-    for path in sorted((logs / "stats").glob("*.json")):
-        for block in json.loads(path.read_text()):
-            stats = block.get("stats", {})
-            name = block.get("name", "")
-            if "Reader" in name or "READER" in name.upper() and "documents" in stats:
-                read += int(_total(stats.get("documents", 0)))
-            if "Writer" in name or "WRITER" in name.upper():
-                kept += int(_total(stats.get("total", stats.get("documents", 0))))
-    return {"read": read, "kept": kept}
+    dropped: dict[str, dict[str, int]] = {}
+    for block in blocks:
+        name, stats = block.get("name", ""), block.get("stats", {})
+        if "READER" in name.upper():
+            read += int(_total(stats.get("documents", 0)))
+        elif "WRITER" in name.upper():
+            kept += int(_total(stats.get("total", 0)))
+        elif "FILTER" in name.upper():
+            label = name.split(":", 1)[-1].strip()
+            dropped[label] = {k: int(_total(v)) for k, v in sorted(stats.items()) if k.startswith("dropped")}
+    return {"read": read, "kept": kept, "dropped": dropped}
 
 
 def _total(v: Any) -> float:
@@ -615,6 +618,14 @@ def write_md(res: dict[str, Any], path: Path) -> None:
         lines.append(f"- {s['stage']}: {s['in']} -> {s['out']}")
     if last.get("runner", {}).get("stage_seconds"):
         lines.append(f"- stage seconds: {last['runner']['stage_seconds']}")
+    for key, d in sorted(res.get("datatrove", {}).items()):
+        if d.get("dropped"):
+            parts = [f"{f}: {v.get('dropped', 0)}" for f, v in d["dropped"].items()]
+            lines += ["", f"datatrove drops at {key} (documents): " + ", ".join(parts) + "."]
+    ours_rej = res["ours"].get(min(res["ours"], key=int), {}).get("rejected")
+    if ours_rej:
+        parts = [f"{step}: {sum(v.values())}" for step, v in ours_rej.items()]
+        lines += ["", f"Our drops at {min(res['ours'], key=int)} (documents): " + ", ".join(parts) + "."]
     lines += ["", "datatrove: LanguageFilter given the same lid.176.ftz (offline), threshold 0.5 for every "
               "language; English spaCy blank tokenizer for every document; no dedup stage. "
               "Its docs/s/core is reads / CPU s over the same corpus."]
@@ -737,7 +748,6 @@ def summarize(res: dict[str, Any], sizes: list[int]) -> list[int]:
         ours, theirs = _per_core(res["ours"][key]), _per_core(d)
         if ours and theirs:
             res["ratios"][f"docs/s/core ours / datatrove at {key}"] = round(ours / theirs, 2)
-            res["ratios"][f"wall datatrove / ours at {key}"] = round(d["wall_s"] / res["ours"][key]["wall_s"], 2)
     return ok
 
 
@@ -774,6 +784,9 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     if args.render_only:
         res = json.loads((RESULTS / "scale.json").read_text())
+        for key, d in res.get("datatrove", {}).items():
+            if (work / f"logs-datatrove-{key}" / "stats.json").is_file() and d.get("returncode") == 0:
+                d.update(_datatrove_counts(work / f"logs-datatrove-{key}"))
         res["notes"] = list(dict.fromkeys(res.get("notes", []) + args.note))
         summarize(res, sorted(int(k) for k in res["ours"]))
         write_results(res)
