@@ -577,18 +577,19 @@ def write_md(res: dict[str, Any], path: Path) -> None:
         "polled every 0.2 s (an upper bound: pages shared between the processes count once per "
         "process); max single process in brackets.",
         "",
-        "| tool | docs | MB JSONL | wall s | CPU s | docs/s (wall) | docs/s/core | peak RSS tree MB (single) | kept | growth (wall / wall at 10k) |",
+        "| tool | docs | MB JSONL | wall s | CPU s | docs/s (wall) | docs/s/core | peak RSS tree MB (single) | kept | growth vs smallest: wall, CPU (docs) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     base = res["ours"][str(first)].get("wall_s")
+    base_cpu = max(res["ours"][str(first)].get("cpu_s", 0), res["ours"][str(first)].get("cpu_s_polled", 0))
     for key in sorted(res["ours"], key=int):
         r = res["ours"][key]
         n = int(key)
         if r.get("returncode") != 0:
             lines.append(f"| corpusmill | {n} | | failed (exit {r.get('returncode')}) | | | | | | |")
             continue
-        growth = f"{r['wall_s'] / base:.2f} (x{n / first:.0f} docs)" if base else ""
         cpu = max(r["cpu_s"], r["cpu_s_polled"])
+        growth = f"x{r['wall_s'] / base:.2f}, x{cpu / base_cpu:.2f} (x{n / first:.0f})" if base and base_cpu else ""
         lines.append(
             f"| corpusmill | {n} | {c[key]['bytes'] / 1e6:.0f} | {r['wall_s']:.0f} | {cpu:.0f} | "
             f"{n / r['wall_s']:.0f} | {_per_core(r):.0f} | {r['peak_rss_tree_mb']:.0f} ({r['peak_rss_single_mb']:.0f}) | "
