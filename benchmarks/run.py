@@ -3,6 +3,7 @@
     python -m benchmarks.run            # all of them
     python -m benchmarks.run steps scale   # a subset, in the order given
     python -m benchmarks.run --list
+    python -m benchmarks.run --index-only   # rewrite results/index.md, run nothing
 
 Each benchmark runs in its own subprocess (`from benchmarks.NAME import main; main()`, with
 no arguments, so each uses its defaults), sequentially, so they do not compete for the cores.
@@ -77,21 +78,23 @@ def write_index(outcomes: list[Outcome], results: Path = RESULTS) -> Path:
     results files of benchmarks not run this time are listed below it."""
     results.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    lines = [
-        "# Benchmark results",
-        "",
-        f"Last `make bench` run: {now} (logs in out/bench-logs/). See benchmarks/README.md.",
-        "",
-        "| benchmark | status | minutes | results |",
-        "|---|---|---:|---|",
-    ]
+    lines = ["# Benchmark results", ""]
+    if outcomes:
+        lines += [
+            f"Last `make bench` run: {now} (logs in out/bench-logs/). See benchmarks/README.md.",
+            "",
+            "| benchmark | status | minutes | results |",
+            "|---|---|---:|---|",
+        ]
+    else:
+        lines += [f"Index written {now} from the files in this directory. See benchmarks/README.md."]
     for o in outcomes:
         links = [f"[{p.name}]({p.name})" for p in (results / f"{o.name}.md", results / f"{o.name}.json") if p.is_file()]
         lines.append(f"| {o.name} | {o.status} | {o.seconds / 60:.1f} | {', '.join(links) or '-'} |")
     ran = {o.name for o in outcomes}
     others = sorted(p for p in results.glob("*.md") if p.stem not in ran and p.name != "index.md")
     if others:
-        lines += ["", "Results from earlier runs:", ""]
+        lines += ["", "Results from earlier runs:" if outcomes else "Results:", ""]
         lines += [f"- [{p.name}]({p.name})" for p in others]
     path = results / "index.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -102,7 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument("--index-only", action="store_true", help="only rewrite results/index.md from the files there")
     args = parser.parse_args(argv)
+    if args.index_only:
+        print(f"index: {write_index([]).relative_to(ROOT)}")
+        return 0
     available = discover()
     if args.list:
         print("\n".join(available))
