@@ -33,6 +33,9 @@ def _setup_logging(verbose: bool) -> None:
     )
     # Beam warns at import that optional GCP client libraries are missing: not our concern.
     logging.getLogger().addFilter(lambda record: "apitools not found" not in record.getMessage())
+    if not verbose:  # other libraries' INFO chatter (some reset their own levels at import)
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(lambda r: r.levelno >= logging.WARNING or r.name.startswith("corpusmill"))
     logging.getLogger("corpusmill").setLevel(logging.INFO)
     logging.getLogger("pipelines").setLevel(logging.INFO if verbose else logging.WARNING)
     for noisy in ("apache_beam", "great_expectations", "jieba"):

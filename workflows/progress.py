@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from typing import TextIO
 
 from pipelines.transforms.progress import PROGRESS_DIR, read_progress
 
@@ -20,7 +21,10 @@ __all__ = ["PROGRESS_DIR", "ProgressReporter"]
 class ProgressReporter:
     """Prints `reading: U/T files, D documents, elapsed` to stderr while a stage runs."""
 
-    def __init__(self, progress_dir: str, total_files: int, interval: float = 5.0) -> None:
+    def __init__(
+        self, progress_dir: str, total_files: int, interval: float = 5.0, stream: TextIO | None = None
+    ) -> None:
+        self._stream = stream
         self._dir = progress_dir
         self._total = total_files
         self._interval = interval
@@ -52,6 +56,6 @@ class ProgressReporter:
         print(
             f"corpusmill: reading: {units} parts of {self._total} input files done, {documents:,} documents, "
             f"{elapsed // 3600:d}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d} elapsed",
-            file=sys.stderr,
+            file=self._stream or sys.stderr,
             flush=True,
         )

@@ -7,6 +7,7 @@ share of failed records exceeds `run.max_failed_fraction`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -15,7 +16,8 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 import apache_beam as beam
 
@@ -43,6 +45,36 @@ class StageClock:
         self.seconds[name] = round(time.monotonic() - t, 3)
         log.info("stage %s: done in %.1fs", name, self.seconds[name])
         return result
+
+
+WORKER_LOG = "_stats/beam-workers.log"
+
+
+@contextlib.contextmanager
+def quiet_workers(log_path: str, enabled: bool = True) -> Iterator[TextIO]:
+    """While the pipeline runs, send file descriptor 2 (inherited by Beam's worker
+    subprocesses, whose start-up chatter ignores the log level) to `log_path`; yield a stream
+    to the real terminal for progress lines. Disabled with --verbose."""
+    if not enabled:
+        yield sys.stderr
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    with open(log_path, "ab") as log_file:
+        os.dup2(log_file.fileno(), 2)
+    terminal = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8", errors="replace")
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)]
+    previous = [h.setStream(terminal) for h in handlers]  # our own log lines stay on the terminal
+    try:
+        yield terminal
+    finally:
+        for handler, stream in zip(handlers, previous):
+            handler.setStream(stream)  # type: ignore[arg-type]
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        terminal.close()
 
 
 def resolved_config(workflow: Workflow) -> dict[str, Any]:
@@ -102,8 +134,9 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str],
         log.info("running the corpus pipeline on %s", describe_runner(args))
         progress_dir = os.path.join(out_dir, PROGRESS_DIR)
         shutil.rmtree(progress_dir, ignore_errors=True)
-        with ProgressReporter(progress_dir, sum(len(p) for p in source_paths)):
-            clock.run("corpus", lambda: pipeline.run().wait_until_finish())
+        with quiet_workers(os.path.join(out_dir, WORKER_LOG), enabled=not verbose) as terminal:
+            with ProgressReporter(progress_dir, sum(len(p) for p in source_paths), stream=terminal):
+                clock.run("corpus", lambda: pipeline.run().wait_until_finish())
 
         def finalize() -> dict[str, Any]:
             shards = {
@@ -124,7 +157,8 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str],
             log.info("stage tokenizer: already complete, skipped")
             clock.seconds["tokenizer"] = "skipped"  # type: ignore[assignment]
         else:
-            manifest = clock.run("tokenizer", _tokenizer_stage, workflow, out_dir, manifest, args, volatile)
+            with quiet_workers(os.path.join(out_dir, WORKER_LOG), enabled=not verbose):
+                manifest = clock.run("tokenizer", _tokenizer_stage, workflow, out_dir, manifest, args, volatile)
             write_json_atomically(os.path.join(out_dir, "manifest.json"), manifest)
             resume.mark_done(out_dir, "tokenizer", tokenizer_print)
     else:
