@@ -64,37 +64,76 @@ class StepChain:
         self._steps = steps
 
     def run(self, docs: list[Document]) -> BatchResult:
+        """Run the chain. Steps with `batch()` see the whole batch at once; a run of
+        per-document steps between them goes document-major (each document through all of
+        them before the next), so per-document caches such as the word segmentation of
+        `pipelines.steps.text.words` are hit by every step after the first."""
         if self._steps is None:
             self.setup()
         assert self._steps is not None
         result = BatchResult()
+        for spec in self.specs:
+            result.counts.setdefault(spec.step, {"in": 0, "kept": 0, "dropped": 0, "annotated": 0, "failed": 0})
         alive = list(docs)
-        for spec, impl in zip(self.specs, self._steps):
+        for segment in self._segments():
             if not alive:
                 break
-            counts = result.counts.setdefault(spec.step, {"in": 0, "kept": 0, "dropped": 0, "annotated": 0, "failed": 0})
-            counts["in"] += len(alive)
-            outcomes = _run_step(impl, alive)
+            if len(segment) == 1 and callable(getattr(segment[0][1], "batch", None)):
+                spec, impl = segment[0]
+                outcomes = _run_step(impl, alive)
+                routed = (self._route(spec, doc, outcome, result) for doc, outcome in zip(alive, outcomes))
+                alive = [doc for doc in routed if doc is not None]
+                continue
             survivors: list[Document] = []
-            for doc, outcome in zip(alive, outcomes):
-                if isinstance(outcome, Document):
-                    survivors.append(outcome)
-                    counts["kept"] += 1
-                elif isinstance(outcome, Drop):
-                    if spec.mode == "annotate":
-                        survivors.append(dataclasses.replace(doc, flags=doc.flags + (f"{spec.step}:{outcome.reason}",)))
-                        counts["annotated"] += 1
-                    else:
-                        result.rejected.append(Rejection.of(doc, spec.step, outcome))
-                        counts["dropped"] += 1
-                else:
-                    result.failed.append(
-                        Failure(source=doc.source, step=spec.step, location=doc.location, error=outcome, id=doc.id)
-                    )
-                    counts["failed"] += 1
+            for doc in alive:
+                current: Document | None = doc
+                for spec, impl in segment:
+                    current = self._route(spec, current, _run_one(impl, current), result)
+                    if current is None:
+                        break
+                if current is not None:
+                    survivors.append(current)
             alive = survivors
         result.kept = alive
         return result
+
+    def _segments(self) -> list[list[tuple[StepSpec, Any]]]:
+        """The chain cut into batch steps (alone) and runs of per-document steps."""
+        assert self._steps is not None
+        segments: list[list[tuple[StepSpec, Any]]] = []
+        for spec, impl in zip(self.specs, self._steps):
+            batched = callable(getattr(impl, "batch", None))
+            if batched or not segments or callable(getattr(segments[-1][0][1], "batch", None)):
+                segments.append([(spec, impl)])
+            else:
+                segments[-1].append((spec, impl))
+        return segments
+
+    @staticmethod
+    def _route(spec: StepSpec, doc: Document, outcome: Document | Drop | str, result: BatchResult) -> Document | None:
+        """Count one outcome and return the document that goes on (None if it stops here)."""
+        counts = result.counts[spec.step]
+        counts["in"] += 1
+        if isinstance(outcome, Document):
+            counts["kept"] += 1
+            return outcome
+        if isinstance(outcome, Drop):
+            if spec.mode == "annotate":
+                counts["annotated"] += 1
+                return dataclasses.replace(doc, flags=doc.flags + (f"{spec.step}:{outcome.reason}",))
+            result.rejected.append(Rejection.of(doc, spec.step, outcome))
+            counts["dropped"] += 1
+            return None
+        result.failed.append(Failure(source=doc.source, step=spec.step, location=doc.location, error=outcome, id=doc.id))
+        counts["failed"] += 1
+        return None
+
+
+def _run_one(impl: Any, doc: Document) -> Document | Drop | str:
+    try:
+        return _check(impl(doc))
+    except Exception as e:  # noqa: BLE001 - becomes a failed row
+        return describe_error(e)
 
 
 def _run_step(impl: Any, docs: list[Document]) -> list[Document | Drop | str]:
@@ -108,13 +147,7 @@ def _run_step(impl: Any, docs: list[Document]) -> list[Document | Drop | str]:
             return [_check(o) for o in outcomes]
         except Exception:  # noqa: BLE001 - isolate the failing documents one by one
             pass
-    outcomes: list[Document | Drop | str] = []
-    for doc in docs:
-        try:
-            outcomes.append(_check(impl(doc)))
-        except Exception as e:  # noqa: BLE001 - becomes a failed row
-            outcomes.append(describe_error(e))
-    return outcomes
+    return [_run_one(impl, doc) for doc in docs]
 
 
 def _check(outcome: Any) -> Document | Drop | str:

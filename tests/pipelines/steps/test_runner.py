@@ -85,3 +85,30 @@ def test_build_rejects_unknown_steps_and_params() -> None:
         registry.build("test_min_chars", {"min_charz": 3})
     with pytest.raises(TypeError, match="test_batched"):
         registry.build("test_batched", {"nope": 1})
+
+
+CALLS: list[tuple[str, str]] = []
+
+
+@step("test_record_a")
+def record_a(doc: Document) -> Document | Drop:
+    CALLS.append(("a", doc.id))
+    return doc
+
+
+@step("test_record_b")
+def record_b(doc: Document) -> Document | Drop:
+    CALLS.append(("b", doc.id))
+    return doc
+
+
+def test_per_document_steps_run_document_major_between_batch_steps() -> None:
+    """Each document goes through a run of per-document steps before the next one, so a
+    per-document cache (e.g. the word segmentation) serves every step after the first."""
+    CALLS.clear()
+    chain = StepChain([StepSpec("test_record_a"), StepSpec("test_record_b"), StepSpec("test_batched"),
+                       StepSpec("test_record_a")])
+    result = chain.run([_doc(0, "one"), _doc(1, "two")])
+    assert CALLS == [("a", "d0"), ("b", "d0"), ("a", "d1"), ("b", "d1"), ("a", "d0"), ("a", "d1")]
+    assert [d.text for d in result.kept] == ["one!", "two!"]
+    assert result.counts["test_record_a"]["in"] == 4 and result.counts["test_batched"]["kept"] == 2
