@@ -167,6 +167,13 @@ def test_portable_runner_with_external_workers_gives_identical_shards(sample_run
         [sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main", f"--service_port={port}"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until the worker pool listens
+        try:
+            socket.create_connection(("localhost", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
     try:
         out = tmp_path / "portable"
         proc = _run([
