@@ -195,6 +195,7 @@ def judge_cross(truth: dict, rejected: dict[str, str], texts: dict[str, str]) ->
 VARIANTS: dict[str, MinHashConfig] = {
     "default": MinHashConfig(),
     "default_verify_estimated": MinHashConfig(verify="estimated"),
+    "default_survivor_longest": MinHashConfig(survivor="longest"),
     "default_survivor_smallest_id": MinHashConfig(survivor="smallest_id"),
     "word3": MinHashConfig(ngram=3),
     "word5_t0.8_lsh0.8": MinHashConfig(ngram=5, lsh_threshold=0.8),

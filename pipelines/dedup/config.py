@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Survivor = Literal["longest", "smallest_id", "quality"]
+Survivor = Literal["longest", "smallest_id", "quality", "central"]
 
 
 class Normalization(BaseModel):
@@ -48,9 +48,12 @@ class MinHashConfig(BaseModel):
     "none" (every band collision is an edge), "estimated" (fraction of equal signature
     values >= threshold), "exact" (Jaccard of the shingle-hash sets >= threshold; carries the
     shingle sets through the shuffle: more bytes, exact answer).
-    `survivor`: the total order that picks one document per cluster: "longest" (most
-    characters, then smallest id), "smallest_id", or "quality" (highest value of signal
-    `quality_signal`, missing = lowest, then smallest id).
+    `survivor`: the total order that picks one document per cluster: "central" (default: the
+    member with the most verified near-duplicate edges, i.e. the one the others were found
+    similar to, then the longest, then smallest id; measured in benchmarks/dedup_quality.md:
+    variants with boilerplate added or truncated copies no longer outlive their base),
+    "longest" (most characters, then smallest id), "smallest_id", or "quality" (highest value
+    of signal `quality_signal`, missing = lowest, then smallest id).
     `max_bucket_size`: a band bucket with more members is ignored (counted in the metric
     `oversized_buckets`); None = no limit (buckets are always linked as stars, never all pairs).
     `index_out`: directory to write this run's survivors' signature index (Parquet);
@@ -78,7 +81,7 @@ class MinHashConfig(BaseModel):
         description="shingle hash: 'poly' (vectorised, see shingles.py) or 'sha1' (datasketch's default sha1_hash32)",
     )
     verify: Literal["none", "estimated", "exact"] = "exact"
-    survivor: Survivor = "longest"
+    survivor: Survivor = "central"
     quality_signal: str | None = None
     max_bucket_size: int | None = Field(default=None, ge=2)
     max_rounds: int = Field(default=6, ge=1, le=64, description="large-star/small-star rounds unrolled (see transforms/dedup.py)")
@@ -94,6 +97,8 @@ class MinHashConfig(BaseModel):
             raise ValueError(f"bands*rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
         if self.survivor == "quality" and not self.quality_signal:
             raise ValueError("survivor 'quality' needs quality_signal (a signal name)")
+        if self.survivor == "central" and type(self).__name__ == "ExactConfig":
+            raise ValueError("survivor 'central' applies to MinHash clusters only")
         return self
 
     @property
@@ -134,6 +139,8 @@ class ExactConfig(BaseModel):
     def _check(self) -> ExactConfig:
         if self.survivor == "quality" and not self.quality_signal:
             raise ValueError("survivor 'quality' needs quality_signal (a signal name)")
+        if self.survivor == "central" and type(self).__name__ == "ExactConfig":
+            raise ValueError("survivor 'central' applies to MinHash clusters only")
         return self
 
 

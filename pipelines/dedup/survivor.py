@@ -21,9 +21,12 @@ NEW_TIER = 1
 INDEX_TIER = 0
 
 
-def primary_key(doc: Document, survivor: Literal["longest", "smallest_id", "quality"], quality_signal: str | None) -> float:
-    """The first sort key of `doc` under `survivor` (smaller survives)."""
-    if survivor == "longest":
+def primary_key(
+    doc: Document, survivor: Literal["longest", "smallest_id", "quality", "central"], quality_signal: str | None
+) -> float:
+    """The first sort key of `doc` under `survivor` (smaller survives). For "central" this is
+    the tie-break after the degree (see `ranked`): the longest."""
+    if survivor in ("longest", "central"):
         return -float(len(doc.text))
     if survivor == "quality":
         value = doc.signal(quality_signal or "")
@@ -38,10 +41,27 @@ def weight(doc: Document) -> int:
     return int(doc.cluster_size) if doc.cluster_size and doc.cluster_size > 0 else 1
 
 
-def node_of(doc: Document, survivor: Literal["longest", "smallest_id", "quality"], quality_signal: str | None) -> Node:
+def node_of(
+    doc: Document, survivor: Literal["longest", "smallest_id", "quality", "central"], quality_signal: str | None
+) -> Node:
     return (NEW_TIER, primary_key(doc, survivor, quality_signal), doc.id, weight(doc))
 
 
 def order(node: Node) -> tuple[int, float, str]:
     """The part of a node that orders it."""
     return node[0], node[1], node[2]
+
+
+def ranked(node: Node, degree: int) -> Node:
+    """`node` ranked by its degree in the verified duplicate graph first ("central": the
+    member most others were verified against, i.e. the cluster's centre, survives; a variant
+    with boilerplate added or a truncated copy has fewer verified neighbours than the base it
+    came from). The original primary key breaks ties; `unranked` restores the node."""
+    return (node[0], (-degree, node[1]), node[2], node[3])  # type: ignore[return-value]
+
+
+def unranked(node: Node) -> Node:
+    primary = node[1]
+    if isinstance(primary, tuple):
+        return (node[0], primary[1], node[2], node[3])
+    return node

@@ -50,7 +50,7 @@ from pipelines.dedup.lsh import (
     sign_batch,
     similarity,
 )
-from pipelines.dedup.survivor import NEW_TIER, Node, node_of, order, weight
+from pipelines.dedup.survivor import NEW_TIER, Node, node_of, order, ranked, unranked, weight
 from schemas.document import Document, Drop, Rejection
 
 EXACT_STEP = "exact_dedup"
@@ -194,6 +194,41 @@ class VerifyEdges(beam.PTransform):
         )
 
 
+def _rank_endpoint(item: tuple[str, dict[str, Iterable[Any]]], end: int) -> Iterator[tuple[str, tuple[Node, Node]]]:
+    """Replace endpoint `end` of every edge of one node by the node ranked by its degree;
+    key the edge by the other endpoint's id for the next pass."""
+    _node_id, groups = item
+    degree = sum(groups["degree"])
+    for edge in groups["edge"]:
+        nodes = list(edge)
+        nodes[end] = ranked(nodes[end], degree)
+        yield nodes[1 - end][2], (nodes[0], nodes[1])
+
+
+class RankByDegree(beam.PTransform):
+    """Verified edges -> the same edges with both endpoints ranked by their degree (the
+    "central" survivor). Two joins keyed by node id; no worker holds more than one node's
+    edges."""
+
+    def expand(self, edges: beam.PCollection) -> beam.PCollection:
+        degrees = (
+            edges
+            | "Endpoints" >> beam.FlatMap(lambda e: [(e[0][2], 1), (e[1][2], 1)])
+            | "Degree" >> beam.CombinePerKey(sum)
+        )
+        first = (
+            {"edge": edges | "ByFirst" >> beam.Map(lambda e: (e[0][2], e)), "degree": degrees}
+            | "JoinFirst" >> beam.CoGroupByKey()
+            | "RankFirst" >> beam.FlatMap(_rank_endpoint, 0)
+        )
+        return (
+            {"edge": first, "degree": degrees}
+            | "JoinSecond" >> beam.CoGroupByKey()
+            | "RankSecond" >> beam.FlatMap(_rank_endpoint, 1)
+            | "DropKey" >> beam.Values()
+        )
+
+
 class ConnectedComponents(beam.PTransform):
     """Edges (node, node) -> per-node verdicts keyed by id, after `rounds` unrolled rounds of
     large-star + small-star (pipelines/dedup/components.py):
@@ -293,10 +328,12 @@ class MinHashDedup(beam.PTransform):
         )
         if config.verify != "none":
             edges = {"edges": edges, "payloads": payloads} | "Verify" >> VerifyEdges(config.threshold, config.verify)
+        if config.survivor == "central":
+            edges = edges | "RankByDegree" >> RankByDegree()
         verdicts = (
             edges
             | "Components" >> ConnectedComponents(config.max_rounds)
-            | "VerdictByNode" >> beam.MapTuple(lambda _id, v: (v[1], v))
+            | "VerdictByNode" >> beam.MapTuple(lambda _id, v: (unranked(v[1]), v))
         )
         joined: dict[str, beam.PCollection] = {
             "doc": docs | "KeyByNode" >> beam.Map(lambda d: (node_of(d, config.survivor, config.quality_signal), d)),

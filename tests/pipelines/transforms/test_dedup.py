@@ -238,3 +238,28 @@ def test_unconverged_components_degrade_to_keeping_more(tmp_path: Path) -> None:
     kept1, rejected1 = run(docs, MinHashDedup(MinHashConfig(survivor="smallest_id", max_rounds=1)), tmp_path)
     assert len(kept1) + len(rejected1) == 24 and "p00" in {d.id for d in kept1}
     assert all(r.detail < r.id for r in rejected1)
+
+
+def test_central_survivor_keeps_the_base_not_the_longest_variant(tmp_path: Path) -> None:
+    """A base, a copy with boilerplate appended (the longest) and a lightly edited copy: both
+    variants are verified near-duplicates of the base but not of each other. "central" keeps
+    the base (two verified edges); "longest" keeps the boilerplate variant."""
+    import lzma
+
+    from tests.conftest import SAMPLES
+
+    with lzma.open(SAMPLES / "books" / "kjv-bible.en.txt.xz", "rt", encoding="utf-8") as f:
+        lines = f.readlines()[500:700]
+    words = " ".join(line.split(" ", 2)[-1].strip() for line in lines).split()[:200]
+    boiler = "share this page subscribe to our newsletter privacy policy terms of use contact us".split() * 3
+    edited = list(words)
+    for i in (20, 70, 120, 170):
+        edited[i] = "zzzq" + str(i)
+    base = doc("base", " ".join(words))
+    longer = doc("boiler", " ".join(words + boiler[:36]))
+    light = doc("edited", " ".join(edited))
+    kept, rejected = run([base, longer, light], MinHashDedup(MinHashConfig(verify="exact")), tmp_path)
+    assert [d.id for d in kept] == ["base"] and kept[0].cluster_size == 3
+    assert sorted((r.id, r.detail) for r in rejected) == [("boiler", "base"), ("edited", "base")]
+    kept, _ = run([base, longer, light], MinHashDedup(MinHashConfig(verify="exact", survivor="longest")), tmp_path)
+    assert [d.id for d in kept] == ["boiler"]
