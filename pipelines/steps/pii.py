@@ -40,7 +40,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import regex
 
@@ -275,15 +275,18 @@ def _lower_aligned(text: str) -> str:
     return text.lower()
 
 
-def _substitute(
-    pattern: re.Pattern[str] | regex.Pattern[str], haystack: str, text: str, repl: Callable[[re.Match[str]], str | None]
+def _splice(
+    text: str, matches: Iterable[re.Match[str] | None], repl: Callable[[re.Match[str]], str | None]
 ) -> tuple[str, int]:
-    """Replace the matches of `pattern` in `haystack` (a same-length view of `text`, e.g. its
-    lowercase form) by `repl(match)` in `text`; `repl` returns None to keep a match."""
+    """Replace each match (in order, non-overlapping with earlier replacements; None skipped)
+    by `repl(match)` in `text`; `repl` returns None to keep a match. Returns the new text and
+    the number of replacements."""
     pieces: list[str] = []
     last = 0
     count = 0
-    for m in pattern.finditer(haystack):
+    for m in matches:
+        if m is None or m.start() < last:
+            continue
         new = repl(m)
         if new is None:
             continue
@@ -295,6 +298,14 @@ def _substitute(
         return text, 0
     pieces.append(text[last:])
     return "".join(pieces), count
+
+
+def _substitute(
+    pattern: re.Pattern[str] | regex.Pattern[str], haystack: str, text: str, repl: Callable[[re.Match[str]], str | None]
+) -> tuple[str, int]:
+    """Replace the matches of `pattern` in `haystack` (a same-length view of `text`, e.g. its
+    lowercase form) by `repl(match)` in `text`; `repl` returns None to keep a match."""
+    return _splice(text, pattern.finditer(haystack), repl)
 
 
 def _positions(haystack: str, literals: tuple[str, ...]) -> list[int]:
@@ -317,26 +328,7 @@ def _substitute_at(
     repl: Callable[[re.Match[str]], str | None],
 ) -> tuple[str, int]:
     """Like `_substitute`, but the pattern is only tried (anchored) at `positions`."""
-    pieces: list[str] = []
-    last = 0
-    count = 0
-    for pos in positions:
-        if pos < last:
-            continue
-        m = pattern.match(haystack, pos)
-        if m is None:
-            continue
-        new = repl(m)
-        if new is None:
-            continue
-        pieces.append(text[last : m.start()])
-        pieces.append(new)
-        last = m.end()
-        count += 1
-    if not count:
-        return text, 0
-    pieces.append(text[last:])
-    return "".join(pieces), count
+    return _splice(text, (pattern.match(haystack, pos) for pos in positions), repl)
 
 
 def _word_start(haystack: str, pos: int) -> bool:
