@@ -156,7 +156,9 @@ def stdlib() -> tuple[list[Document], dict, dict[str, str]]:
             doc_id = f"{tag}:{rel}"
             text = path.read_bytes().decode("utf-8", "replace")
             texts[doc_id] = text
-            docs.append(Document(id=doc_id, text=text, source="code", location=str(path), path=rel))
+            docs.append(
+                Document(id=doc_id, text=text, source="code", location=str(path), path=rel, programming_language="Python")
+            )
         if ja >= 0.8:
             truth[f"a:{rel}"] = {"cluster": rel, "role": "base"}
             truth[f"b:{rel}"] = {"cluster": rel, "role": "dup"}
@@ -194,6 +196,8 @@ def judge_cross(truth: dict, rejected: dict[str, str], texts: dict[str, str]) ->
 
 VARIANTS: dict[str, MinHashConfig] = {
     "default": MinHashConfig(),
+    "default_linkage_transitive": MinHashConfig(linkage="transitive"),
+    "default_code_ngram2": MinHashConfig(code_ngram=2),
     "default_verify_estimated": MinHashConfig(verify="estimated"),
     "default_survivor_longest": MinHashConfig(survivor="longest"),
     "default_survivor_smallest_id": MinHashConfig(survivor="smallest_id"),

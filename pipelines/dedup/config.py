@@ -41,7 +41,12 @@ class MinHashConfig(BaseModel):
     `shingle`: "auto" (word n-grams for space-delimited scripts, character n-grams for Chinese,
     Japanese, Thai, Lao, Khmer, Myanmar, Tibetan, decided per document from `script`, then
     `language`, then the characters of the text), or "word"/"char" for every document.
-    `ngram` is the word n-gram size, `char_ngram` the character n-gram size.
+    `ngram` is the word n-gram size, `char_ngram` the character n-gram size, `code_ngram` the
+    word (token) n-gram size of documents with a `programming_language`: 5, as in BigCode's
+    near-deduplication of The Stack (token 5-grams). Code is dense with short repeated
+    tokens, so 2-grams make small template files (e.g. CPython's encodings/*.py codec stubs,
+    which differ in a codec name) look like near duplicates; measured in
+    benchmarks/results/dedup_quality.md.
     `lsh_threshold`: the similarity the LSH bands are tuned for (datasketch's optimal
     bands/rows at that value), default threshold - 0.1.
     `verify`: how candidate pairs from LSH are confirmed before they join a cluster:
@@ -54,6 +59,14 @@ class MinHashConfig(BaseModel):
     variants with boilerplate added or truncated copies no longer outlive their base),
     "longest" (most characters, then smallest id), "smallest_id", or "quality" (highest value
     of signal `quality_signal`, missing = lowest, then smallest id).
+    `linkage`: "direct" (default): a document is removed only for a survivor it is itself
+    similar to (>= threshold); each connected component is split around survivors by leader
+    clustering in survivor order (pipelines/dedup/refine.py). "transitive": every member of a
+    connected component is removed for its one survivor, even when it reached it only through
+    a chain of edits (the classic MinHash+CC behaviour; fewer shuffles, lower precision).
+    With verify="none" linkage is always transitive (every band collision is an edge).
+    `max_direct_cluster`: components with more members are not split (transitive), which
+    bounds the per-key memory and the O(n^2) pairwise work; counted in `transitive_clusters`.
     `max_bucket_size`: a band bucket with more members is ignored (counted in the metric
     `oversized_buckets`); None = no limit (buckets are always linked as stars, never all pairs).
     `index_out`: directory to write this run's survivors' signature index (Parquet);
@@ -70,6 +83,7 @@ class MinHashConfig(BaseModel):
     )
     num_perm: int = Field(default=128, ge=2, le=1024)
     ngram: int = Field(default=2, ge=1, le=64, description="word n-gram size")
+    code_ngram: int = Field(default=5, ge=1, le=64, description="word n-gram size for source code")
     char_ngram: int = Field(default=5, ge=1, le=64, description="character n-gram size")
     shingle: Literal["auto", "word", "char"] = "auto"
     normalization: Normalization = Normalization()
@@ -83,6 +97,8 @@ class MinHashConfig(BaseModel):
     verify: Literal["none", "estimated", "exact"] = "exact"
     survivor: Survivor = "central"
     quality_signal: str | None = None
+    linkage: Literal["direct", "transitive"] = "direct"
+    max_direct_cluster: int = Field(default=512, ge=2, description="larger components stay transitive")
     max_bucket_size: int | None = Field(default=None, ge=2)
     max_rounds: int = Field(default=6, ge=1, le=64, description="large-star/small-star rounds unrolled (see transforms/dedup.py)")
     batch_size: int = Field(default=256, ge=1, description="documents per vectorised signature batch")
@@ -116,7 +132,7 @@ class MinHashConfig(BaseModel):
         b, r = self.band_rows
         return (
             f"num_perm={self.num_perm};bands={b};rows={r};seed={self.seed};hash={self.hash};"
-            f"ngram={self.ngram};char_ngram={self.char_ngram};shingle={self.shingle};"
+            f"ngram={self.ngram};code_ngram={self.code_ngram};char_ngram={self.char_ngram};shingle={self.shingle};"
             f"norm={self.normalization.model_dump_json()}"
         )
 

@@ -55,7 +55,7 @@ def sign_batch(docs: list[Document], config: MinHashConfig) -> list[SigRecord]:
     hash_sets = []
     for doc in docs:
         mode = shingle_mode(doc.text, doc.language, doc.script, config.shingle)
-        n = config.ngram if mode == "word" else config.char_ngram
+        n = config.char_ngram if mode == "char" else config.code_ngram if doc.programming_language else config.ngram
         hash_sets.append(shingle_hashes(doc.text, mode=mode, n=n, norm=config.normalization, hash_name=config.hash))
     sigs = signatures(hash_sets, config.num_perm, config.seed)
     keys = band_keys(sigs, bands, rows)

@@ -50,6 +50,7 @@ from pipelines.dedup.lsh import (
     sign_batch,
     similarity,
 )
+from pipelines.dedup.refine import split_component
 from pipelines.dedup.survivor import NEW_TIER, Node, node_of, order, ranked, unranked, weight
 from schemas.document import Document, Drop, Rejection
 
@@ -274,6 +275,81 @@ def _verdicts(node_id: str, roles: Iterable[tuple[str, Node, Node]]) -> Iterator
         yield node_id, ("root", me, me[3] + sum(c[3] for c in children))
 
 
+def _cluster_entry(item: tuple[str, tuple[str, Node, Any]]) -> tuple[str, Node]:
+    """A node's verdict -> (its component's root id, the node unranked)."""
+    _id, verdict = item
+    role, node, other = verdict
+    return (other[2] if role == "child" else node[2]), unranked(node)
+
+
+def _attach_payload(item: tuple[Node, dict[str, Iterable[Any]]]) -> Iterator[tuple[str, tuple[Node, Payload]]]:
+    node, groups = item
+    payloads = list(groups["payload"])
+    for root_id in groups["root"] if payloads else ():
+        yield root_id, (node, payloads[0])
+
+
+def _split(
+    item: tuple[str, Iterable[tuple[Node, Payload]]], threshold: float, verify: str, central: bool
+) -> Iterator[tuple[str, tuple[str, Node, Any]]]:
+    _root, members = item
+    decisions = split_component(list(members), threshold, verify, central)
+    survivors = sum(1 for d in decisions if d.survivor is None)
+    Metrics.counter(NAMESPACE, "direct_extra_survivors").inc(survivors - 1)
+    for d in decisions:
+        if d.survivor is None:
+            yield d.node[2], ("root", d.node, d.weight)
+        else:
+            yield d.node[2], ("child", d.node, d.survivor)
+
+
+def _count_transitive(root_id: str) -> str:
+    Metrics.counter(NAMESPACE, "transitive_clusters").inc()
+    return root_id
+
+
+class DirectLinkage(beam.PTransform):
+    """Component verdicts -> verdicts in which every removed document is similar to its own
+    survivor (pipelines/dedup/refine.py). Components are grouped by root with their members'
+    payloads (two shuffles: payload join by node, group by root); components larger than
+    `max_direct_cluster` keep their transitive verdicts and are never grouped, so per-key
+    memory is bounded by max_direct_cluster payloads."""
+
+    def __init__(self, config: MinHashConfig) -> None:
+        super().__init__()
+        self._config = config
+
+    def expand(self, pcolls: dict[str, beam.PCollection]) -> beam.PCollection:
+        config = self._config
+        verdicts, payloads = pcolls["verdicts"], pcolls["payloads"]
+        entries = verdicts | "ClusterEntry" >> beam.Map(_cluster_entry)
+        large = beam.pvalue.AsDict(
+            entries
+            | "CountMembers" >> beam.combiners.Count.PerKey()
+            | "Large" >> beam.Filter(lambda kv, cap: kv[1] > cap, config.max_direct_cluster)
+            | "CountTransitive" >> beam.MapTuple(lambda root, n: (_count_transitive(root), n))
+        )
+        kept_transitive = (
+            verdicts
+            | "KeyByRoot" >> beam.Map(lambda item: (_cluster_entry(item)[0], item))
+            | "InLarge" >> beam.Filter(lambda kv, big: kv[0] in big, large)
+            | "DropRoot" >> beam.Values()
+        )
+        roots_by_node = (
+            entries
+            | "InSmall" >> beam.Filter(lambda kv, big: kv[0] not in big, large)
+            | "ByNode" >> beam.KvSwap()
+        )
+        split = (
+            {"payload": payloads, "root": roots_by_node}
+            | "JoinPayloads" >> beam.CoGroupByKey()
+            | "AttachPayload" >> beam.FlatMap(_attach_payload)
+            | "GroupByRoot" >> beam.GroupByKey()
+            | "Split" >> beam.FlatMap(_split, config.threshold, config.verify, config.survivor == "central")
+        )
+        return (kept_transitive, split) | "MergeVerdicts" >> beam.Flatten()
+
+
 def _emit_final(
     item: tuple[Node, dict[str, Iterable[Any]]], config: MinHashConfig
 ) -> Iterator[Any]:
@@ -330,11 +406,10 @@ class MinHashDedup(beam.PTransform):
             edges = {"edges": edges, "payloads": payloads} | "Verify" >> VerifyEdges(config.threshold, config.verify)
         if config.survivor == "central":
             edges = edges | "RankByDegree" >> RankByDegree()
-        verdicts = (
-            edges
-            | "Components" >> ConnectedComponents(config.max_rounds)
-            | "VerdictByNode" >> beam.MapTuple(lambda _id, v: (unranked(v[1]), v))
-        )
+        verdicts = edges | "Components" >> ConnectedComponents(config.max_rounds)
+        if config.linkage == "direct" and config.verify != "none":
+            verdicts = {"verdicts": verdicts, "payloads": payloads} | "DirectLinkage" >> DirectLinkage(config)
+        verdicts = verdicts | "VerdictByNode" >> beam.MapTuple(lambda _id, v: (unranked(v[1]), v))
         joined: dict[str, beam.PCollection] = {
             "doc": docs | "KeyByNode" >> beam.Map(lambda d: (node_of(d, config.survivor, config.quality_signal), d)),
             "verdict": verdicts,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -131,6 +132,13 @@ def test_minhash_finds_word_and_cjk_near_duplicates(tmp_path: Path, verify: str)
     docs, truth = corpus()
     kept, rejected = run(docs, MinHashDedup(MinHashConfig(verify=verify)), tmp_path)
     check_clusters(kept, rejected, truth)
+    # "central" (default): where a base has two edited copies, the base is closer to each of
+    # them than they are to one another, so the base survives (exact similarities; estimates
+    # carry +-0.04 of noise at 128 permutations)
+    for c in range(2, 40, 3) if verify == "exact" else ():
+        assert f"c{c:03d}v0" in {d.id for d in kept}
+    kept, rejected = run(docs, MinHashDedup(MinHashConfig(verify=verify, survivor="longest")), tmp_path)
+    check_clusters(kept, rejected, truth)
     longest = {}
     for d in docs:
         best = longest.get(truth[d.id])
@@ -218,8 +226,9 @@ def test_multilingual_neardup_quality(shared_data: Path, tmp_path: Path) -> None
     spec.loader.exec_module(scorer)  # type: ignore[union-attr]
     truth = json.loads((shared_data / "neardup" / "multilingual-neardup-truth.json").read_text())
     result = scorer.score(truth, {d.id for d in kept})
-    # measured 0.976 / 0.9865 (benchmarks/results/dedup_quality.md); margin for noise only
-    assert result["f1"] >= 0.96 and result["precision"] >= 0.98, result
+    # the issue's targets; measured F1 0.979 / P 0.994 (benchmarks/results/dedup_quality.md).
+    # The run is deterministic: no margin for noise is needed.
+    assert result["f1"] >= 0.97 and result["precision"] >= 0.99, result
 
 
 @pytest.mark.slow
@@ -232,12 +241,50 @@ def test_unconverged_components_degrade_to_keeping_more(tmp_path: Path) -> None:
     order_ = list(range(24))
     rng.shuffle(order_)
     docs = [doc(f"p{j:02d}", " ".join(words[12 * i : 12 * i + 200])) for j, i in enumerate(order_)]
-    kept, rejected = run(docs, MinHashDedup(MinHashConfig(survivor="smallest_id")), tmp_path)
+    transitive = MinHashConfig(survivor="smallest_id", linkage="transitive")
+    kept, rejected = run(docs, MinHashDedup(transitive), tmp_path)
     assert [d.id for d in kept] == ["p00"] and len(rejected) == 23
     assert kept[0].cluster_size == 24
-    kept1, rejected1 = run(docs, MinHashDedup(MinHashConfig(survivor="smallest_id", max_rounds=1)), tmp_path)
+    kept1, rejected1 = run(docs, MinHashDedup(transitive.model_copy(update={"max_rounds": 1})), tmp_path)
     assert len(kept1) + len(rejected1) == 24 and "p00" in {d.id for d in kept1}
     assert all(r.detail < r.id for r in rejected1)
+
+
+def chain(n: int = 24) -> list[Document]:
+    """Documents p00..: windows of 200 words sliding by 12 (neighbours ~0.89 similar by word
+    2-grams, two steps apart ~0.79, three ~0.70), in shuffled id order."""
+    rng = random.Random(4)
+    words = [rng.choice(WORDS) for _ in range(200 + 12 * n)]
+    order_ = list(range(n))
+    rng.shuffle(order_)
+    return [doc(f"p{j:02d}", " ".join(words[12 * i : 12 * i + 200])) for j, i in enumerate(order_)]
+
+
+@pytest.mark.parametrize("survivor", ["central", "smallest_id"])
+def test_direct_linkage_removes_only_documents_similar_to_their_survivor(tmp_path: Path, survivor: str) -> None:
+    """On a chain, transitive linkage removes 23 of 24 documents although the ends share
+    nothing; direct linkage removes a document only for a survivor it is itself >= 0.8
+    similar to (exact Jaccard of its shingles), and keeps the rest."""
+    from pipelines.dedup.minhash import exact_jaccard
+    from pipelines.dedup.shingles import shingle_hashes
+
+    docs = chain()
+    config = MinHashConfig(survivor=survivor)  # type: ignore[arg-type]
+    kept, rejected = run(docs, MinHashDedup(config), tmp_path)
+    assert len(kept) + len(rejected) == 24 and 3 <= len(kept) <= 12
+    text = {d.id: d.text for d in docs}
+
+    def shingles(t: str):
+        return np.unique(shingle_hashes(t, mode="word", n=config.ngram, norm=config.normalization, hash_name=config.hash))
+
+    kept_ids = {d.id for d in kept}
+    for r in rejected:
+        assert r.detail in kept_ids
+        assert exact_jaccard(shingles(text[r.id]), shingles(text[r.detail])) >= 0.8
+    assert sum(d.cluster_size for d in kept) == 24
+    multi, multi_rejected = run(docs, MinHashDedup(config), tmp_path, MULTI)
+    assert [(d.id, d.cluster_size) for d in multi] == [(d.id, d.cluster_size) for d in kept]
+    assert [(r.id, r.detail) for r in multi_rejected] == [(r.id, r.detail) for r in rejected]
 
 
 def test_central_survivor_keeps_the_base_not_the_longest_variant(tmp_path: Path) -> None:
