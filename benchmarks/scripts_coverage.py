@@ -1,0 +1,347 @@
+"""How the presets' step chains treat clean prose in every script: kept share and drop reasons.
+
+Inputs (real text, nothing synthetic):
+  * UDHR paragraphs in ~380 languages (../shared/data/lid/udhr2_paragraphs.tsv.xz, `lang<TAB>
+    text`). Each language's paragraphs, in order, are joined with newlines into documents of
+    realistic length: a document takes paragraphs until it reaches its target length, the
+    targets cycling through 1,000 / 2,000 / 3,000 characters; a remainder under 500 characters
+    is appended to the language's previous document. UDHR is clean, edited prose, so a
+    well-behaved chain keeps nearly all of it; what it drops is a finding.
+  * Wikipedia articles from the ja/uk/vi dump excerpts
+    (../shared/data/wiki/truncated/*-repaired.xml.bz2), through the project's wiki reader.
+
+Each preset (workflows/presets/{web,wiki,books}.yaml) runs its step chain
+(`pipelines.steps.runner.StepChain`, the same code a pipeline runs) over every document.
+Outcomes are grouped
+  * per script: ISO 15924 code of the text (`pipelines.steps.text.detect_script`);
+  * per language: the UDHR file code (ISO 639-3, with a variant suffix), or the wiki dump.
+A drop by the `language` step (`low_language_score`, `language_not_kept`) is a language-ID
+outcome, reported apart from the quality drops (every other step). For UDHR, a language counts
+as "known to lid.176" when the table `LID_LABELS` below maps its code to one of lid.176's 176
+labels; lid.176 cannot recognise the others, and dropping those for a low score is expected.
+The "quality kept" share is kept / (documents that passed the language step): it is what the
+quality steps do to text they were given.
+
+Run: .venv/bin/python -m benchmarks.scripts_coverage [--presets web wiki books] [--baseline J]
+Writes benchmarks/results/scripts_coverage.json and scripts_coverage.md. With `--baseline`
+(a previous scripts_coverage.json), the markdown puts the baseline's figures beside the new.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import lzma
+import os
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from pipelines.sources import wiki
+from pipelines.steps.runner import StepChain
+from pipelines.steps.text import detect_script
+from schemas.document import Document, make_id
+from workflows.config import load_preset
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))
+RESULTS = ROOT / "benchmarks" / "results"
+UDHR = SHARED / "lid" / "udhr2_paragraphs.tsv.xz"
+WIKI_DUMPS = ("jawiki", "ukwiki", "viwiki")
+TARGETS = (1000, 2000, 3000)
+MIN_TAIL = 500
+LANGUAGE_STEP = "language"
+
+# UDHR language code (the part before any "_variant") -> lid.176 label, for the languages
+# lid.176 has a label for. Written by hand from ISO 639-3 / 639-1 (macrolanguages map to
+# their lid.176 label: Standard Arabic arb -> ar, Quechua varieties -> qu, ...).
+LID_LABELS: dict[str, str] = {
+    "afr": "af", "als": "sq", "amh": "am", "arb": "ar", "ast": "ast", "azj": "az", "bcl": "bcl",
+    "bel": "be", "ben": "bn", "bho": "bh", "bod": "bo", "bos": "bs", "bre": "br", "bul": "bg",
+    "cat": "ca", "ceb": "ceb", "ces": "cs", "ckb": "ckb", "cmn": "zh", "cos": "co", "cym": "cy",
+    "dan": "da", "deu": "de", "div": "dv", "ell": "el", "eml": "eml", "eng": "en", "epo": "eo",
+    "est": "et", "eus": "eu", "fin": "fi", "fra": "fr", "gla": "gd", "gle": "ga", "glg": "gl",
+    "gug": "gn", "guj": "gu", "hat": "ht", "heb": "he", "hin": "hi", "hrv": "hr", "hsb": "hsb",
+    "hun": "hu", "hye": "hy", "ido": "io", "ilo": "ilo", "ina": "ia", "ind": "id", "isl": "is",
+    "ita": "it", "jav": "jv", "jpn": "ja", "kan": "kn", "kat": "ka", "kaz": "kk", "khk": "mn",
+    "khm": "km", "kir": "ky", "kor": "ko", "lat": "la", "lav": "lv", "lit": "lt", "ltz": "lb",
+    "mai": "mai", "mal": "ml", "mar": "mr", "min": "min", "mkd": "mk", "mlt": "mt", "mly": "ms",
+    "mya": "my", "nds": "nds", "nep": "ne", "nld": "nl", "nno": "nn", "nob": "no", "oss": "os",
+    "pam": "pam", "pan": "pa", "pbu": "ps", "pes": "fa", "plt": "mg", "pnb": "pnb", "pol": "pl",
+    "por": "pt", "quy": "qu", "quz": "qu", "qva": "qu", "qvc": "qu", "qvh": "qu", "qvm": "qu",
+    "qvn": "qu", "qwh": "qu", "qxa": "qu", "qxn": "qu", "qxu": "qu", "qud": "qu", "qug": "qu",
+    "roh": "rm", "ron": "ro", "rus": "ru", "sah": "sah", "san": "sa", "sco": "sco", "slk": "sk",
+    "slv": "sl", "som": "so", "spa": "es", "srp": "sr", "sun": "su", "swe": "sv", "swh": "sw",
+    "tam": "ta", "tat": "tt", "tgk": "tg", "tgl": "tl", "tha": "th", "tuk": "tk", "tur": "tr",
+    "tyv": "tyv", "uig": "ug", "ukr": "uk", "urd": "ur", "uzn": "uz", "vec": "vec", "vep": "vep",
+    "vie": "vi", "war": "war", "wln": "wa", "ydd": "yi", "yor": "yo",
+}  # fmt: skip
+
+
+def lid_label(udhr_code: str) -> str | None:
+    """lid.176's label for a UDHR file code ("uzn_cyrl" -> "uz"), None when it has none."""
+    return LID_LABELS.get(udhr_code.split("_")[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# Documents
+
+
+def udhr_documents(path: Path = UDHR) -> list[Document]:
+    """UDHR paragraphs joined into documents of 1-3k characters per language (see module doc)."""
+    by_lang: dict[str, list[str]] = defaultdict(list)
+    with lzma.open(path, "rt", encoding="utf-8") as f:
+        next(f)  # header
+        for line in f:
+            lang, _, text = line.rstrip("\n").partition("\t")
+            if text.strip():
+                by_lang[lang].append(text.strip())
+    docs: list[Document] = []
+    for lang in sorted(by_lang):
+        texts: list[str] = []
+        current: list[str] = []
+        size = 0
+        for para in by_lang[lang]:
+            current.append(para)
+            size += len(para) + 1
+            if size >= TARGETS[len(texts) % len(TARGETS)]:
+                texts.append("\n".join(current))
+                current, size = [], 0
+        if current:
+            tail = "\n".join(current)
+            if texts and len(tail) < MIN_TAIL:
+                texts[-1] += "\n" + tail
+            else:
+                texts.append(tail)
+        for i, text in enumerate(texts):
+            locator = f"udhr2/{lang}/{i}"
+            docs.append(Document(id=make_id("udhr2", lang, i), text=text, source="udhr", location=locator, title=lang))
+    return docs
+
+
+def wiki_documents(name: str) -> list[Document]:
+    """The article documents the wiki reader makes from one repaired dump excerpt."""
+    path = SHARED / "wiki" / "truncated" / f"{name}-truncated-repaired.xml.bz2"
+    config = wiki.Config(paths=[str(path)])
+    docs = [r for r in wiki.read(str(path), config) if isinstance(r, Document)]
+    return [dataclasses.replace(d, title=name) for d in docs]
+
+
+# ---------------------------------------------------------------------------------------------
+# Running and tallying
+
+
+def run_preset(preset: str, docs: list[Document], batch: int = 256) -> dict[str, tuple[str, str]]:
+    """doc id -> ("kept", "") or (step, reason) of the first drop, for one preset's chain."""
+    chain = StepChain([s.spec() for s in load_preset(preset)])
+    chain.setup()
+    out: dict[str, tuple[str, str]] = {}
+    for i in range(0, len(docs), batch):
+        result = chain.run(docs[i : i + batch])
+        for d in result.kept:
+            out[d.id] = ("kept", "")
+        for r in result.rejected:
+            out[r.id] = (r.step, r.reason)
+        for f in result.failed:
+            out[f.id] = (f.step, "failed")
+    return out
+
+
+def _group_stats(outcomes: list[tuple[str, str]]) -> dict[str, Any]:
+    n = len(outcomes)
+    kept = sum(1 for s, _ in outcomes if s == "kept")
+    lang = Counter(r for s, r in outcomes if s == LANGUAGE_STEP)
+    quality = Counter(f"{s}:{r}" for s, r in outcomes if s not in ("kept", LANGUAGE_STEP))
+    passed = n - sum(lang.values())
+    return {
+        "docs": n,
+        "kept": kept,
+        "language_drops": dict(lang.most_common()),
+        "quality_drops": dict(quality.most_common()),
+        "passed_language": passed,
+        "quality_kept_share": round(kept / passed, 4) if passed else None,
+        "kept_share": round(kept / n, 4) if n else None,
+    }
+
+
+def tally(docs: list[Document], outcomes: dict[str, tuple[str, str]], known: dict[str, bool]) -> dict[str, Any]:
+    """Per script (split by lid.176-known or not) and per language."""
+    by_script: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    by_script_known: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    by_lang: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    lang_script: dict[str, Counter[str]] = defaultdict(Counter)
+    for d in docs:
+        script = detect_script(d.text)
+        lang = d.title or "?"
+        o = outcomes[d.id]
+        by_script[script].append(o)
+        if known.get(lang, True):
+            by_script_known[script].append(o)
+        by_lang[lang].append(o)
+        lang_script[lang][script] += 1
+    return {
+        "scripts": {s: {**_group_stats(v), "languages": len({d.title for d in docs if detect_script(d.text) == s})}
+                    for s, v in sorted(by_script.items())},
+        "scripts_lid_known": {s: _group_stats(v) for s, v in sorted(by_script_known.items())},
+        "languages": {
+            lang: {**_group_stats(v), "script": lang_script[lang].most_common(1)[0][0], "lid_known": known.get(lang, True)}
+            for lang, v in sorted(by_lang.items())
+        },
+    }
+
+
+def measure(presets: list[str]) -> dict[str, Any]:
+    udhr = udhr_documents()
+    known = {d.title or "": lid_label(d.title or "") is not None for d in udhr}
+    wikis = {name: wiki_documents(name) for name in WIKI_DUMPS}
+    results: dict[str, Any] = {
+        "inputs": {
+            "udhr_languages": len(known),
+            "udhr_languages_lid_known": sum(known.values()),
+            "udhr_documents": len(udhr),
+            "udhr_chars": sum(len(d.text) for d in udhr),
+            "wiki_documents": {k: len(v) for k, v in wikis.items()},
+        },
+        "presets": {},
+    }
+    wiki_docs = [d for v in wikis.values() for d in v]
+    for preset in presets:
+        t0 = time.process_time()
+        udhr_out = run_preset(preset, udhr)
+        wiki_out = run_preset(preset, wiki_docs)
+        results["presets"][preset] = {
+            "udhr": tally(udhr, udhr_out, known),
+            "wiki": tally(wiki_docs, wiki_out, {}),
+            "cpu_seconds": round(time.process_time() - t0, 1),
+        }
+        # every drop of a lid.176-known UDHR language by a quality step, for reading
+        results["presets"][preset]["udhr_quality_drop_details"] = _drop_details(preset, udhr, known)
+    return results
+
+
+def _drop_details(preset: str, docs: list[Document], known: dict[str, bool], limit: int = 60) -> list[str]:
+    chain = StepChain([s.spec() for s in load_preset(preset)])
+    result = chain.run([d for d in docs if known.get(d.title or "", False)])
+    by_id = {d.id: d for d in docs}
+    lines = []
+    for r in result.rejected:
+        if r.step != LANGUAGE_STEP:
+            lines.append(f"{by_id[r.id].title} {detect_script(by_id[r.id].text)} {r.step}:{r.reason} {r.detail}")
+    return sorted(lines)[:limit]
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def _reasons(d: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in d.items()) or "-"
+
+
+def _was(base: dict[str, Any] | None, *path: str) -> Any:
+    node: Any = base
+    for p in path:
+        if not isinstance(node, dict) or p not in node:
+            return None
+        node = node[p]
+    return node
+
+
+def render(results: dict[str, Any], baseline: dict[str, Any] | None) -> str:
+    inp = results["inputs"]
+    out = [
+        "# Script coverage: clean prose through the presets' step chains",
+        "",
+        "Written by `benchmarks/scripts_coverage.py` (see its docstring for the method).",
+        f"UDHR: {inp['udhr_documents']} documents of 1-3k characters ({inp['udhr_chars']:,} characters) in "
+        f"{inp['udhr_languages']} language files, {inp['udhr_languages_lid_known']} of them in a language "
+        f"lid.176 has a label for. Wikipedia: {inp['wiki_documents']} article documents.",
+        "",
+        "`kept %` = kept / documents; `quality kept %` = kept / documents that passed the language "
+        "step. Language-step drops (expected for languages lid.176 does not know, e.g. low scores) "
+        "are counted apart from quality drops.",
+    ]
+    if baseline:
+        out.append("Figures `before -> after`: before = the baseline run (" + baseline.get("label", "baseline") + ").")
+    for preset, res in results["presets"].items():
+        out += ["", f"## Preset `{preset}`", ""]
+        out += ["### UDHR per script, languages lid.176 knows", ""]
+        out += ["| script | docs | quality kept % | kept % | language drops | quality drops |", "|---|---|---|---|---|---|"]
+        for s, st in res["udhr"]["scripts_lid_known"].items():
+            was = _was(baseline, "presets", preset, "udhr", "scripts_lid_known", s)
+            qk = _pct(st["quality_kept_share"])
+            k = _pct(st["kept_share"])
+            if was:
+                qk = f"{_pct(was['quality_kept_share'])} -> {qk}"
+                k = f"{_pct(was['kept_share'])} -> {k}"
+            out.append(
+                f"| {s} | {st['docs']} | {qk} | {k} | {_reasons(st['language_drops'])} | {_reasons(st['quality_drops'])} |"
+            )
+        out += ["", "### UDHR per script, all languages", ""]
+        out += ["| script | languages | docs | quality kept % | kept % | language drops | quality drops |",
+                "|---|---|---|---|---|---|---|"]
+        for s, st in res["udhr"]["scripts"].items():
+            was = _was(baseline, "presets", preset, "udhr", "scripts", s)
+            qk = _pct(st["quality_kept_share"])
+            if was:
+                qk = f"{_pct(was['quality_kept_share'])} -> {qk}"
+            out.append(
+                f"| {s} | {st['languages']} | {st['docs']} | {qk} | {_pct(st['kept_share'])} | "
+                f"{_reasons(st['language_drops'])} | {_reasons(st['quality_drops'])} |"
+            )
+        out += ["", "### Wikipedia (ja, uk, vi)", ""]
+        out += ["| dump | script | docs | quality kept % | kept % | language drops | quality drops |",
+                "|---|---|---|---|---|---|---|"]
+        for lang, st in res["wiki"]["languages"].items():
+            was = _was(baseline, "presets", preset, "wiki", "languages", lang)
+            qk = _pct(st["quality_kept_share"])
+            if was:
+                qk = f"{_pct(was['quality_kept_share'])} -> {qk}"
+            out.append(
+                f"| {lang} | {st['script']} | {st['docs']} | {qk} | {_pct(st['kept_share'])} | "
+                f"{_reasons(st['language_drops'])} | {_reasons(st['quality_drops'])} |"
+            )
+        losers = [
+            (lang, st) for lang, st in res["udhr"]["languages"].items()
+            if st["quality_drops"] or (_was(baseline, "presets", preset, "udhr", "languages", lang, "quality_drops"))
+        ]
+        out += ["", "### UDHR languages with a quality drop (now or in the baseline)", ""]
+        out += ["| language | script | lid.176 knows | docs | passed language | kept | quality drops | baseline quality drops |",
+                "|---|---|---|---|---|---|---|---|"]
+        for lang, st in losers:
+            was = _was(baseline, "presets", preset, "udhr", "languages", lang, "quality_drops")
+            out.append(
+                f"| {lang} | {st['script']} | {'yes' if st['lid_known'] else 'no'} | {st['docs']} | "
+                f"{st['passed_language']} | {st['kept']} | {_reasons(st['quality_drops'])} | "
+                f"{_reasons(was) if was is not None else '-'} |"
+            )
+        out += ["", f"CPU seconds for this preset (UDHR + wiki): {res['cpu_seconds']}"]
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--presets", nargs="+", default=["web", "wiki", "books"])
+    parser.add_argument("--baseline", type=Path, default=None, help="a previous scripts_coverage.json")
+    parser.add_argument("--label", default="", help="a label stored in the JSON (e.g. the commit)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "scripts_coverage")
+    args = parser.parse_args(argv)
+    if not UDHR.is_file():
+        raise SystemExit(f"missing {UDHR}: the shared data is needed")
+    results = measure(args.presets)
+    results["label"] = args.label
+    baseline = json.loads(args.baseline.read_text(encoding="utf-8")) if args.baseline else None
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    args.out.with_suffix(".md").write_text(render(results, baseline), encoding="utf-8")
+    print(f"wrote {args.out.with_suffix('.md')}")
+
+
+if __name__ == "__main__":
+    main()
