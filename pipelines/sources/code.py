@@ -281,6 +281,15 @@ def _tar_members(path: str, config: Config) -> Iterator[Member]:
     with open_input(path, config.max_decompressed_bytes) as stream:
         with tarfile.open(fileobj=stream, mode="r|", tarinfo=_BoundedTarInfo) as tar:
             for info in tar:
+                # tarfile skips a member's data by reading up to `tar.offset` (the next
+                # header); past the end of a truncated stream those reads return nothing
+                # and a declared size of 2**63 bytes loops "forever". A member whose data
+                # would end beyond the limit makes the archive too large anyway.
+                if tar.offset > config.max_decompressed_bytes:
+                    raise ArchiveLimit(
+                        f"archive_too_large: member {info.name[:200]!r} declares {info.size} bytes, "
+                        f"ending past {config.max_decompressed_bytes} decompressed bytes"
+                    )
                 if info.isreg():
                     yield Member(info.name, "file", info.size, read=_tar_reader(tar, info))
                 elif info.isdir():

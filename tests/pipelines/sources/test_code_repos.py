@@ -4,6 +4,7 @@ archives made here (path traversal, links, bombs, binaries)."""
 from __future__ import annotations
 
 import collections
+import gzip
 import io
 import os
 import stat
@@ -462,3 +463,46 @@ def test_damaged_archives_never_raise(tmp_path: Path, samples: Path) -> None:
         records = run(path)  # must not raise
         assert records, path
         assert all(isinstance(r, (Document, Rejection, Failure)) for r in records)
+
+
+def _set_tar_size(header: bytearray, size_field: bytes) -> None:
+    """Put `size_field` (12 bytes) in a ustar header block and fix its checksum."""
+    header[124:136] = size_field
+    header[148:156] = b" " * 8
+    header[148:156] = b"%06o\x00 " % sum(header)
+
+
+@pytest.mark.timeout(60)
+def test_truncated_member_declaring_a_huge_size_ends_quickly(tmp_path: Path) -> None:
+    """Found by benchmarks/fuzz_readers.py: tarfile skips a member's data by reading up to
+    the next header, and past the end of a truncated stream those reads return nothing, so
+    a size of 2**63 bytes (base-256 size field, or a pax `size` record) looped for ever.
+    Such an archive is now `archive_too_large` at once."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        add_file(tar, "r/a.py", PY.encode())
+        add_file(tar, "r/b.py", PY.encode())
+    data = bytearray(raw.getvalue())
+    header = bytearray(data[:512])
+    _set_tar_size(header, b"\x80" + b"\x00" * 3 + b"\xff" * 8)  # base-256: 2**64 - 1 bytes
+    for name, payload in (("base256.tar.gz", bytes(header) + data[512:]), ("base256.tar", bytes(header) + data[512:])):
+        path = tmp_path / name
+        path.write_bytes(gzip.compress(payload) if name.endswith(".gz") else payload)
+        records = run(path)
+        assert len(records) == 1 and isinstance(records[0], Failure), records
+        assert records[0].error.startswith("archive_too_large: member 'r/a.py' declares 18446744073709551615 bytes")
+
+    pax = tmp_path / "pax-size.tar.gz"
+    with tarfile.open(pax, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("r/a.py")
+        info.size = len(PY)
+        info.pax_headers = {"size": str(10**12)}
+        tar.addfile(info, io.BytesIO(PY.encode()))
+    records = run(pax)
+    assert len(records) == 1 and records[0].error.startswith("archive_too_large"), records
+    # Under the limit the same lie is a truncated archive, read to its end.
+    _set_tar_size(header, b"%011o\x00" % 50_000_000)
+    small = tmp_path / "cut.tar.gz"
+    small.write_bytes(gzip.compress(bytes(header) + data[512:]))
+    docs, rejected, failed = split(run(small, max_decompressed_bytes=100_000_000))
+    assert not docs and len(failed) == 1 and failed[0].location == str(small)
