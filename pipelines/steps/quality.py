@@ -135,21 +135,33 @@ class GopherQuality:
       lines ending with an ellipsis <= max_ellipsis_lines_ratio 0.3; words containing a
       letter >= min_alpha_words_ratio 0.8; stop words >= min_stop_words 2 (Gopher's English
       list "the, be, to, of, and, that, have, with"; other languages: `stopwords.py`; skipped
-      when the language is unknown or has no list).
+      when the language is unknown, has no list, or its list is in another script than the
+      text, i.e. the language label is wrong for it; see `text.stop_word_count`).
     Drops (first failing rule): `too_few_words`, `too_many_words`, `mean_word_length`,
       `too_many_hashes`, `too_many_ellipses`, `too_many_bullet_lines`,
       `too_many_ellipsis_lines`, `too_few_alpha_words`, `too_few_stop_words`.
-    Built-in script overrides: Han and Japanese words (jieba / script runs) are 1-3
-      characters long, so the mean word length range is [1, 6] there; pseudo-words of Thai,
-      Lao, Khmer, Myanmar, Tibetan are at most 4 characters: range [1, 10]. Malayalam is
-      strongly agglutinative (UDHR mean 12 characters per word): range [3, 15].
+    Built-in script overrides (the word length bounds are Gopher's, measured in letters of an
+    alphabet, and mean something else in other kinds of script):
+      * Han and Japanese words (jieba / script runs) are 1-3 characters long: range [1, 6];
+      * pseudo-words of Thai, Lao, Khmer, Myanmar, Tibetan are at most 4 characters, of Yi
+        at most 2: range [1, 10];
+      * syllabic scripts, where one character writes a whole syllable (consonant + vowel, two
+        letters of an alphabet): Hangul syllable blocks, Ethiopic, Cherokee, Canadian
+        syllabics, Vai. Gopher's minimum of 3 letters is 1.5 syllables: range [1.5, 10].
+        The maximum stays: polysynthetic languages written in syllabics reach ~10 syllables
+        per word (Inuktitut UDHR 9.1-9.8), and junk without spaces runs far longer. Measured
+        on UDHR: Korean 2.99-3.06, Amharic 3.1-3.4, Vai 1.7-1.9 characters per word;
+      * scripts of the Dravidian languages (Tamil, Telugu, Kannada, Malayalam), which are
+        agglutinative (case endings, postpositions and auxiliaries are written into the
+        word): range [3, 15]. Measured on UDHR: Tamil 9.3-10.0, Malayalam 11.6-13.5.
     """
 
     DEFAULT_OVERRIDES: Overrides = {
         "Hani": {"min_mean_word_length": 1.0, "max_mean_word_length": 6.0},
         "Jpan": {"min_mean_word_length": 1.0, "max_mean_word_length": 6.0},
-        **{s: {"min_mean_word_length": 1.0} for s in ("Thai", "Laoo", "Khmr", "Mymr", "Tibt")},
-        "Mlym": {"max_mean_word_length": 15.0},
+        **{s: {"min_mean_word_length": 1.0} for s in ("Thai", "Laoo", "Khmr", "Mymr", "Tibt", "Yiii")},
+        **{s: {"min_mean_word_length": 1.5} for s in ("Hang", "Ethi", "Cher", "Cans", "Vaii")},
+        **{s: {"max_mean_word_length": 15.0} for s in ("Taml", "Telu", "Knda", "Mlym")},
     }
 
     def __init__(
@@ -208,7 +220,7 @@ class GopherQuality:
         if alpha < t["min_alpha_words_ratio"]:
             return Drop("too_few_alpha_words", f"alpha_words={alpha:.3f}<{t['min_alpha_words_ratio']}")
         need = t["min_stop_words"]
-        stops = stop_word_count(ws, doc.language, text, limit=None if self.record_signals else need)
+        stops = stop_word_count(ws, doc.language, text, limit=None if self.record_signals else need, script=script)
         if stops is not None and stops < need:
             return Drop("too_few_stop_words", f"stop_words={stops}<{need} language={doc.language}")
         if self.record_signals:

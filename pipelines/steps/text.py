@@ -18,7 +18,9 @@ counted with a segmentation that suits the script:
   word; particles glue onto their hiragana run, so a morphological analyser (none is
   installed here to compare) would find somewhat more, shorter words;
 * Thai, Lao, Khmer, Myanmar, Tibetan (no spaces between words, no segmenter installed):
-  pseudo-words of at most 4 characters of each whitespace token (a typical Thai word length).
+  pseudo-words of at most 4 characters of each whitespace token (a typical Thai word length);
+* Yi (Nuosu syllabary, written without spaces like Chinese; one character is a syllable and
+  most words have one or two): pseudo-words of at most 2 characters, as Han runs in Japanese.
 
 In every segmented script, a token with no letter or digit (punctuation) is glued to the
 token before it, as whitespace splitting does for "word," in English: so "fraction of words
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from collections import Counter
 from functools import lru_cache
 
@@ -109,7 +112,7 @@ _LETTER_WEIGHT = {"Hani": 3, "Hira": 3, "Kana": 3, "Hang": 3, "Yiii": 3}
 UNKNOWN_SCRIPT = "Zyyy"  # ISO 15924 "Common": no letters at all
 # Scripts written without spaces between words (see the module docstring).
 CJK_SCRIPTS = frozenset({"Hani", "Jpan"})
-CHUNKED_SCRIPTS = frozenset({"Thai", "Laoo", "Khmr", "Mymr", "Tibt"})
+CHUNKED_SCRIPTS = frozenset({"Thai", "Laoo", "Khmr", "Mymr", "Tibt", "Yiii"})
 UNSPACED_SCRIPTS = CJK_SCRIPTS | CHUNKED_SCRIPTS
 
 
@@ -161,6 +164,7 @@ _JA_TOKEN = regex.compile(
 _JA_CHARS = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]")
 _HAS_WORD_CHAR = re.compile(r"\w")
 _CHUNK = 4  # pseudo-word length for Thai, Lao, Khmer, Myanmar, Tibetan
+_CHUNK_BY_SCRIPT = {"Yiii": 2}  # a Yi character is a whole syllable
 _jieba = None
 
 
@@ -202,13 +206,14 @@ def _segment(text: str, script: str) -> list[str]:
                 tokens.append(tok)
         return _glue_punctuation(tokens)
     if script in CHUNKED_SCRIPTS:
+        size = _CHUNK_BY_SCRIPT.get(script, _CHUNK)
         out: list[str] = []
         for tok in text.split():
-            if len(tok) <= _CHUNK:
+            if len(tok) <= size:
                 out.append(tok)
             else:
-                out.extend(tok[i : i + _CHUNK] for i in range(0, len(tok), _CHUNK))
-        return out
+                out.extend(tok[i : i + size] for i in range(0, len(tok), size))
+        return out if size == _CHUNK else _glue_punctuation(out)
     if script == "Ethi":  # the Ethiopic wordspace ፡ separates words like a space
         return text.replace("\u1361", " ").split()
     return text.split()
@@ -234,20 +239,29 @@ def count_words(text: str, script: str) -> int:
 # ---------------------------------------------------------------------------------------------
 # Lines, sentences, punctuation
 
-# Characters that end a sentence in the major scripts (Latin, CJK full-width, Arabic, Urdu,
-# Devanagari danda, Ethiopic, Armenian, Myanmar, Tibetan, Khmer, Thai has none).
-TERMINAL_PUNCTUATION: tuple[str, ...] = (
-    ".", "!", "?", "…", "。", "！", "？", "｡", "؟", "۔", "।", "॥", "።", "፧", "։", "။", "།", "។", "៕", "‼", "⁇", "⁈", "⁉",
+# Marks that end a sentence. The hand-written list covers the major scripts (Latin, CJK
+# full-width, Arabic, Urdu, Devanagari danda, Ethiopic, Armenian, Myanmar, Tibetan shad, Khmer;
+# Thai has none) plus the ellipsis; to it is added every character with Unicode's
+# Sentence_Terminal property (UAX #29: Syriac, N'Ko, Canadian syllabics ᙮, Mongolian ᠃, Vai ꘎,
+# Balinese, Javanese, Bamum, Lisu, Brahmi, full-width ．, ...). Two Ethiopic wordspaces "፡፡"
+# are the common way of typing the Ethiopic full stop "።" (Tigrinya and Amharic text typed on
+# keyboards without it) and end a sentence too.
+_SENTENCE_TERMINALS = "".join(regex.findall(r"\p{Sentence_Terminal}", "".join(map(chr, range(0x80, 0x20000)))))
+ETHIOPIC_DOUBLE_WORDSPACE = "\u1361\u1361"
+TERMINAL_PUNCTUATION: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        (".", "!", "?", "…", "。", "！", "？", "｡", "؟", "۔", "।", "॥", "።", "፧", "։", "။", "།", "។", "៕", "‼", "⁇", "⁈", "⁉")
+        + tuple(_SENTENCE_TERMINALS)
+        + (ETHIOPIC_DOUBLE_WORDSPACE,)
+    )
 )  # fmt: skip
 # Closing quotes/brackets that may follow the terminal mark ("He said so." / 「…。」).
 CLOSING_MARKS = "\"'”’»)]」』）】"
-_TERMINAL_SET = frozenset(TERMINAL_PUNCTUATION)
 
 
 def ends_with_terminal_punctuation(line: str) -> bool:
     """True if the (stripped) line ends with a terminal mark, maybe followed by closing quotes."""
-    line = line.rstrip().rstrip(CLOSING_MARKS)
-    return bool(line) and line[-1] in _TERMINAL_SET
+    return line.rstrip().rstrip(CLOSING_MARKS).endswith(TERMINAL_PUNCTUATION)
 
 
 def nonempty_lines(text: str) -> list[str]:
@@ -255,8 +269,16 @@ def nonempty_lines(text: str) -> list[str]:
     return [s for s in (line.strip() for line in text.split("\n")) if s]
 
 
+# Marks used in running Latin-like text (decimals, abbreviations, "e.g.") end a sentence only
+# before whitespace or the end; the other terminal marks (CJK, Indic, Ethiopic, and every other
+# Sentence_Terminal character) end it wherever they stand.
+_SPACED_ENDS = ".!?…؟۔։‼⁇⁈⁉"
+_ANYWHERE_ENDS = "".join(
+    dict.fromkeys("。！？｡।॥။།។៕።፧" + "".join(c for c in _SENTENCE_TERMINALS if c not in _SPACED_ENDS))
+)
 _SENTENCE_END = regex.compile(
-    r"(?:[.!?…؟۔։‼⁇⁈⁉]+[\"'”’»)\]]*(?=\s|$)|[。！？｡।॥။།។៕።፧]+[」』”’）)】]*)",
+    "(?:[" + regex.escape(_SPACED_ENDS) + "]+[\"'”’»)\\]]*(?=\\s|$)"
+    "|(?:[" + regex.escape(_ANYWHERE_ENDS) + "]|\u1361\u1361)+[」』”’）)】]*)"
 )
 # Thai and Lao have no sentence punctuation: a space ends a sentence or clause.
 _SPACE_SENTENCE_SCRIPTS = frozenset({"Thai", "Laoo"})
@@ -294,11 +316,49 @@ def split_sentences(text: str, script: str | None = None) -> list[str]:
 _STRIP = "\"'“”‘’«»()[]{}<>.,;:!?¡¿…-–—/\\*#|、。，！？；：「」『』（）【】・"
 
 
+# Scripts whose combining marks are optional in running text: Greek accents and breathings
+# (polytonic vs monotonic spelling), Cyrillic stress marks (learner and dictionary text),
+# Arabic harakat (vocalised Quranic, poetic and children's text), Hebrew niqqud and
+# cantillation. A word spelled with them is the same word as without, so stop words are also
+# matched with those marks removed. (In Indic and Southeast Asian scripts the marks are vowels
+# and are never removed; Latin is left as it is: Vietnamese and Yoruba tone marks are spelling.)
+OPTIONAL_MARK_SCRIPTS = frozenset({"Grek", "Cyrl", "Arab", "Hebr"})
+_NONSPACING_MARKS = regex.compile(r"\p{Mn}+")
+
+
+def strip_optional_marks(word: str) -> str:
+    """`word` without its nonspacing combining marks (NFD, marks removed, NFC): "καὶ" -> "και",
+    "فِي" -> "في"."""
+    return unicodedata.normalize("NFC", _NONSPACING_MARKS.sub("", unicodedata.normalize("NFD", word)))
+
+
+@lru_cache(maxsize=None)
+def _folded_stop_words(language: str) -> frozenset[str]:
+    return frozenset(strip_optional_marks(w) for w in STOP_WORDS[language])
+
+
+@lru_cache(maxsize=None)
+def stop_list_script(language: str) -> str | None:
+    """The script of `language`'s stop-word list (`detect_script` of the words), None if none."""
+    stop = STOP_WORDS.get(language)
+    return detect_script(" ".join(sorted(stop))) if stop else None
+
+
 def stop_word_count(
-    tokens: tuple[str, ...] | list[str], language: str | None, text: str = "", limit: int | None = None
+    tokens: tuple[str, ...] | list[str],
+    language: str | None,
+    text: str = "",
+    limit: int | None = None,
+    script: str | None = None,
 ) -> int | None:
     """How many tokens are stop words of `language` (case-insensitive, surrounding punctuation
     stripped). `None` when there is no list for the language: the caller cannot judge.
+
+    `script` is the text's script; when given and different from the script of the language's
+    list, the result is also `None`: the language label cannot be right for this text (e.g.
+    lid.176 says "zh" for Mongolian-script text), and counting Chinese particles in it would
+    judge the text by the wrong language. In `OPTIONAL_MARK_SCRIPTS` a token also matches
+    once its optional marks are removed (polytonic "καὶ" is the stop word "και").
 
     For Japanese and Thai, whose segmentation here is heuristic, the particles are counted as
     occurrences in `text` instead (a particle glued into a longer hiragana run still counts).
@@ -308,15 +368,33 @@ def stop_word_count(
     stop = STOP_WORDS.get(language)
     if stop is None:
         return None
+    if script is not None and not _same_writing(script, stop_list_script(language)):
+        return None
     if language in SUBSTRING_STOP_LANGUAGES and text:
         return sum(text.count(w) for w in stop)
+    fold = script in OPTIONAL_MARK_SCRIPTS
+    folded = _folded_stop_words(language) if fold else stop
     n = 0
     for t in tokens:
-        if t in stop or t.strip(_STRIP).lower() in stop:
+        if t in stop:
             n += 1
-            if limit is not None and n >= limit:
-                break
+        else:
+            t = t.strip(_STRIP).lower()
+            if t in stop or (fold and not t.isascii() and strip_optional_marks(t) in folded):
+                n += 1
+            else:
+                continue
+        if limit is not None and n >= limit:
+            break
     return n
+
+
+def _same_writing(text_script: str, list_script: str | None) -> bool:
+    """Whether a text in `text_script` can be in the language of a list in `list_script`:
+    the same script, or Japanese text (kana + Han) judged as Han or the other way round."""
+    if list_script is None or text_script == list_script:
+        return True
+    return {text_script, list_script} <= {"Hani", "Jpan"}
 
 
 SUBSTRING_STOP_LANGUAGES = frozenset({"ja", "th"})
@@ -333,6 +411,8 @@ __all__ = [
     "ends_with_terminal_punctuation",
     "nonempty_lines",
     "split_sentences",
+    "stop_list_script",
     "stop_word_count",
+    "strip_optional_marks",
     "words",
 ]

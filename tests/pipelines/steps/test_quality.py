@@ -21,7 +21,7 @@ from pipelines.steps.quality import (
     duplicate_ngram_fraction,
     top_ngram_fraction,
 )
-from pipelines.steps.text import split_sentences
+from pipelines.steps.text import detect_script, split_sentences
 from schemas.document import Document, Drop
 from workflows.config import load_preset
 
@@ -441,3 +441,83 @@ def test_combining_marks_are_part_of_words() -> None:
     out = GopherQuality(record_signals=True)(doc(hindi, language="hi", script="Deva"))
     assert isinstance(out, Document), out
     assert 3.0 <= out.signal("gopher_mean_word_length") <= 6.0  # type: ignore[operator]
+
+
+# ---------------------------------------------------------------------------------------------
+# Script coverage (benchmarks/scripts_coverage.py found these on UDHR)
+
+
+@functools.cache
+def udhr_text(shared_data: Path, code: str, start: int = 5, chars: int = 2000) -> str:
+    """UDHR paragraphs of one language file from paragraph `start` (past the preamble) joined
+    with newlines until `chars` characters, as the scripts_coverage benchmark builds documents."""
+    out: list[str] = []
+    with lzma.open(shared_data / "lid" / "udhr2_paragraphs.tsv.xz", "rt", encoding="utf-8") as f:
+        for line in f:
+            lang, _, text = line.rstrip("\n").partition("\t")
+            if lang == code and text.strip():
+                out.append(text.strip())
+    assert out, code
+    body = out[start:] if len(out) > start + 3 else out
+    kept: list[str] = []
+    for p in body:
+        kept.append(p)
+        if sum(map(len, kept)) >= chars:
+            break
+    return "\n".join(kept)
+
+
+@pytest.mark.parametrize("code", ["kor", "amh", "vai", "csw"])
+def test_syllabic_scripts_pass_the_word_length_rule(shared_data: Path, code: str) -> None:
+    """One character of Hangul, Ethiopic, Vai or Canadian syllabics is a syllable: real prose
+    has 1.7-4 characters per word and is kept."""
+    text = udhr_text(shared_data, code)
+    script = detect_script(text)
+    assert script in ("Hang", "Ethi", "Vaii", "Cans")
+    out = GopherQuality(record_signals=True)(doc(text, language=None, script=script))
+    assert isinstance(out, Document), out
+    assert 1.5 <= out.signal("gopher_mean_word_length") <= 10  # type: ignore[operator]
+
+
+def test_vai_needs_the_syllabic_override(shared_data: Path) -> None:
+    text = udhr_text(shared_data, "vai")
+    strict = GopherQuality(overrides={"Vaii": {"min_mean_word_length": 3.0}})
+    assert reason(strict(doc(text, language=None, script="Vaii"))) == "mean_word_length"
+
+
+def test_tamil_words_are_long_but_prose(shared_data: Path) -> None:
+    """Tamil is agglutinative: UDHR articles average up to 10 characters per word."""
+    for start in (5, 20, 35, 50):
+        text = udhr_text(shared_data, "tam", start=start)
+        out = GopherQuality(record_signals=True)(doc(text, language=None, script="Taml"))
+        assert isinstance(out, Document), (start, out)
+    # The bound still holds in Latin script.
+    long_words = " ".join(["internationalisation", "characteristically", "the", "of"] * 20)
+    assert reason(GopherQuality()(doc(long_words, language=None, script="Latn"))) == "mean_word_length"
+
+
+def test_polytonic_greek_has_its_stop_words(shared_data: Path) -> None:
+    text = udhr_text(shared_data, "ell_polytonic")
+    out = GopherQuality(record_signals=True)(doc(text, language="el", script="Grek"))
+    assert isinstance(out, Document), out
+    assert out.signal("gopher_stop_words") >= 10  # type: ignore[operator]
+
+
+def test_a_language_label_in_another_script_does_not_drop_for_stop_words(shared_data: Path) -> None:
+    """lid.176 labels the Mongolian-script UDHR "zh" (0.76); the books preset's Gopher rules
+    (20 words minimum) keep it instead of counting Chinese particles in it."""
+    text = udhr_text(shared_data, "khk_mong", start=0)
+    out = GopherQuality(min_words=20)(doc(text, language="zh", script=detect_script(text)))
+    assert isinstance(out, Document), out
+
+
+@pytest.mark.parametrize("code", ["tir", "csw", "iii"])
+def test_c4_and_fineweb_find_sentences_in_other_scripts(shared_data: Path, code: str) -> None:
+    """Tigrinya ends sentences with ፡፡, Swampy Cree with ᙮; Yi is written without spaces (its
+    lines are one "word" each when split on spaces, too many newlines per word for FineWeb)."""
+    text = udhr_text(shared_data, code)
+    script = detect_script(text)
+    d = doc(text, language=None, script=script)
+    for step in (C4Quality(), FineWebQuality(), GopherQuality()):
+        out = step(d)
+        assert isinstance(out, Document), (type(step).__name__, out)

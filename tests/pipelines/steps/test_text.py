@@ -17,6 +17,7 @@ from pipelines.steps.text import (
     nonempty_lines,
     split_sentences,
     stop_word_count,
+    strip_optional_marks,
     words,
 )
 
@@ -172,3 +173,76 @@ def test_sentences_and_words_of_other_scripts() -> None:
     # The Ethiopic wordspace separates words.
     assert words("ሰላም፡ለዓለም፡ሁሉ", "Ethi") == ("ሰላም", "ለዓለም", "ሁሉ")
     assert count_words("ሰላም፡ለዓለም፡ሁሉ", "Ethi") == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# Script coverage (benchmarks/scripts_coverage.py found these on UDHR)
+
+
+def test_ascii_sentence_ends_are_unchanged() -> None:
+    """Only . ! ? end an ASCII line (quotes and brackets after them are allowed), and a period
+    inside a number or before a letter does not end a sentence: English behaves as before."""
+    for code in range(0x20, 0x7F):
+        c = chr(code)
+        assert ends_with_terminal_punctuation("word" + c) is (c in ".!?"), repr(c)
+    assert ends_with_terminal_punctuation('He said "so."')
+    assert split_sentences("It costs 3.50 dollars, e.g. in Paris! Really? Yes") == [
+        "It costs 3.50 dollars, e.g.", "in Paris!", "Really?", "Yes",
+    ]  # fmt: skip
+
+
+def test_unicode_sentence_terminals_end_sentences() -> None:
+    """Unicode Sentence_Terminal marks of scripts the hand list missed: Canadian syllabics
+    full stop ᙮ (Swampy Cree UDHR), Vai full stop ꘎, Mongolian full stop ᠃."""
+    cree = "ᒥᓯᐌ ᐊᐌᓇ ᐁ ᑎᐸᑫᓂᑕᑯᓯᐟ ᑭᒋ ᓂᓯᑕᐌᓂᒥᐟ᙮ ᒥᓯᐌ ᐯᔭᑾᐣ ᑭᒋ ᐃᔑ ᑲᓇᐗᐸᒥᐟ ᐅᑎᐡᑲᐤ ᐅᓇᔓᐌᐎᓂᐠ᙮"
+    assert len(split_sentences(cree)) == 2
+    assert ends_with_terminal_punctuation(cree)
+    assert ends_with_terminal_punctuation("ꕪꘋ ꖷ ꗞ ꕮ ꗛꖺ꘎")
+    assert ends_with_terminal_punctuation("ᠬᠦᠮᠦᠨ ᠪᠦᠷ᠃")
+
+
+def test_ethiopic_double_wordspace_is_a_full_stop() -> None:
+    """Tigrinya UDHR ends its sentences with two wordspaces ፡፡ instead of ።."""
+    tir = "ሕድሕድ ሰብ ዜግነት ናይ ምርካብ መሰል ኦለዎ፡፡ እዚ መሰል እዚ ብጭቡጥ ፖለቲካዊ ኦብ ዘይኮኑ ገበናት ኦየገልግልን፡፡"
+    assert len(split_sentences(tir)) == 2
+    assert ends_with_terminal_punctuation(tir)
+    assert not ends_with_terminal_punctuation("ሕድሕድ ሰብ፡")  # one wordspace separates words
+    assert words("ሰላም፡፡ ሰብ", "Ethi") == ("ሰላም", "ሰብ")
+
+
+def test_yi_is_segmented_into_syllable_pairs() -> None:
+    """Yi (UDHR, Nuosu) has no spaces: pseudo-words of at most 2 syllables, punctuation glued."""
+    yi = "ꄚꐊꌠꇩꏤꆹꀋꎪꃅꉻꏑꇩꏤꌋꆀꐯꇯꊽꌅꅍꌋꅿꄿꐨꇬꁌꒉꄷꀋꁨꇫꍬꌬꇫꊥꎆꏤꄉꀐ。"
+    ws = words(yi, "Yiii")
+    assert len(ws) == 20  # 39 syllables and the full stop: 2 + 2 + ... + "ꀐ。"
+    assert all(len(w.rstrip("。")) <= 2 for w in ws)
+    assert "".join(ws) == yi
+    assert ws[-1].endswith("。")
+
+
+def test_stop_words_match_without_optional_marks() -> None:
+    """Polytonic Greek, vocalised Arabic and pointed Hebrew spell stop words with marks that
+    the (unmarked) lists do not have."""
+    greek = "Ἐπειδή, μὲ τὸν καταστατικὸ Χάρτη, οἱ λαοὶ τῶν Ἡνωμένων Ἐθνῶν διακήρυξαν καὶ πάλι τὴν πίστη τους"
+    assert strip_optional_marks("καὶ") == "και"
+    assert stop_word_count(words(greek, "Grek"), "el", greek, script="Grek") == 2  # μὲ, καὶ
+    assert stop_word_count(words(greek, "Grek"), "el", greek) == 0  # without the script: not folded
+    arabic = "الْعِلْمُ فِي الصِّغَرِ كَالنَّقْشِ عَلَى الْحَجَرِ"  # proverb, with harakat
+    assert stop_word_count(words(arabic, "Arab"), "ar", arabic, script="Arab") == 2  # في، على
+    hebrew = "בְּרֵאשִׁית בָּרָא אֱלֹהִים אֵת הַשָּׁמַיִם וְאֵת הָאָרֶץ"  # Genesis 1:1
+    assert stop_word_count(words(hebrew, "Hebr"), "he", hebrew, script="Hebr") == 1  # אֵת (וְאֵת is a prefix form)
+    # Latin tone marks are spelling: Vietnamese "cua" (crab) is not "của" (of).
+    assert stop_word_count(("cua", "ca"), "vi", script="Latn") == 0
+    assert stop_word_count(("của", "và"), "vi", script="Latn") == 2
+
+
+def test_stop_words_of_a_language_in_another_script_are_not_judged() -> None:
+    """lid.176 calls Mongolian-script UDHR "zh": Chinese particles cannot be counted in it."""
+    mongolian = "ᠬᠦᠮᠦᠨ ᠪᠦᠷ ᠲᠥᠷᠥᠵᠦ ᠮᠡᠨᠳᠡᠯᠡᠬᠦ ᠡᠷᠬᠡ ᠴᠢᠯᠥᠭᠡ ᠲᠡᠢ"
+    assert detect_script(mongolian) == "Mong"
+    assert stop_word_count(words(mongolian, "Mong"), "zh", mongolian, script="Mong") is None
+    # Without a script the caller keeps the old behaviour (the list is applied).
+    assert stop_word_count(words(mongolian, "Mong"), "zh", mongolian) == 0
+    # Japanese text that is mostly kanji (detected as Han) still has the Japanese particles.
+    ja = "東京都は日本の首都である。"
+    assert stop_word_count(words(ja, "Hani"), "ja", ja, script="Hani") >= 2
