@@ -185,6 +185,28 @@ class ExtractionTimeout(Exception):
     """A page's extraction exceeded its time limit."""
 
 
+class PageTooDeep(ValueError):
+    """A page whose elements nest deeper than MAX_DOM_DEPTH (main-content extraction refused)."""
+
+
+# resiliparse's main-content pass costs about (elements x nesting depth), all inside one C++
+# call that the time limit cannot interrupt: 100,000 nested <div>s (500 KB) ran for hours
+# (found by benchmarks/fuzz_readers.py). Real pages are shallow: of the 496 HTML pages of the
+# shared crawl samples (extraction benchmark, CC-MAIN-2020-34, ClueWeb09-ja, wget, pywb,
+# Debian docs) none has an element deeper than 47. 128 leaves a wide margin and caps that
+# pass at ~128 ancestor steps per element (max_page_bytes bounds the elements).
+MAX_DOM_DEPTH = 128
+_DEEPER_THAN_MAX = " > ".join(["*"] * (MAX_DOM_DEPTH + 1))  # an element at depth MAX+1
+
+
+def check_depth(tree) -> None:  # resiliparse HTMLTree
+    """Raise PageTooDeep when an element of `tree` is nested deeper than MAX_DOM_DEPTH. One
+    CSS query in C: it stops at the first too-deep element, and costs at most MAX_DOM_DEPTH
+    parent steps per element otherwise."""
+    if tree.document is not None and tree.document.query_selector(_DEEPER_THAN_MAX) is not None:
+        raise PageTooDeep(f"HTML elements nested deeper than {MAX_DOM_DEPTH}")
+
+
 _TITLE_SPACE = re.compile(r"\s+")
 
 
@@ -214,6 +236,7 @@ def extract_resiliparse(html: str) -> tuple[str, str | None]:
     from resiliparse.parse.html import HTMLTree
 
     tree = HTMLTree.parse(html)
+    check_depth(tree)
     text = extract_plain_text(tree, main_content=True, alt_texts=False, comments=False)
     return tidy_text(text), html_title(tree)
 
@@ -390,6 +413,7 @@ def extract_resiliparse_clean(html: str) -> tuple[str, str | None]:
     from resiliparse.parse.html import HTMLTree
 
     tree = HTMLTree.parse(html)
+    check_depth(tree)
     container = _body_container(tree)
     if container is not None:
         text, html = container  # links inside the article only: not the site's menus

@@ -454,6 +454,31 @@ def test_page_time_limit_gives_failure(tmp_path: Path) -> None:
     assert doc.url == "http://example.org/0"
 
 
+@pytest.mark.timeout(120)
+def test_deeply_nested_page_fails_fast(tmp_path: Path) -> None:
+    """Found by benchmarks/fuzz_readers.py: resiliparse's main-content pass costs about
+    elements x depth inside one C++ call the time limit cannot stop, so 100,000 nested
+    <div>s (500 KB) ran for hours. Such a page is now a Failure (PageTooDeep) within
+    milliseconds; a page nested 100 deep (twice the deepest real page measured) still reads."""
+    import time
+
+    from pipelines.sources.html import MAX_DOM_DEPTH
+
+    deep = warc_record(url="http://x/deep", body=b"<html><body>" + b"<div>" * 100_000 + b"Hello.", record_id="<urn:uuid:deep>")
+    nested = b"<html><body>" + b"<div>" * 100 + page(7)[12:] + b"</div>" * 100
+    ok = warc_record(url="http://x/nested", body=nested, record_id="<urn:uuid:nested>")
+    path = tmp_path / "deep.warc.gz"
+    path.write_bytes(per_record_gzip([deep, ok, GOOD[0]]))
+    for extractor in ("hybrid", "resiliparse", "resiliparse_clean"):
+        start = time.process_time()
+        first, second, third = _read(path, extractor=extractor)
+        assert time.process_time() - start < 10
+        assert isinstance(first, Failure) and f"PageTooDeep: HTML elements nested deeper than {MAX_DOM_DEPTH}" in first.error
+        assert first.id == make_id("web", "http://x/deep", "<urn:uuid:deep>")
+        assert isinstance(second, Document) and "main paragraph number 7" in second.text, second
+        assert isinstance(third, Document) and third.url == "http://example.org/0"
+
+
 def test_reads_in_worker_threads_like_main_thread(samples: Path) -> None:
     """Beam runs readers in worker threads: same output there (time limit included)."""
     from concurrent.futures import ThreadPoolExecutor
