@@ -115,7 +115,8 @@ def _typed(name: str, value: Any) -> Any:
     elif name in INT_FIELDS:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        digits = value.strip().lstrip("-") if isinstance(value, str) else ""
+        if digits.isascii() and digits.isdigit() and len(digits) <= 4300:  # int()'s digit limit
             return int(value)
     elif name in FLOAT_FIELDS:
         if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -521,7 +521,7 @@ def _read_record(stream: _Records, offset: int, at_member_start: bool, max_block
                 raise _Broken(offset, f"record at offset {offset}: header too long")
         headers = _parse_header_lines(lines)
         length_text = headers.get("content-length", "")
-        if not length_text.isdigit():
+        if not (length_text.isascii() and length_text.isdigit()):  # "²" and "٣" are isdigit() too
             raise _Broken(offset, f"record at offset {offset}: bad Content-Length {length_text!r}")
         length = int(length_text)
     else:

@@ -630,7 +630,7 @@ def _page_of(
     strip_ns(page)
     id_text = (page.findtext("id") or "").strip()
     title = (page.findtext("title") or "").strip()
-    if not id_text.isdigit():
+    if not (id_text.isascii() and id_text.isdigit()):
         return Failure(SOURCE, "read", f"{path}#offset={chunk.offset}",
                        f"MissingPageId: page {title!r} has no numeric <id>")
     page_id = int(id_text)
@@ -668,7 +668,7 @@ def _page_of(
 def _namespace(page: etree._Element, title: str, info: SiteInfo) -> int:
     """`<ns>`; for old dumps without it, the namespace named by the title's prefix."""
     ns_text = (page.findtext("ns") or "").strip()
-    if ns_text.lstrip("-").isdigit():
+    if ns_text.lstrip("-").isascii() and ns_text.lstrip("-").isdigit():
         return int(ns_text)
     prefix, colon, _ = title.partition(":")
     if colon and prefix in info.namespaces:

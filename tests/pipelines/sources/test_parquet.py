@@ -79,3 +79,18 @@ def test_string_ids_and_non_string_text(tmp_path: Path) -> None:
     records = list(parquet.read(str(path), parquet.Config(paths=["x"])))
     assert all(isinstance(r, Failure) for r in records)
     assert ["not a string" in r.error or "missing id" in r.error for r in records] == [True, True, True]
+
+
+def test_bad_integer_strings_fail_one_row(tmp_path: Path) -> None:
+    """Found by benchmarks/fuzz_readers.py: an integer field given as "²" (isdigit() but not
+    int()) or as 5,000 digits (over int()'s digit limit) raised ValueError, which ended the
+    parquet unit; now that row is a Failure and the others are read."""
+    path = tmp_path / "ints.parquet"
+    pq.write_table(pa.table({"id": ["a", "b", "c", "d"], "text": ["one", "two", "three", "four"],
+                             "n": ["12", "\u00b2", "9" * 5000, " -3 "]}), path)
+    records = list(parquet.read(str(path), parquet.Config(paths=[str(path)], fields={"page_id": "n"})))
+    docs = [r for r in records if isinstance(r, Document)]
+    failures = [r for r in records if isinstance(r, Failure)]
+    assert [(d.id, d.page_id) for d in docs] == [("a", 12), ("d", -3)]
+    assert [f.location for f in failures] == [f"{path}#row=1", f"{path}#row=2"]
+    assert all("field 'page_id'" in f.error for f in failures)

@@ -300,6 +300,21 @@ def test_wrong_content_length_costs_one_record(tmp_path: Path) -> None:
     assert "garbage" in short_fail.error
 
 
+def test_non_ascii_digit_content_length_costs_one_record(tmp_path: Path) -> None:
+    """Found by benchmarks/fuzz_readers.py: "²" passes str.isdigit() but not int(), and the
+    ValueError ended the whole file; "٣527" (Arabic-Indic digit) was taken as a length. Only
+    ASCII digits are a WARC Content-Length: the record is damaged, the next one is read."""
+    for digit in ("\u00b2", "\u0663"):
+        bad = GOOD[1].replace(b"Content-Length: ", b"Content-Length: " + digit.encode(), 1)
+        for name, data in (("plain.warc", GOOD[0] + bad + GOOD[2]), ("members.warc.gz", per_record_gzip([GOOD[0], bad, GOOD[2]]))):
+            path = tmp_path / name
+            path.write_bytes(data)
+            items = _read(path)
+            assert [d.url for d in _docs(items)] == ["http://example.org/0", "http://example.org/2"], (digit, name)
+            (fail,) = _failures(items)
+            assert "bad Content-Length" in fail.error
+
+
 def test_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.warc.gz"
     path.write_bytes(b"")

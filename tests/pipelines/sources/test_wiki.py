@@ -469,3 +469,19 @@ def test_decompression_limit_ends_the_file_with_one_failure(tmp_path: Path) -> N
     failures = [r for r in records if isinstance(r, Failure)]
     assert len(failures) == 1 and "LimitExceeded" in failures[0].error
     assert 0 < len(records) - 1 < 100  # the pages read before the limit are kept
+
+
+def test_non_ascii_digit_page_id_and_namespace(tmp_path: Path) -> None:
+    """Found by benchmarks/fuzz_readers.py: `<id>²</id>` passed isdigit() and died in int()
+    with a bare ValueError; now a page without an ASCII numeric id is `MissingPageId` and an
+    unusable `<ns>` falls back to the title prefix, like a missing one."""
+    pages = [page_xml(1, "Good", "Some article text here."), page_xml(2, "Bad id", "Text of the page."),
+             page_xml(3, "Odd ns", "Text of another page.")]
+    pages[1] = pages[1].replace("<id>2</id>", "<id>\u00b2</id>", 1)
+    pages[2] = pages[2].replace("<ns>0</ns>", "<ns>\u0663</ns>", 1)
+    path = tmp_path / "digits.xml"
+    path.write_text(HEADER + "".join(pages) + FOOTER, encoding="utf-8")
+    records = run(path)
+    assert [d.page_id for d in docs_of(records)] == [1, 3]
+    (fail,) = [r for r in records if isinstance(r, Failure)]
+    assert fail.error.startswith("MissingPageId") and "Bad id" in fail.error
