@@ -198,6 +198,7 @@ VARIANTS: dict[str, MinHashConfig] = {
     "default": MinHashConfig(),
     "default_linkage_transitive": MinHashConfig(linkage="transitive"),
     "default_code_ngram2": MinHashConfig(code_ngram=2),
+    "default_lsh0.7": MinHashConfig(lsh_threshold=0.7),
     "default_verify_estimated": MinHashConfig(verify="estimated"),
     "default_survivor_longest": MinHashConfig(survivor="longest"),
     "default_survivor_smallest_id": MinHashConfig(survivor="smallest_id"),
