@@ -521,3 +521,34 @@ def test_c4_and_fineweb_find_sentences_in_other_scripts(shared_data: Path, code:
     for step in (C4Quality(), FineWebQuality(), GopherQuality()):
         out = step(d)
         assert isinstance(out, Document), (type(step).__name__, out)
+
+
+@functools.cache
+def wiki_pages(shared_data: Path, dump: str) -> dict[int, str]:
+    """page id -> text of the articles the wiki reader makes from a ja/uk/vi dump excerpt."""
+    from pipelines.sources import wiki
+
+    path = str(shared_data / "wiki" / "truncated" / f"{dump}-truncated-repaired.xml.bz2")
+    return {r.page_id: r.text for r in wiki.read(path, wiki.Config(paths=[path])) if isinstance(r, Document)}
+
+
+def test_repetition_ngrams_span_words_in_japanese_and_vietnamese(shared_data: Path) -> None:
+    """Japanese script-run units and Vietnamese syllables are about half a word: with Gopher's
+    word n-gram sizes, real articles (jawiki 著作権の保護期間, viwiki Tòa án Quốc tế) read as
+    repetitive; with the doubled sizes they are kept and an index page of repeated titles is not."""
+    ja = wiki_pages(shared_data, "jawiki")
+    vi = wiki_pages(shared_data, "viwiki")
+    base = {"max_top_ngram": {2: 0.20, 3: 0.18, 4: 0.16}, "max_duplicate_ngram": {n: 0.15 - 0.01 * (n - 5) for n in range(5, 11)}}
+    gopher_sizes = GopherRepetition(overrides={"Jpan": base, "vi": base})
+    rep = GopherRepetition()
+    copyright_article = doc(ja[53], language="ja", script="Jpan")
+    icj_article = doc(vi[1220], language="vi", script="Latn")
+    assert reason(gopher_sizes(copyright_article)) == "duplicate_ngrams"
+    assert reason(gopher_sizes(icj_article)) == "duplicate_ngrams"
+    assert isinstance(rep(copyright_article), Document)
+    assert isinstance(rep(icj_article), Document)
+    assert reason(rep(doc(ja[224], language="ja", script="Jpan"))) == "top_ngram"  # 日本の漫画作品一覧 x 11
+    # English and other languages keep Gopher's sizes.
+    t = rep.thresholds.get("en", "Latn")
+    assert sorted(t["max_top_ngram"]) == [2, 3, 4] and sorted(t["max_duplicate_ngram"]) == list(range(5, 11))
+    assert rep.thresholds.get("uk", "Cyrl") == t
