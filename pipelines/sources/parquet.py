@@ -9,8 +9,11 @@ column and walks the struct), `batch_size` rows at a time, so memory is bounded 
 group's needed columns. Local paths are opened by pyarrow directly, others through
 `open_raw` (Beam's filesystems).
 
-Units: `splits(path)` gives one unit per row group (`path#row_group=i`) for files with several,
-so a big file is read in parallel; `read` also accepts the plain path (all row groups).
+Units: `splits(path)` cuts a file with several row groups into runs of consecutive row groups
+(`path#row_groups=A-B`, B exclusive) of at least `split_bytes` (uncompressed, as the footer
+says) each, so a big file is read in parallel; `read` also accepts the plain path (all row
+groups) and `path#row_group=i` (one). Runs rather than one unit per row group: every unit
+parses the whole footer, so a file of 100,000 tiny row groups would cost units x footer.
 
 Failures: a row with missing or non-string text, a missing id or wrong-typed metadata, or
 text over `max_record_bytes` -> Failure at `path#row=n`, and the reader goes on. A file that
@@ -37,9 +40,13 @@ KIND = "parquet"
 class Config(RecordConfig):
     kind: Literal["parquet"] = "parquet"
     batch_size: int = Field(default=1024, gt=0, description="rows decoded at a time")
+    split_bytes: int = Field(
+        default=64 * 1024**2, gt=0, description="target uncompressed bytes of row groups per work unit"
+    )
 
 
 _ROW_GROUP = re.compile(r"^(.*)#row_group=(\d+)$")
+_ROW_GROUPS = re.compile(r"^(.*)#row_groups=(\d+)-(\d+)$")
 
 
 def _open(path: str) -> Any:
@@ -51,22 +58,44 @@ def _open(path: str) -> Any:
 
 
 def splits(path: str, config: Config) -> Iterable[str]:
-    """One unit per row group (`path#row_group=i`), or the path itself for a file with at
-    most one row group or one that cannot be opened (read() then reports the failure)."""
+    """Runs of consecutive row groups of at least `split_bytes` each (`path#row_groups=A-B`),
+    or the path itself when that makes one unit or the file cannot be opened (read() then
+    reports the failure)."""
     try:
-        groups = _open(path).metadata.num_row_groups
+        meta = _open(path).metadata
+        sizes = [meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)]
     except Exception:  # noqa: BLE001 - read() turns it into a Failure with the error
         return [path]
-    if groups <= 1:
+    units: list[tuple[int, int]] = []
+    start, size = 0, 0
+    for i, n in enumerate(sizes):
+        size += n
+        if size >= config.split_bytes:
+            units.append((start, i + 1))
+            start, size = i + 1, 0
+    if start < len(sizes):
+        units.append((start, len(sizes)))
+    if len(units) <= 1:
         return [path]
-    return [f"{path}#row_group={i}" for i in range(groups)]
+    return [f"{path}#row_groups={a}-{b}" for a, b in units]
+
+
+def parse_unit(unit: str) -> tuple[str, tuple[int, int] | None]:
+    """`path` -> (path, None); `path#row_groups=A-B` -> (path, (A, B)); `path#row_group=i`
+    -> (path, (i, i + 1))."""
+    m = _ROW_GROUPS.match(unit)
+    if m:
+        return m.group(1), (int(m.group(2)), int(m.group(3)))
+    m = _ROW_GROUP.match(unit)
+    if m:
+        return m.group(1), (int(m.group(2)), int(m.group(2)) + 1)
+    return unit, None
 
 
 def read(unit: str, config: Config) -> Iterator[Document | Failure]:
     """One Parquet file (or one row group of it) -> a Document per valid row, a Failure per bad
     row. Never raises for bad input."""
-    m = _ROW_GROUP.match(unit)
-    path, group = (m.group(1), int(m.group(2))) if m else (unit, None)
+    path, span = parse_unit(unit)
     try:
         pf = _open(path)
         names = set(pf.schema_arrow.names)
@@ -76,9 +105,9 @@ def read(unit: str, config: Config) -> Iterator[Document | Failure]:
         wanted = [config.id_field, config.text_field, *config.fields.values()]
         columns = sorted({key.split(".", 1)[0] for key in wanted} & names)
         meta = pf.metadata
-        if group is not None and not 0 <= group < meta.num_row_groups:
-            raise RecordError(f"no row group {group}")
-        groups = [group] if group is not None else list(range(meta.num_row_groups))
+        if span is not None and not 0 <= span[0] < span[1] <= meta.num_row_groups:
+            raise RecordError(f"no row groups {span[0]}-{span[1]} (the file has {meta.num_row_groups})")
+        groups = list(range(*span)) if span is not None else list(range(meta.num_row_groups))
         first_row = sum(meta.row_group(i).num_rows for i in range(groups[0])) if groups else 0
     except Exception as e:  # noqa: BLE001 - not Parquet, unreadable, missing columns
         yield Failure(source=KIND, step="read", location=unit, error=describe_error(e))

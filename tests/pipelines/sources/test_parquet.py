@@ -50,12 +50,34 @@ def test_rows_and_failures(tmp_path: Path) -> None:
 
 def test_row_group_splits_cover_the_file(tmp_path: Path) -> None:
     path = write_table(tmp_path / "docs.parquet", row_group_size=2)
-    units = list(parquet.splits(str(path), config(path)))
-    assert units == [f"{path}#row_group={i}" for i in range(4)]
+    units = list(parquet.splits(str(path), config(path, split_bytes=1)))
+    assert units == [f"{path}#row_groups={i}-{i + 1}" for i in range(4)]
     by_units = [r for u in units for r in parquet.read(u, config(path))]
     whole = list(parquet.read(str(path), config(path)))
     assert by_units == whole
     assert [r.location for r in by_units][-1] == f"{path}#row=6"
+    assert [r for u in (f"{path}#row_group={i}" for i in range(4)) for r in parquet.read(u, config(path))] == whole
+    assert list(parquet.splits(str(path), config(path))) == [str(path)]  # 64 MiB default: one unit
+    bad = list(parquet.read(f"{path}#row_groups=3-9", config(path)))
+    assert len(bad) == 1 and isinstance(bad[0], Failure) and "no row groups 3-9" in bad[0].error
+
+
+@pytest.mark.timeout(120)
+def test_many_tiny_row_groups_make_few_units(tmp_path: Path) -> None:
+    """Found by benchmarks/fuzz_readers.py: one unit per row group made a file of 3,000
+    one-row groups take 20 s (each unit parses the whole footer: units x row groups). Runs of
+    row groups of at least split_bytes keep the unit count to the data size."""
+    import time
+
+    path = tmp_path / "tiny-groups.parquet"
+    pq.write_table(pa.table({"id": [f"r{i}" for i in range(5000)], "text": ["some text"] * 5000}), path, row_group_size=1)
+    start = time.process_time()
+    units = list(parquet.splits(str(path), parquet.Config(paths=[str(path)], split_bytes=20_000)))
+    records = [r for u in units for r in parquet.read(u, parquet.Config(paths=[str(path)]))]
+    assert time.process_time() - start < 30
+    assert 2 <= len(units) <= 50
+    assert [r.id for r in records] == [f"r{i}" for i in range(5000)]
+    assert records[-1].location == f"{path}#row=4999"
 
 
 def test_missing_columns_and_bad_files(tmp_path: Path) -> None:
