@@ -41,6 +41,7 @@ from typing import Any
 
 from pipelines.steps.registry import step
 from pipelines.steps.text import (
+    SCRIPT_TERMINAL_MARKS,
     TERMINAL_PUNCTUATION,
     count_words,
     detect_script,
@@ -443,6 +444,12 @@ _CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]", re.IGNORECASE)
 C4_END_MARKS: tuple[str, ...] = TERMINAL_PUNCTUATION + ('"', "”", "」", "』", "»")
 
 
+def _c4_line_end(line: str, script: str) -> bool:
+    """C4's "ends with a terminal mark or a closing quote", plus the marks of the script
+    (`text.SCRIPT_TERMINAL_MARKS`: the Greek question mark)."""
+    return line.endswith(C4_END_MARKS) or line.endswith(SCRIPT_TERMINAL_MARKS.get(script, ()))
+
+
 @step("c4_quality")
 class C4Quality:
     """C4's page cleaning (Raffel et al. 2020, sec. 2.2; TFDS `c4_utils.clean_page`).
@@ -506,7 +513,7 @@ class C4Quality:
             n_lines += 1
             if t["remove_citations"] and "[" in line:
                 line = _CITATION.sub("", line).strip()
-            if t["require_terminal_punctuation"] and (not line.endswith(C4_END_MARKS) or line.endswith(ELLIPSES)):
+            if t["require_terminal_punctuation"] and (not _c4_line_end(line, script) or line.endswith(ELLIPSES)):
                 continue
             if count_words(line, script) < t["min_words_per_line"]:
                 continue
@@ -592,7 +599,7 @@ class FineWebQuality:
         if not lines:
             return Drop("empty_text", "no non-empty line")
         n = len(lines)
-        punct = sum(1 for line in lines if ends_with_terminal_punctuation(line)) / n
+        punct = sum(1 for line in lines if ends_with_terminal_punctuation(line, script)) / n
         if punct < t["min_terminal_punctuation_lines_ratio"]:
             limit = t["min_terminal_punctuation_lines_ratio"]
             return Drop("few_terminal_punctuation_lines", f"terminal_punctuation_lines={punct:.3f}<{limit}")

@@ -44,7 +44,9 @@ from pipelines.steps.stopwords import STOP_WORDS
 # ---------------------------------------------------------------------------------------------
 # Script detection (ISO 15924 codes)
 
-# (first code point, last code point, script) for the letters of the major scripts; sorted.
+# (first code point, last code point, script) for the letters of the scripts in use (the
+# Unicode blocks of each script, Unicode 15); sorted, not overlapping. A letter outside them is
+# `Zyyy`.
 _SCRIPT_RANGES: tuple[tuple[int, int, str], ...] = (
     (0x0041, 0x024F, "Latn"),
     (0x0250, 0x02AF, "Latn"),
@@ -57,6 +59,10 @@ _SCRIPT_RANGES: tuple[tuple[int, int, str], ...] = (
     (0x0750, 0x077F, "Arab"),
     (0x0780, 0x07BF, "Thaa"),
     (0x07C0, 0x07FF, "Nkoo"),
+    (0x0800, 0x083F, "Samr"),
+    (0x0840, 0x085F, "Mand"),
+    (0x0860, 0x086F, "Syrc"),
+    (0x0870, 0x089F, "Arab"),
     (0x08A0, 0x08FF, "Arab"),
     (0x0900, 0x097F, "Deva"),
     (0x0980, 0x09FF, "Beng"),
@@ -77,11 +83,38 @@ _SCRIPT_RANGES: tuple[tuple[int, int, str], ...] = (
     (0x1200, 0x139F, "Ethi"),
     (0x13A0, 0x13FF, "Cher"),
     (0x1400, 0x167F, "Cans"),
+    (0x1680, 0x169F, "Ogam"),
+    (0x16A0, 0x16FF, "Runr"),
+    (0x1700, 0x171F, "Tglg"),
+    (0x1720, 0x173F, "Hano"),
+    (0x1740, 0x175F, "Buhd"),
+    (0x1760, 0x177F, "Tagb"),
     (0x1780, 0x17FF, "Khmr"),
     (0x1800, 0x18AF, "Mong"),
+    (0x18B0, 0x18FF, "Cans"),
+    (0x1900, 0x194F, "Limb"),
+    (0x1950, 0x197F, "Tale"),
+    (0x1980, 0x19DF, "Talu"),
+    (0x19E0, 0x19FF, "Khmr"),
+    (0x1A00, 0x1A1F, "Bugi"),
+    (0x1A20, 0x1AAF, "Lana"),
+    (0x1B00, 0x1B7F, "Bali"),
+    (0x1B80, 0x1BBF, "Sund"),
+    (0x1BC0, 0x1BFF, "Batk"),
+    (0x1C00, 0x1C4F, "Lepc"),
+    (0x1C50, 0x1C7F, "Olck"),
+    (0x1C80, 0x1C8F, "Cyrl"),
+    (0x1C90, 0x1CBF, "Geor"),
+    (0x1CC0, 0x1CCF, "Sund"),
     (0x1E00, 0x1EFF, "Latn"),
     (0x1F00, 0x1FFF, "Grek"),
+    (0x2C00, 0x2C5F, "Glag"),
+    (0x2C60, 0x2C7F, "Latn"),
+    (0x2C80, 0x2CFF, "Copt"),
+    (0x2D00, 0x2D2F, "Geor"),
     (0x2D30, 0x2D7F, "Tfng"),
+    (0x2D80, 0x2DDF, "Ethi"),
+    (0x2DE0, 0x2DFF, "Cyrl"),
     (0x2E80, 0x2FDF, "Hani"),
     (0x3005, 0x3007, "Hani"),
     (0x3040, 0x309F, "Hira"),
@@ -92,10 +125,30 @@ _SCRIPT_RANGES: tuple[tuple[int, int, str], ...] = (
     (0x3400, 0x4DBF, "Hani"),
     (0x4E00, 0x9FFF, "Hani"),
     (0xA000, 0xA4CF, "Yiii"),
+    (0xA4D0, 0xA4FF, "Lisu"),
     (0xA500, 0xA63F, "Vaii"),
     (0xA640, 0xA69F, "Cyrl"),
+    (0xA6A0, 0xA6FF, "Bamu"),
     (0xA720, 0xA7FF, "Latn"),
+    (0xA800, 0xA82F, "Sylo"),
+    (0xA840, 0xA87F, "Phag"),
+    (0xA880, 0xA8DF, "Saur"),
+    (0xA8E0, 0xA8FF, "Deva"),
+    (0xA900, 0xA92F, "Kali"),
+    (0xA930, 0xA95F, "Rjng"),
+    (0xA960, 0xA97F, "Hang"),
+    (0xA980, 0xA9DF, "Java"),
+    (0xA9E0, 0xA9FF, "Mymr"),
+    (0xAA00, 0xAA5F, "Cham"),
+    (0xAA60, 0xAA7F, "Mymr"),
+    (0xAA80, 0xAADF, "Tavt"),
+    (0xAAE0, 0xAAFF, "Mtei"),
+    (0xAB00, 0xAB2F, "Ethi"),
+    (0xAB30, 0xAB6F, "Latn"),
+    (0xAB70, 0xABBF, "Cher"),
+    (0xABC0, 0xABFF, "Mtei"),
     (0xAC00, 0xD7AF, "Hang"),
+    (0xD7B0, 0xD7FF, "Hang"),
     (0xF900, 0xFAFF, "Hani"),
     (0xFB1D, 0xFB4F, "Hebr"),
     (0xFB50, 0xFDFF, "Arab"),
@@ -103,6 +156,12 @@ _SCRIPT_RANGES: tuple[tuple[int, int, str], ...] = (
     (0xFF21, 0xFF5A, "Latn"),
     (0xFF66, 0xFF9F, "Kana"),
     (0xFFA0, 0xFFDC, "Hang"),
+    (0x10400, 0x1044F, "Dsrt"),
+    (0x10480, 0x104AF, "Osma"),
+    (0x104B0, 0x104FF, "Osge"),
+    (0x11000, 0x1107F, "Brah"),
+    (0x16F00, 0x16F9F, "Plrd"),
+    (0x1E900, 0x1E95F, "Adlm"),
     (0x20000, 0x3134F, "Hani"),
 )
 _RANGE_STARTS = [r[0] for r in _SCRIPT_RANGES]
@@ -259,9 +318,17 @@ TERMINAL_PUNCTUATION: tuple[str, ...] = tuple(
 CLOSING_MARKS = "\"'”’»)]」』）】"
 
 
-def ends_with_terminal_punctuation(line: str) -> bool:
-    """True if the (stripped) line ends with a terminal mark, maybe followed by closing quotes."""
-    return line.rstrip().rstrip(CLOSING_MARKS).endswith(TERMINAL_PUNCTUATION)
+# Marks that end a sentence only in one script. The Greek question mark U+037E is canonically
+# equivalent to ";" (NFC, as `normalize_text` applies, turns it into U+003B), so in Greek text
+# ";" ends a question; in other scripts it stays a semicolon.
+SCRIPT_TERMINAL_MARKS: dict[str, tuple[str, ...]] = {"Grek": (";", "\u037e")}
+
+
+def ends_with_terminal_punctuation(line: str, script: str | None = None) -> bool:
+    """True if the (stripped) line ends with a terminal mark, maybe followed by closing quotes
+    (with `script`, also a mark of `SCRIPT_TERMINAL_MARKS` for that script)."""
+    line = line.rstrip().rstrip(CLOSING_MARKS)
+    return line.endswith(TERMINAL_PUNCTUATION) or line.endswith(SCRIPT_TERMINAL_MARKS.get(script or "", ()))
 
 
 def nonempty_lines(text: str) -> list[str]:
@@ -276,10 +343,17 @@ _SPACED_ENDS = ".!?…؟۔։‼⁇⁈⁉"
 _ANYWHERE_ENDS = "".join(
     dict.fromkeys("。！？｡।॥။།។៕።፧" + "".join(c for c in _SENTENCE_TERMINALS if c not in _SPACED_ENDS))
 )
-_SENTENCE_END = regex.compile(
-    "(?:[" + regex.escape(_SPACED_ENDS) + "]+[\"'”’»)\\]]*(?=\\s|$)"
-    "|(?:[" + regex.escape(_ANYWHERE_ENDS) + "]|\u1361\u1361)+[」』”’）)】]*)"
-)
+
+
+def _sentence_end(spaced: str) -> regex.Pattern[str]:
+    return regex.compile(
+        "(?:[" + regex.escape(spaced) + "]+[\"'”’»)\\]]*(?=\\s|$)"
+        "|(?:[" + regex.escape(_ANYWHERE_ENDS) + "]|\u1361\u1361)+[」』”’）)】]*)"
+    )
+
+
+_SENTENCE_END = _sentence_end(_SPACED_ENDS)
+_SENTENCE_END_BY_SCRIPT = {s: _sentence_end(_SPACED_ENDS + "".join(m)) for s, m in SCRIPT_TERMINAL_MARKS.items()}
 # Thai and Lao have no sentence punctuation: a space ends a sentence or clause.
 _SPACE_SENTENCE_SCRIPTS = frozenset({"Thai", "Laoo"})
 _SPACES = regex.compile(r"\s+")
@@ -292,14 +366,15 @@ def split_sentences(text: str, script: str | None = None) -> list[str]:
     A sentence ends at a run of terminal marks (optionally followed by closing quotes) that is
     followed by whitespace or the end of the text; full-width CJK marks and the danda,
     Myanmar, Tibetan and Khmer full stops end a sentence wherever they stand. In Thai and Lao
-    (`script` "Thai"/"Laoo"), which have no sentence punctuation, a space ends a sentence.
+    (`script` "Thai"/"Laoo"), which have no sentence punctuation, a space ends a sentence; in
+    Greek, ";" (the Greek question mark) ends one like "?".
     Pieces without any letter or digit are not sentences. Abbreviations ("Mr. Smith")
     over-split; for counting sentences in C4's rule that errs towards keeping."""
     if script in _SPACE_SENTENCE_SCRIPTS:
         return [p for p in _SPACES.split(text) if p and _HAS_LETTER.search(p)]
     out: list[str] = []
     start = 0
-    for m in _SENTENCE_END.finditer(text):
+    for m in _SENTENCE_END_BY_SCRIPT.get(script or "", _SENTENCE_END).finditer(text):
         piece = text[start : m.end()].strip()
         start = m.end()
         if piece and _HAS_LETTER.search(piece):
@@ -402,6 +477,7 @@ SUBSTRING_STOP_LANGUAGES = frozenset({"ja", "th"})
 __all__ = [
     "CJK_SCRIPTS",
     "CLOSING_MARKS",
+    "SCRIPT_TERMINAL_MARKS",
     "TERMINAL_PUNCTUATION",
     "UNKNOWN_SCRIPT",
     "UNSPACED_SCRIPTS",

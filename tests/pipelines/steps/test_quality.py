@@ -552,3 +552,17 @@ def test_repetition_ngrams_span_words_in_japanese_and_vietnamese(shared_data: Pa
     t = rep.thresholds.get("en", "Latn")
     assert sorted(t["max_top_ngram"]) == [2, 3, 4] and sorted(t["max_duplicate_ngram"]) == list(range(5, 11))
     assert rep.thresholds.get("uk", "Cyrl") == t
+
+
+def test_c4_keeps_greek_questions() -> None:
+    """John 1:38 in Greek: both lines end with the Greek question mark (";" after NFC)."""
+    text = (
+        "Στραφεὶς δὲ ὁ Ἰησοῦς καὶ θεασάμενος αὐτοὺς ἀκολουθοῦντας λέγει αὐτοῖς· Τί ζητεῖτε;\n"
+        "οἱ δὲ εἶπαν αὐτῷ· Ῥαββί, ὃ λέγεται μεθερμηνευόμενον Διδάσκαλε, ποῦ μένεις;"
+    )
+    c4 = C4Quality(min_sentences=2)
+    out = c4(doc(text, language="el", script="Grek"))
+    assert isinstance(out, Document) and out.text == text
+    assert reason(c4(doc(text, language="el", script="Latn"))) == "too_few_sentences"  # ";" is no end there
+    fw = FineWebQuality(record_signals=True)(doc(text, language="el", script="Grek"))
+    assert isinstance(fw, Document) and fw.signal("fineweb_terminal_punctuation_lines") == 1.0

@@ -246,3 +246,24 @@ def test_stop_words_of_a_language_in_another_script_are_not_judged() -> None:
     # Japanese text that is mostly kanji (detected as Han) still has the Japanese particles.
     ja = "東京都は日本の首都である。"
     assert stop_word_count(words(ja, "Hani"), "ja", ja, script="Hani") >= 2
+
+
+def test_detect_script_knows_the_smaller_scripts() -> None:
+    """Baybayin (Tagalog UDHR), Ol Chiki, Adlam, Tifinagh, Cherokee lowercase, Georgian Mtavruli
+    are recognised instead of being `Zyyy` (no letters)."""
+    assert detect_script("ᜀᜅ᜔ ᜎᜑᜆ᜔ ᜈᜅ᜔ ᜆᜂ ᜌ᜔ ᜁᜐᜒᜈᜒᜎᜅ᜔ ᜈ ᜋᜎᜌ") == "Tglg"
+    assert detect_script("ᱚᱞ ᱪᱤᱠᱤ") == "Olck"
+    assert detect_script("𞤀𞤣𞤤𞤢𞤥 𞤆𞤵𞤤𞤢𞤪") == "Adlm"
+    assert detect_script("ⵜⴰⵎⴰⵣⵉⵖⵜ") == "Tfng"
+    assert detect_script("ꮳꮃꭹ ꭶꮼꮒꭿ") == "Cher"
+    assert detect_script("ᲡᲐᲥᲐᲠᲗᲕᲔᲚᲝ") == "Geor"
+
+
+def test_greek_question_mark_ends_sentences_in_greek_only() -> None:
+    """U+037E GREEK QUESTION MARK is ";" after NFC: in Greek it ends a question."""
+    greek = "Τι ώρα είναι; Είναι δέκα."
+    assert split_sentences(greek, "Grek") == ["Τι ώρα είναι;", "Είναι δέκα."]
+    assert ends_with_terminal_punctuation("Τι ώρα είναι;", "Grek")
+    assert ends_with_terminal_punctuation("Τι ώρα είναι\u037e", "Grek")
+    assert not ends_with_terminal_punctuation("first; second;", "Latn")
+    assert len(split_sentences("first; second; third.", "Latn")) == 1
