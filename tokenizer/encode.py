@@ -1,7 +1,7 @@
 """Encode corpus shards into token shards (plain Python; `tokenizer.shards` runs it in Beam).
 
 One corpus shard -> one token shard, streamed by record batch, written to a temporary file and
-renamed when complete. Two layouts:
+renamed when complete. Two layouts (Arrow schemas in schemas/tokens.py):
 
 - documents (default): one row per document, in corpus order: `id`, `source`, `language`,
   `input_ids` (list<uint16> when the vocabulary has <= 65,536 pieces, else list<int32>),
@@ -30,38 +30,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sentencepiece as spm
 
+from schemas.tokens import document_token_schema, id_type, packed_token_schema
 from tokenizer.sample import UNKNOWN_LANGUAGE
 from tokenizer.spm_proto import NORMAL, USER_DEFINED, read_model
 
 STATS_KEY = b"corpusmill.tokens"
 MAX_CHUNK_CHARS = 100_000  # a longer document is encoded in pieces cut before a newline
-
-
-def id_type(vocab_size: int) -> pa.DataType:
-    return pa.uint16() if vocab_size <= 65_536 else pa.int32()
-
-
-def document_token_schema(vocab_size: int) -> pa.Schema:
-    return pa.schema(
-        [
-            pa.field("id", pa.string(), nullable=False),
-            pa.field("source", pa.string(), nullable=False),
-            pa.field("language", pa.string()),
-            pa.field("input_ids", pa.list_(id_type(vocab_size)), nullable=False),
-            pa.field("num_tokens", pa.int32(), nullable=False),
-        ]
-    )
-
-
-def packed_token_schema(vocab_size: int) -> pa.Schema:
-    return pa.schema(
-        [
-            pa.field("id", pa.string(), nullable=False),
-            pa.field("input_ids", pa.list_(id_type(vocab_size)), nullable=False),
-            pa.field("num_tokens", pa.int32(), nullable=False),
-            pa.field("doc_ids", pa.list_(pa.string()), nullable=False),
-        ]
-    )
 
 
 class Encoder:
