@@ -75,6 +75,24 @@ def test_prepare_folds_newlines_and_bounds_length() -> None:
     assert len(prepare("x" * 5000, 2000)) == 2000
 
 
+def test_ethiopic_wordspace_separates_words_for_the_model(lid: LanguageId) -> None:
+    """Amharic UDHR (articles 5 and 6) is written with ፡ between words and no spaces: fastText
+    sees words only when the wordspace becomes a space."""
+    amharic = (
+        "ማንም፡ሰው፡ቢሆን፡የጭካኔ፡ስቃይ፡እንዳይደርስበት፡ወይም፡ከሰብዓዊ፡አፈጻጸም፡ውጭ፡የሆነ፡የተዋረድ፡ተግባር፡ወይም፡ቅጣት፡አይፈጸምበትም።\n"
+        "እያንዳንዱ፡ሰው፡በሕግ፡ፊት፡በሰው፡ዘርነቱ፡የመታወቅ፡መብት፡አለው።"
+    )
+    assert prepare("ሰው፡በሕግ፡ፊት።", 100) == "ሰው በሕግ ፊት።"
+    out = lid(doc(amharic))
+    assert isinstance(out, Document) and out.language == "am" and out.script == "Ethi"
+    assert out.language_score is not None and out.language_score >= 0.9
+    assert out.text == amharic  # only the model's input changes
+    # What the model says on the text as written (no wordspace handling): far less sure.
+    model = load_model()
+    _, raw = model.predict([" ".join(amharic.split())], k=1)
+    assert float(raw[0][0]) < out.language_score - 0.2
+
+
 def test_same_predictions_as_the_model_and_accurate(shared_data: Path, lid: LanguageId) -> None:
     """On real UDHR paragraphs of major languages the step predicts exactly what the model says
     when called directly, and is right for nearly all of them."""
