@@ -30,7 +30,7 @@ RESULTS = BENCH_DIR / "results"
 LOGS = ROOT / "out" / "bench-logs"
 
 # The usual order: quick, focused benchmarks first, the end-to-end one last.
-ORDER = ["extraction", "steps", "dedup_quality", "dedup_speed", "dedup_scale", "tokenize", "read_books_code", "wiki", "scale"]
+ORDER = ["extraction", "steps", "dedup_quality", "dedup_speed", "dedup_scale", "dedup_whole", "tokenize", "read_books_code", "wiki", "scale"]
 NOT_BENCHMARKS = {"run", "__init__"}
 
 
