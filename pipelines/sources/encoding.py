@@ -95,6 +95,26 @@ class Binary:
     why: str
 
 
+# Python codecs that are no character set of documents, though `codecs.lookup` knows them:
+# besides the bytes-to-bytes and text transforms (base64, zlib, hex, rot13, ...), which
+# `charset_codec` refuses by trying them, these decode bytes into something else than the
+# text (escape sequences, IDNA labels) or always fail ("undefined"). A page or dump that
+# declares one of them is read as if it declared an unknown name (found by
+# benchmarks/fuzz_readers.py: `<meta charset="rot13">` raised out of html.decode_body).
+NOT_CHARSETS: frozenset[str] = frozenset({"idna", "punycode", "undefined", "unicode-escape", "raw-unicode-escape"})
+
+
+def charset_codec(label: str) -> str | None:
+    """The Python codec name for a declared character-set label, or None when Python knows
+    no such codec or it is not a character set (see NOT_CHARSETS)."""
+    try:
+        name = codecs.lookup(label).name
+        b"a".decode(name, "replace")  # LookupError: "... is not a text encoding" (an empty input is not checked)
+    except (LookupError, UnicodeError, ValueError):
+        return None
+    return None if name in NOT_CHARSETS else name
+
+
 def is_binary_signature(head: bytes) -> bool:
     """True when `head` (the first bytes of a file) starts with a known binary format's magic."""
     return any(head.startswith(sig) for sig in BINARY_SIGNATURES)

@@ -35,6 +35,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from pipelines.sources.encoding import charset_codec
+
 # ---------------------------------------------------------------------------------------
 # Charset
 
@@ -105,10 +107,8 @@ def python_codec(label: str | None) -> str | None:
     key = label.strip().strip("\"'").lower()
     if not key:
         return None
-    key = _WHATWG.get(key, key)
-    try:
-        name = codecs.lookup(key).name
-    except LookupError:
+    name = charset_codec(_WHATWG.get(key, key))
+    if name is None:
         return None
     # Python names that need the WHATWG superset too
     return {"gb2312": "gb18030", "gbk": "gb18030", "latin-1": "cp1252", "iso8859-1": "cp1252", "ascii": "cp1252", "shift_jis": "cp932", "euc_kr": "cp949"}.get(name, name)

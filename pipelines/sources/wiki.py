@@ -67,6 +67,7 @@ from pipelines.sources.base import (
     open_raw,
     sniff_compression,
 )
+from pipelines.sources.encoding import charset_codec
 from pipelines.sources.wikitext import to_plain_text
 from schemas.document import PREVIEW_CHARS, Document, Failure, Rejection, make_id
 
@@ -331,12 +332,10 @@ def utf8_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
     else:
         m = _ENCODING_RE.match(head[:200])
         if m:
-            declared = m.group(1).decode("ascii").lower()
-            try:
-                if codecs.lookup(declared).name not in ("utf-8", "ascii"):
-                    encoding = declared
-            except LookupError:
-                pass  # unknown encoding: read as UTF-8, bad pages fail one by one
+            declared = charset_codec(m.group(1).decode("ascii").lower())
+            if declared not in (None, "utf-8", "ascii"):
+                encoding = declared
+            # else UTF-8 (also for an unknown or non-charset codec): bad pages fail one by one
     if encoding is None:
         yield head
         yield from it

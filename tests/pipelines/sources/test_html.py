@@ -157,3 +157,15 @@ def test_link_only_lines_dropped() -> None:
     assert links == {"a link", "Read the other story", "Why rivers flood"}  # in-page anchors are not links away
     text = "Prose with a link inside stays.\nRead the other story\nRead more: Why rivers flood\nFloods"
     assert drop_link_lines(text, links) == "Prose with a link inside stays.\nFloods"
+
+
+@pytest.mark.parametrize("label", ["rot13", "base64", "hex", "zlib", "bz2", "uu", "quopri", "undefined", "idna", "punycode", "unicode-escape"])
+def test_python_only_codec_labels_are_unknown_charsets(label: str) -> None:
+    """Found by benchmarks/fuzz_readers.py: `charset=rot13` (a Python text transform) made
+    decode_body raise LookupError, `undefined`/`idna` UnicodeError; a browser ignores such a
+    label, and so does decode_body now (UTF-8 here, detected)."""
+    body = f'<html><head><meta charset="{label}"></head><body><p>caf\u00e9 \\u00e9 +AGE-</p></body></html>'.encode()
+    assert python_codec(label) is None
+    for content_type in (f"text/html; charset={label}", None):
+        text, codec = decode_body(body, content_type)
+        assert codec == "utf-8" and "caf\u00e9 \\u00e9 +AGE-" in text

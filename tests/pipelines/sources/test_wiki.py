@@ -485,3 +485,15 @@ def test_non_ascii_digit_page_id_and_namespace(tmp_path: Path) -> None:
     assert [d.page_id for d in docs_of(records)] == [1, 3]
     (fail,) = [r for r in records if isinstance(r, Failure)]
     assert fail.error.startswith("MissingPageId") and "Bad id" in fail.error
+
+
+def test_dump_declaring_a_non_charset_codec_reads_as_utf8(tmp_path: Path) -> None:
+    """Found by benchmarks/fuzz_readers.py: `encoding="rot13"` (or base64, undefined) in the
+    XML declaration made the whole dump one Failure (a text transform is no charset); it is
+    now treated like an unknown name: the dump is read as UTF-8."""
+    xml = HEADER + page_xml(1, "Alpha", "Alpha text \u00e9.") + FOOTER
+    for label in ("rot13", "base64", "undefined", "idna"):
+        path = tmp_path / f"{label}.xml"
+        path.write_bytes(f'<?xml version="1.0" encoding="{label}"?>\n'.encode() + xml.encode("utf-8"))
+        records = run(path)
+        assert [(d.page_id, d.text) for d in docs_of(records)] == [(1, "Alpha text \u00e9.")], (label, records)
