@@ -333,7 +333,11 @@ def utf8_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
         m = _ENCODING_RE.match(head[:200])
         if m:
             declared = charset_codec(m.group(1).decode("ascii").lower())
-            if declared not in (None, "utf-8", "ascii"):
+            # UTF-16/32 text has a BOM or NULs (the ASCII markup), both handled above: a
+            # declaration of it over bytes without NULs is false (and Python's "utf-16"
+            # decoder raises on a missing BOM).
+            wide = declared is not None and declared.startswith(("utf-16", "utf-32")) and b"\x00" not in head
+            if declared not in (None, "utf-8", "ascii") and not wide:
                 encoding = declared
             # else UTF-8 (also for an unknown or non-charset codec): bad pages fail one by one
     if encoding is None:

@@ -489,10 +489,12 @@ def test_non_ascii_digit_page_id_and_namespace(tmp_path: Path) -> None:
 
 def test_dump_declaring_a_non_charset_codec_reads_as_utf8(tmp_path: Path) -> None:
     """Found by benchmarks/fuzz_readers.py: `encoding="rot13"` (or base64, undefined) in the
-    XML declaration made the whole dump one Failure (a text transform is no charset); it is
-    now treated like an unknown name: the dump is read as UTF-8."""
+    XML declaration made the whole dump one Failure (a text transform is no charset), and so
+    did `encoding="UTF-16"` over UTF-8 bytes (no BOM: UnicodeError); both are now treated
+    like an unknown name: the dump is read as UTF-8. Real UTF-16 (BOM or NULs) still reads
+    (test_compressions_and_encodings_read_alike)."""
     xml = HEADER + page_xml(1, "Alpha", "Alpha text \u00e9.") + FOOTER
-    for label in ("rot13", "base64", "undefined", "idna"):
+    for label in ("rot13", "base64", "undefined", "idna", "UTF-16", "utf-32-le"):  # UTF-16/32 without NULs: false
         path = tmp_path / f"{label}.xml"
         path.write_bytes(f'<?xml version="1.0" encoding="{label}"?>\n'.encode() + xml.encode("utf-8"))
         records = run(path)
