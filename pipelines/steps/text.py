@@ -302,14 +302,16 @@ def count_words(text: str, script: str) -> int:
 # full-width, Arabic, Urdu, Devanagari danda, Ethiopic, Armenian, Myanmar, Tibetan shad, Khmer;
 # Thai has none) plus the ellipsis; to it is added every character with Unicode's
 # Sentence_Terminal property (UAX #29: Syriac, N'Ko, Canadian syllabics ᙮, Mongolian ᠃, Vai ꘎,
-# Balinese, Javanese, Bamum, Lisu, Brahmi, full-width ．, ...). Two Ethiopic wordspaces "፡፡"
+# Balinese, Javanese, Bamum, Lisu, Brahmi, full-width ．, ...), and the Hebrew sof pasuq "׃"
+# that ends every verse of the Hebrew Bible (not Sentence_Terminal in Unicode, but used only
+# there, as a full stop). Two Ethiopic wordspaces "፡፡"
 # are the common way of typing the Ethiopic full stop "።" (Tigrinya and Amharic text typed on
 # keyboards without it) and end a sentence too.
 _SENTENCE_TERMINALS = "".join(regex.findall(r"\p{Sentence_Terminal}", "".join(map(chr, range(0x80, 0x20000)))))
 ETHIOPIC_DOUBLE_WORDSPACE = "\u1361\u1361"
 TERMINAL_PUNCTUATION: tuple[str, ...] = tuple(
     dict.fromkeys(
-        (".", "!", "?", "…", "。", "！", "？", "｡", "؟", "۔", "।", "॥", "።", "፧", "։", "။", "།", "។", "៕", "‼", "⁇", "⁈", "⁉")
+        (".", "!", "?", "…", "。", "！", "？", "｡", "؟", "۔", "।", "॥", "።", "፧", "։", "။", "།", "។", "៕", "‼", "⁇", "⁈", "⁉", "׃")
         + tuple(_SENTENCE_TERMINALS)
         + (ETHIOPIC_DOUBLE_WORDSPACE,)
     )
@@ -341,7 +343,7 @@ def nonempty_lines(text: str) -> list[str]:
 # Sentence_Terminal character) end it wherever they stand.
 _SPACED_ENDS = ".!?…؟۔։‼⁇⁈⁉"
 _ANYWHERE_ENDS = "".join(
-    dict.fromkeys("。！？｡।॥။།។៕።፧" + "".join(c for c in _SENTENCE_TERMINALS if c not in _SPACED_ENDS))
+    dict.fromkeys("。！？｡।॥။།។៕።፧׃" + "".join(c for c in _SENTENCE_TERMINALS if c not in _SPACED_ENDS))
 )
 
 
@@ -395,15 +397,16 @@ _STRIP = "\"'“”‘’«»()[]{}<>.,;:!?¡¿…-–—/\\*#|、。，！？�
 # (polytonic vs monotonic spelling), Cyrillic stress marks (learner and dictionary text),
 # Arabic harakat (vocalised Quranic, poetic and children's text), Hebrew niqqud and
 # cantillation. A word spelled with them is the same word as without, so stop words are also
-# matched with those marks removed. (In Indic and Southeast Asian scripts the marks are vowels
+# matched with those marks removed, and with the Arabic tatweel "ـ" (a stretching stroke for
+# justification, "فــي" is "في") removed. (In Indic and Southeast Asian scripts the marks are vowels
 # and are never removed; Latin is left as it is: Vietnamese and Yoruba tone marks are spelling.)
 OPTIONAL_MARK_SCRIPTS = frozenset({"Grek", "Cyrl", "Arab", "Hebr"})
-_NONSPACING_MARKS = regex.compile(r"\p{Mn}+")
+_NONSPACING_MARKS = regex.compile(r"[\p{Mn}\u0640]+")
 
 
 def strip_optional_marks(word: str) -> str:
-    """`word` without its nonspacing combining marks (NFD, marks removed, NFC): "καὶ" -> "και",
-    "فِي" -> "في"."""
+    """`word` without its nonspacing combining marks and tatweel (NFD, marks removed, NFC):
+    "καὶ" -> "και", "فِي" -> "في", "فــي" -> "في"."""
     return unicodedata.normalize("NFC", _NONSPACING_MARKS.sub("", unicodedata.normalize("NFD", word)))
 
 

@@ -267,3 +267,20 @@ def test_greek_question_mark_ends_sentences_in_greek_only() -> None:
     assert ends_with_terminal_punctuation("Τι ώρα είναι\u037e", "Grek")
     assert not ends_with_terminal_punctuation("first; second;", "Latn")
     assert len(split_sentences("first; second; third.", "Latn")) == 1
+
+
+def test_hebrew_sof_pasuq_ends_verses() -> None:
+    """Genesis 1:1-3, pointed, each verse ending with the sof pasuq ׃."""
+    verses = (
+        "בְּרֵאשִׁית בָּרָא אֱלֹהִים אֵת הַשָּׁמַיִם וְאֵת הָאָרֶץ׃\n"
+        "וְהָאָרֶץ הָיְתָה תֹהוּ וָבֹהוּ וְחֹשֶׁךְ עַל־פְּנֵי תְהוֹם וְרוּחַ אֱלֹהִים מְרַחֶפֶת עַל־פְּנֵי הַמָּיִם׃\n"
+        "וַיֹּאמֶר אֱלֹהִים יְהִי אוֹר וַיְהִי־אוֹר׃"
+    )
+    assert all(ends_with_terminal_punctuation(v) for v in verses.split("\n"))
+    assert len(split_sentences(verses.replace("\n", " "))) == 3
+
+
+def test_arabic_tatweel_does_not_hide_stop_words() -> None:
+    stretched = "العلم فــي الصغر كالنقش عـلـى الحجر"
+    assert strip_optional_marks("فــي") == "في"
+    assert stop_word_count(words(stretched, "Arab"), "ar", stretched, script="Arab") == 2
