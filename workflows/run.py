@@ -136,7 +136,13 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str],
         shutil.rmtree(progress_dir, ignore_errors=True)
         with quiet_workers(os.path.join(out_dir, WORKER_LOG), enabled=not verbose) as terminal:
             with ProgressReporter(progress_dir, sum(len(p) for p in source_paths), stream=terminal):
-                clock.run("corpus", lambda: pipeline.run().wait_until_finish())
+                volatile["beam_counters"] = clock.run("corpus", run_and_count, pipeline)
+        unconverged = volatile["beam_counters"].get("dedup.cc_unconverged_nodes", 0)
+        if unconverged:
+            log.warning(
+                "MinHash connected components did not converge for %d nodes: they were kept rather "
+                "than removed; raise dedup.minhash.max_rounds", unconverged,
+            )
 
         def finalize() -> dict[str, Any]:
             shards = {
@@ -220,6 +226,25 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str],
 
 
 VOLATILE_KEYS = ("seconds", "rss", "memory", "out_dir", "started", "finished")
+
+
+def run_and_count(pipeline: beam.Pipeline) -> dict[str, int]:
+    """Run `pipeline` to completion; return its Beam counters as {"namespace.name": total}
+    (committed values where the runner reports them, else attempted; {} when it reports none).
+    They go to run_info.json, not the manifest: not every runner reports them."""
+    result = pipeline.run()
+    result.wait_until_finish()
+    try:
+        counters = result.metrics().query()["counters"]
+    except Exception as e:  # a runner without metrics support must not fail the run
+        log.info("no Beam counters from this runner: %s", e)
+        return {}
+    totals: dict[str, int] = {}
+    for counter in counters:
+        name = f"{counter.key.metric.namespace}.{counter.key.metric.name}"
+        value = counter.committed if counter.committed is not None else counter.attempted
+        totals[name] = totals.get(name, 0) + int(value or 0)
+    return dict(sorted(totals.items()))
 
 
 def split_volatile(summary: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

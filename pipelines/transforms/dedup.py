@@ -58,6 +58,22 @@ EXACT_STEP = "exact_dedup"
 MINHASH_STEP = "minhash_dedup"
 REJECTED = "rejected"
 NAMESPACE = "dedup"
+# Created once: Metrics.counter() per element cost ~10 us each (160k buckets at 30k documents).
+COUNTERS = {
+    name: Metrics.counter(NAMESPACE, name)
+    for name in (
+        "exact_rejected",
+        "minhash_documents",
+        "oversized_buckets",
+        "candidate_edges",
+        "verified_edges",
+        "unverified_edges",
+        "cc_unconverged_nodes",
+        "direct_extra_survivors",
+        "transitive_clusters",
+        "minhash_rejected",
+    )
+}
 
 
 class DedupResult(NamedTuple):
@@ -90,7 +106,7 @@ def _exact_group(
             rejected += 1
             yield TaggedOutput(REJECTED, Rejection.of(doc, EXACT_STEP, Drop("exact_duplicate", best[2])))
     if rejected:
-        Metrics.counter(NAMESPACE, "exact_rejected").inc(rejected)
+        COUNTERS["exact_rejected"].inc(rejected)
 
 
 class ExactDedup(beam.PTransform):
@@ -124,7 +140,7 @@ class SignFn(beam.DoFn):
         self._config = config
 
     def process(self, batch: list[Document]) -> Iterator[Any]:
-        Metrics.counter(NAMESPACE, "minhash_documents").inc(len(batch))
+        COUNTERS["minhash_documents"].inc(len(batch))
         for rec in sign_batch(batch, self._config):
             yield rec.node, rec.payload
             for key in rec.keys:
@@ -142,9 +158,9 @@ def _bucket_edges(item: tuple[bytes, Iterable[Node]], max_bucket_size: int | Non
     _, members = item
     edges, oversized = bucket_star(members, max_bucket_size)
     if oversized:
-        Metrics.counter(NAMESPACE, "oversized_buckets").inc()
+        COUNTERS["oversized_buckets"].inc()
     if edges:
-        Metrics.counter(NAMESPACE, "candidate_edges").inc(len(edges))
+        COUNTERS["candidate_edges"].inc(len(edges))
     yield from edges
 
 
@@ -167,8 +183,8 @@ def _verify_at_head(
             yield head, member
         else:
             dropped += 1
-    Metrics.counter(NAMESPACE, "verified_edges").inc(kept)
-    Metrics.counter(NAMESPACE, "unverified_edges").inc(dropped)
+    COUNTERS["verified_edges"].inc(kept)
+    COUNTERS["unverified_edges"].inc(dropped)
 
 
 class VerifyEdges(beam.PTransform):
@@ -264,7 +280,7 @@ class ConnectedComponents(beam.PTransform):
 def _verdicts(node_id: str, roles: Iterable[tuple[str, Node, Node]]) -> Iterator[tuple[str, tuple[str, Node, Any]]]:
     roles = list(roles)
     if cc.star_violations(roles):
-        Metrics.counter(NAMESPACE, "cc_unconverged_nodes").inc()
+        COUNTERS["cc_unconverged_nodes"].inc()
     parents = sorted({other for role, other, _ in roles if role == "parent"}, key=order)
     if parents:
         me = next(self_node for role, _, self_node in roles if role == "parent")
@@ -295,7 +311,7 @@ def _split(
     _root, members = item
     decisions = split_component(list(members), threshold, verify, central)
     survivors = sum(1 for d in decisions if d.survivor is None)
-    Metrics.counter(NAMESPACE, "direct_extra_survivors").inc(survivors - 1)
+    COUNTERS["direct_extra_survivors"].inc(survivors - 1)
     for d in decisions:
         if d.survivor is None:
             yield d.node[2], ("root", d.node, d.weight)
@@ -304,7 +320,7 @@ def _split(
 
 
 def _count_transitive(root_id: str) -> str:
-    Metrics.counter(NAMESPACE, "transitive_clusters").inc()
+    COUNTERS["transitive_clusters"].inc()
     return root_id
 
 
@@ -360,7 +376,7 @@ def _emit_final(
     child = [v for v in verdicts if v[0] == "child"]
     for doc in docs[:1]:
         if child:
-            Metrics.counter(NAMESPACE, "minhash_rejected").inc()
+            COUNTERS["minhash_rejected"].inc()
             yield TaggedOutput(REJECTED, Rejection.of(doc, MINHASH_STEP, Drop("near_duplicate", child[0][2][2])))
         else:
             size = verdicts[0][2] if verdicts else weight(doc)

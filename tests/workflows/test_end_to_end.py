@@ -108,6 +108,12 @@ def test_manifest_accounts_for_every_document(sample_run: Path) -> None:
     for r in rejected:
         by_step.setdefault(r["step"], Counter())[r["reason"]] += 1
     assert manifest["counts"]["rejected"] == {s: dict(c) for s, c in by_step.items()}
+    # Beam counters land in run_info.json and agree with the manifest's stage counts
+    counters = json.loads((sample_run / "run_info.json").read_text())["beam_counters"]
+    stages = {s["stage"]: s for s in manifest["stages"]}
+    assert counters["dedup.minhash_documents"] == stages["minhash_dedup"]["in"]
+    assert counters.get("dedup.minhash_rejected", 0) == stages["minhash_dedup"]["in"] - stages["minhash_dedup"]["out"]
+    assert counters.get("dedup.cc_unconverged_nodes", 0) == 0
     failed = ds.dataset(sample_run / "failed").to_table(columns=["source", "step"]).to_pylist()
     # per source: documents read = kept + rejected after reading + failed after reading
     for source, read in manifest["counts"]["read"].items():
