@@ -9,6 +9,11 @@ Inputs (real text, nothing synthetic):
     well-behaved chain keeps nearly all of it; what it drops is a finding.
   * Wikipedia articles from the ja/uk/vi dump excerpts
     (../shared/data/wiki/truncated/*-repaired.xml.bz2), through the project's wiki reader.
+  * Parallel web pages: the Debian manuals in 26 locales
+    (../shared/data/web/debian-docs_multilingual_3560pages.warc.gz) through the project's web
+    reader (default extractor), grouped by the WARC language hint and the script of the text
+    (untranslated pages fall back to English). The same manuals in every locale: a script bias
+    shows as a locale keeping less than the others. Not clean prose (commands, lists, code).
 
 Each preset (workflows/presets/{web,wiki,books}.yaml) runs its step chain
 (`pipelines.steps.runner.StepChain`, the same code a pipeline runs) over every document.
@@ -49,7 +54,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from pipelines.sources import wiki
+from pipelines.sources import web, wiki
 from pipelines.steps.language import LanguageId
 from pipelines.steps.runner import StepChain
 from pipelines.steps.text import detect_script
@@ -61,6 +66,7 @@ SHARED = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / 
 RESULTS = ROOT / "benchmarks" / "results"
 UDHR = SHARED / "lid" / "udhr2_paragraphs.tsv.xz"
 WIKI_DUMPS = ("jawiki", "ukwiki", "viwiki")
+DEBIAN_WARC = SHARED / "web" / "debian-docs_multilingual_3560pages.warc.gz"
 TARGETS = (1000, 2000, 3000)
 MIN_TAIL = 500
 LANGUAGE_STEP = "language"
@@ -147,6 +153,13 @@ def wiki_documents(name: str) -> list[Document]:
     config = wiki.Config(paths=[str(path)])
     docs = [r for r in wiki.read(str(path), config) if isinstance(r, Document)]
     return [dataclasses.replace(d, title=name) for d in docs]
+
+
+def debian_documents() -> list[Document]:
+    """The Debian manual pages the web reader makes, titled "<locale hint>/<script>"."""
+    config = web.Config(paths=[str(DEBIAN_WARC)])
+    docs = [r for r in web.read(str(DEBIAN_WARC), config) if isinstance(r, Document)]
+    return [dataclasses.replace(d, title=f"{d.content_language or '?'}/{detect_script(d.text)}") for d in docs]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,6 +263,7 @@ def measure(presets: list[str]) -> dict[str, Any]:
     udhr = udhr_documents()
     known = {d.title or "": lid_label(d.title or "") is not None for d in udhr}
     wikis = {name: wiki_documents(name) for name in WIKI_DUMPS}
+    debian = debian_documents() if DEBIAN_WARC.is_file() else []
     results: dict[str, Any] = {
         "inputs": {
             "udhr_languages": len(known),
@@ -257,6 +271,7 @@ def measure(presets: list[str]) -> dict[str, Any]:
             "udhr_documents": len(udhr),
             "udhr_chars": sum(len(d.text) for d in udhr),
             "wiki_documents": {k: len(v) for k, v in wikis.items()},
+            "debian_documents": len(debian),
         },
         "presets": {},
         "lid": lid_agreement(udhr),
@@ -269,6 +284,7 @@ def measure(presets: list[str]) -> dict[str, Any]:
         results["presets"][preset] = {
             "udhr": tally(udhr, udhr_out, known),
             "wiki": tally(wiki_docs, wiki_out, {}),
+            "debian": tally(debian, run_preset(preset, debian), {}),
             "cpu_seconds": round(time.process_time() - t0, 1),
         }
         # every drop of a lid.176-known UDHR language by a quality step, for reading
@@ -379,6 +395,15 @@ def render(results: dict[str, Any], baseline: dict[str, Any] | None) -> str:
                 f"| {lang} | {st['script']} | {st['docs']} | {qk} | {_pct(st['kept_share'])} | "
                 f"{_reasons(st['language_drops'])} | {_reasons(st['quality_drops'])} |"
             )
+        if preset == "web" and res.get("debian", {}).get("languages"):
+            out += ["", "### Debian manuals, parallel pages by locale and script (web pages, not clean prose)", ""]
+            out += ["| locale/script | docs | kept % | language drops | quality drops |", "|---|---|---|---|---|"]
+            for key, st in res["debian"]["languages"].items():
+                if st["docs"] < 20:
+                    continue
+                was = _was(baseline, "presets", preset, "debian", "languages", key)
+                k = _pct(st["kept_share"]) if not was else f"{_pct(was['kept_share'])} -> {_pct(st['kept_share'])}"
+                out.append(f"| {key} | {st['docs']} | {k} | {_reasons(st['language_drops'])} | {_reasons(st['quality_drops'])} |")
         losers = [
             (lang, st) for lang, st in res["udhr"]["languages"].items()
             if st["articles"]["quality_drops"]
