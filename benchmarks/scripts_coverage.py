@@ -36,10 +36,12 @@ Run: .venv/bin/python -m benchmarks.scripts_coverage [--presets web wiki books] 
 Writes benchmarks/results/scripts_coverage.json and scripts_coverage.md. With `--baseline`
 (a previous scripts_coverage.json), the markdown puts the baseline's figures beside the new.
 The committed baseline, results/scripts_coverage_before.json, is this same script run on the
-code before the script-coverage fixes:
-    git worktree add /tmp/before 974e25f && cp benchmarks/scripts_coverage.py /tmp/before/benchmarks/
-    cd /tmp/before && CORPUSMILL_SHARED_DATA=<repo>/../shared/data PYTHONPATH=. <repo>/.venv/bin/python \
-        -m benchmarks.scripts_coverage --label "before" --out <repo>/benchmarks/results/scripts_coverage_before
+same commit with the three step modules the script-coverage fixes changed put back as they were
+at 974e25f (so readers and everything else are the same in both runs):
+    git worktree add /tmp/before HEAD && cd /tmp/before
+    for f in text quality language; do git show 974e25f:pipelines/steps/$f.py > pipelines/steps/$f.py; done
+    CORPUSMILL_SHARED_DATA=<repo>/../shared/data PYTHONPATH=. <repo>/.venv/bin/python \
+        -m benchmarks.scripts_coverage --label before --out <repo>/benchmarks/results/scripts_coverage_before
 """
 
 from __future__ import annotations
