@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from pipelines.sources.base import describe_error, open_raw
+from pipelines.sources.base import LimitExceeded, describe_error, open_raw
 from pipelines.sources.jsonl import RecordConfig, RecordError, record_to_document
 from schemas.document import Document, Failure
 
@@ -92,9 +92,65 @@ def parse_unit(unit: str) -> tuple[str, tuple[int, int] | None]:
     return unit, None
 
 
+# A column chunk with a dictionary page and fewer stored bytes per row than this may decode
+# to far more than it stores (every row pointing at one big dictionary value: a 7 KB file of
+# 3,000 rows sharing one 1 MB value decoded to 1 GB per 1,024-row batch). Such a row group is
+# read in batches of at most max_record_bytes / (chunk's uncompressed size) rows, since no
+# dictionary value is larger than the chunk that holds it. Real text columns store far more
+# per row (100,000 documents of 2 KB: 2.1 KB per row) and keep the normal batch size; the
+# small id/url columns below it get batches of a few hundred rows, which cost nothing measurable.
+DICTIONARY_SUSPECT_BYTES_PER_ROW = 1024
+
+
+def _chunk_sizes(meta: Any, group: int, columns: list[str]) -> tuple[int, int]:
+    """Uncompressed bytes of the needed columns in one row group (as the footer says), and
+    the largest such size among chunks that may decode to much more (see above; 0: none)."""
+    rg = meta.row_group(group)
+    total = 0
+    suspect = 0
+    for j in range(rg.num_columns):
+        chunk = rg.column(j)
+        if chunk.path_in_schema.split(".", 1)[0] in columns:
+            size = chunk.total_uncompressed_size
+            total += size
+            if chunk.has_dictionary_page and size < DICTIONARY_SUSPECT_BYTES_PER_ROW * max(rg.num_rows, 1):
+                suspect = max(suspect, size)
+    return total, suspect
+
+
+def _is_bytes_like(arrow_type: Any) -> bool:
+    """String or binary (also dictionary-encoded, as a stored Arrow schema may declare it)."""
+    import pyarrow as pa
+
+    t = arrow_type.value_type if pa.types.is_dictionary(arrow_type) else arrow_type
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t))
+
+
+def _batch_bytes(batch: Any, names: list[str]) -> int:
+    """Decoded bytes of the string/binary columns `names` of a record batch: Arrow's buffers
+    for plain columns, the values' lengths for dictionary-encoded ones (what `to_pylist`
+    materialises)."""
+    import pyarrow.compute as pc
+
+    total = 0
+    for name in names:
+        column = batch.column(name)
+        if hasattr(column, "dictionary"):
+            total += pc.sum(pc.take(pc.binary_length(column.dictionary), column.indices)).as_py() or 0
+        else:
+            total += column.nbytes
+    return total
+
+
 def read(unit: str, config: Config) -> Iterator[Document | Failure]:
-    """One Parquet file (or one row group of it) -> a Document per valid row, a Failure per bad
-    row. Never raises for bad input."""
+    """One Parquet file (or a run of its row groups) -> a Document per valid row, a Failure
+    per bad row. Never raises for bad input.
+
+    Memory (found by benchmarks/fuzz_readers.py): the needed columns' uncompressed size (as
+    the footer says) and then the decoded string bytes (as read) count against
+    `max_decompressed_bytes`; over it: one LimitExceeded Failure, the rest of the unit unread.
+    Batches hold about `max_record_bytes` of the needed columns (fewer rows for big rows, and
+    for row groups that may decode to much more than they store: DICTIONARY_SUSPECT_BYTES_PER_ROW)."""
     path, span = parse_unit(unit)
     try:
         pf = _open(path)
@@ -104,23 +160,45 @@ def read(unit: str, config: Config) -> Iterator[Document | Failure]:
                 raise RecordError(f"no column {required!r} in {sorted(names)}")
         wanted = [config.id_field, config.text_field, *config.fields.values()]
         columns = sorted({key.split(".", 1)[0] for key in wanted} & names)
+        strings = [c for c in columns if _is_bytes_like(pf.schema_arrow.field(c).type)]
         meta = pf.metadata
         if span is not None and not 0 <= span[0] < span[1] <= meta.num_row_groups:
             raise RecordError(f"no row groups {span[0]}-{span[1]} (the file has {meta.num_row_groups})")
         groups = list(range(*span)) if span is not None else list(range(meta.num_row_groups))
         first_row = sum(meta.row_group(i).num_rows for i in range(groups[0])) if groups else 0
-    except Exception as e:  # noqa: BLE001 - not Parquet, unreadable, missing columns
+        sizes = {i: _chunk_sizes(meta, i, columns) for i in groups}
+        declared = sum(size for size, _ in sizes.values())
+        if declared > config.max_decompressed_bytes:
+            raise LimitExceeded(f"needed columns hold {declared} bytes > max_decompressed_bytes={config.max_decompressed_bytes}")
+    except Exception as e:  # noqa: BLE001 - not Parquet, unreadable, missing columns, over the limit
         yield Failure(source=KIND, step="read", location=unit, error=describe_error(e))
         return
     row = first_row
+    decoded = 0
     try:
-        for batch in pf.iter_batches(batch_size=config.batch_size, row_groups=groups, columns=columns):
-            for record in batch.to_pylist():
-                location = f"{path}#row={row}"
-                row += 1
-                try:
-                    yield record_to_document(record, config, location, config.max_record_bytes)
-                except RecordError as e:
-                    yield Failure(source=KIND, step="read", location=location, error=describe_error(e), id=e.doc_id)
-    except Exception as e:  # noqa: BLE001 - a corrupt page: the rest of the unit is lost, said so
+        runs: list[tuple[int, list[int]]] = []  # consecutive row groups read with one batch size
+        for group in groups:
+            rows = meta.row_group(group).num_rows
+            size, suspect = sizes[group]
+            batch_rows = min(config.batch_size, config.max_record_bytes * rows // max(size, 1))
+            if suspect:
+                batch_rows = min(batch_rows, config.max_record_bytes // suspect)
+            batch_rows = max(1, batch_rows)
+            if runs and runs[-1][0] == batch_rows:
+                runs[-1][1].append(group)
+            else:
+                runs.append((batch_rows, [group]))
+        for batch_rows, run in runs:
+            for batch in pf.iter_batches(batch_size=batch_rows, row_groups=run, columns=columns):
+                decoded += _batch_bytes(batch, strings)
+                if decoded > config.max_decompressed_bytes:
+                    raise LimitExceeded(f"decoded columns exceed max_decompressed_bytes={config.max_decompressed_bytes}")
+                for record in batch.to_pylist():
+                    location = f"{path}#row={row}"
+                    row += 1
+                    try:
+                        yield record_to_document(record, config, location, config.max_record_bytes)
+                    except RecordError as e:
+                        yield Failure(source=KIND, step="read", location=location, error=describe_error(e), id=e.doc_id)
+    except Exception as e:  # noqa: BLE001 - a corrupt page or the limit: the rest of the unit is lost, said so
         yield Failure(source=KIND, step="read", location=f"{path}#row={row}", error=describe_error(e))

@@ -116,3 +116,51 @@ def test_bad_integer_strings_fail_one_row(tmp_path: Path) -> None:
     assert [(d.id, d.page_id) for d in docs] == [("a", 12), ("d", -3)]
     assert [f.location for f in failures] == [f"{path}#row=1", f"{path}#row=2"]
     assert all("field 'page_id'" in f.error for f in failures)
+
+
+def _dictionary_bomb(path: Path, rows: int = 3000, value_bytes: int = 1 << 20) -> Path:
+    """One `value_bytes` string shared by every row through the dictionary: a few KB on disk."""
+    text = pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int32()), pa.array(["a" * value_bytes]))
+    pq.write_table(pa.table({"id": [f"r{i}" for i in range(rows)], "text": text}), path, compression="zstd")
+    return path
+
+
+@pytest.mark.timeout(300)
+def test_dictionary_bomb_is_bounded(tmp_path: Path) -> None:
+    """Found by benchmarks/fuzz_readers.py: a 7 KB file whose 3,000 rows share one 1 MB
+    dictionary value decoded 1,024 rows (1 GB) per batch. Now the decoded bytes count against
+    max_decompressed_bytes, and such a row group is read in batches of about max_record_bytes."""
+    import subprocess
+    import sys
+
+    path = _dictionary_bomb(tmp_path / "bomb.parquet")
+    assert path.stat().st_size < 20_000
+    records = list(parquet.read(str(path), parquet.Config(paths=[str(path)], max_decompressed_bytes=100 << 20)))
+    docs = [r for r in records if isinstance(r, Document)]
+    assert len(docs) <= 100  # the check is per batch: here the first batch is over the limit already
+    assert isinstance(records[-1], Failure) and "exceed max_decompressed_bytes" in records[-1].error
+    assert records[-1].location.startswith(f"{path}#row=")
+    # With the defaults (8 GiB) all 3,000 rows are read, in bounded memory (measured in a fresh process).
+    script = (
+        "import resource, sys\n"
+        "from pipelines.sources import parquet\n"
+        "p = sys.argv[1]\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "n = sum(1 for r in parquet.read(p, parquet.Config(paths=[p])) if type(r).__name__ == 'Document')\n"
+        "print(n, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    out = subprocess.run([sys.executable, "-c", script, str(path)], cwd=root, capture_output=True, text=True, check=True)
+    n, growth_mb = map(int, out.stdout.split())
+    assert n == 3000
+    assert growth_mb < 400, growth_mb  # ~64 MiB batches; was ~1,000 MB
+
+
+def test_footer_size_over_the_decompression_limit(tmp_path: Path) -> None:
+    path = tmp_path / "big.parquet"
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "text": ["x" * 400_000] * 3}), path, compression="zstd", use_dictionary=False)
+    assert path.stat().st_size < 50_000
+    records = list(parquet.read(str(path), parquet.Config(paths=[str(path)], max_decompressed_bytes=1_000_000)))
+    assert len(records) == 1 and isinstance(records[0], Failure) and records[0].location == str(path)
+    assert "LimitExceeded" in records[0].error and "max_decompressed_bytes=1000000" in records[0].error
+    assert len(list(parquet.read(str(path), parquet.Config(paths=[str(path)])))) == 3
