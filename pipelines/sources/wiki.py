@@ -338,7 +338,9 @@ def utf8_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
             # decoder raises on a missing BOM).
             wide = declared is not None and declared.startswith(("utf-16", "utf-32")) and b"\x00" not in head
             if declared not in (None, "utf-8", "ascii") and not wide:
-                encoding = declared
+                # no BOM here (handled above): Python's BOM-reading "utf-16"/"utf-32" would
+                # raise; the little-endian form decodes whatever there is (bad parts replaced)
+                encoding = {"utf-16": "utf-16-le", "utf-32": "utf-32-le"}.get(declared, declared)
             # else UTF-8 (also for an unknown or non-charset codec): bad pages fail one by one
     if encoding is None:
         yield head
@@ -671,7 +673,7 @@ def _page_of(
 def _namespace(page: etree._Element, title: str, info: SiteInfo) -> int:
     """`<ns>`; for old dumps without it, the namespace named by the title's prefix."""
     ns_text = (page.findtext("ns") or "").strip()
-    if ns_text.lstrip("-").isascii() and ns_text.lstrip("-").isdigit():
+    if re.fullmatch(r"-?[0-9]{1,9}", ns_text):  # "----1" and "²" are no namespace numbers
         return int(ns_text)
     prefix, colon, _ = title.partition(":")
     if colon and prefix in info.namespaces:

@@ -473,16 +473,18 @@ def test_decompression_limit_ends_the_file_with_one_failure(tmp_path: Path) -> N
 
 def test_non_ascii_digit_page_id_and_namespace(tmp_path: Path) -> None:
     """Found by benchmarks/fuzz_readers.py: `<id>²</id>` passed isdigit() and died in int()
-    with a bare ValueError; now a page without an ASCII numeric id is `MissingPageId` and an
-    unusable `<ns>` falls back to the title prefix, like a missing one."""
+    with a bare ValueError (and `<ns>----1</ns>` too); now a page without an ASCII numeric id
+    is `MissingPageId` and an unusable `<ns>` falls back to the title prefix, like a missing
+    one."""
     pages = [page_xml(1, "Good", "Some article text here."), page_xml(2, "Bad id", "Text of the page."),
              page_xml(3, "Odd ns", "Text of another page.")]
     pages[1] = pages[1].replace("<id>2</id>", "<id>\u00b2</id>", 1)
     pages[2] = pages[2].replace("<ns>0</ns>", "<ns>\u0663</ns>", 1)
+    pages.append(page_xml(4, "Dashes", "Text of a fourth page.").replace("<ns>0</ns>", "<ns>----1</ns>", 1))
     path = tmp_path / "digits.xml"
     path.write_text(HEADER + "".join(pages) + FOOTER, encoding="utf-8")
     records = run(path)
-    assert [d.page_id for d in docs_of(records)] == [1, 3]
+    assert [d.page_id for d in docs_of(records)] == [1, 3, 4]
     (fail,) = [r for r in records if isinstance(r, Failure)]
     assert fail.error.startswith("MissingPageId") and "Bad id" in fail.error
 
@@ -499,3 +501,9 @@ def test_dump_declaring_a_non_charset_codec_reads_as_utf8(tmp_path: Path) -> Non
         path.write_bytes(f'<?xml version="1.0" encoding="{label}"?>\n'.encode() + xml.encode("utf-8"))
         records = run(path)
         assert [(d.page_id, d.text) for d in docs_of(records)] == [(1, "Alpha text \u00e9.")], (label, records)
+    # A UTF-16 declaration, no BOM, UTF-16 text after an ASCII declaration: a broken file, but
+    # decoded (little-endian, bad parts replaced) instead of failing whole with UnicodeError.
+    mixed = tmp_path / "mixed.xml"
+    mixed.write_bytes(b'<?xml version="1.0" encoding="UTF-16"?>\n' + xml.encode("utf-16-le"))
+    records = run(mixed)
+    assert not any("UnicodeError" in r.error for r in records if isinstance(r, Failure)), records
