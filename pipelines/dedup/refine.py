@@ -9,8 +9,12 @@ near-duplicate set (benchmarks/results/dedup_quality.md), most false removals we
 The rule, per component (all pure, no Beam):
   1. similarity of every pair: the MinHash estimate (share of equal signature values) for all
      pairs; with `verify="exact"` and shingle sets present, the exact Jaccard for every pair
-     whose estimate is within `EXACT_MARGIN` below the threshold or above it (a true Jaccard
-     >= threshold estimated more than 0.2 lower is a > 4.5 sigma event at 128 permutations);
+     whose estimate is >= threshold - EXACT_BELOW (a true Jaccard >= threshold estimated
+     lower is a > 4.5 sigma event at 128 permutations). In components of more than
+     EXACT_ALL_MEMBERS members only pairs estimated below threshold + EXACT_ABOVE are computed
+     exactly; above, the estimate decides (a true Jaccard below the threshold is again a
+     > 4 sigma event). This keeps a component of 512 near-identical long pages from costing
+     130k exact comparisons, at the price of estimate noise (+-0.04) in the ranking;
   2. rank (survivor "central"): the summed similarity to the members at or above the
      threshold (a weighted degree: the base a set of variants was made from is closer to each
      of them than they are to one another), then the configured primary key (longest), then id;
@@ -36,8 +40,10 @@ from pipelines.dedup.lsh import Payload
 from pipelines.dedup.minhash import exact_jaccard
 from pipelines.dedup.survivor import INDEX_TIER, Node, order
 
-# Exact Jaccard is computed for pairs estimated at >= threshold - EXACT_MARGIN.
-EXACT_MARGIN = 0.2
+# Which pairs get an exact Jaccard (module docstring, step 1).
+EXACT_BELOW = 0.2
+EXACT_ABOVE = 0.15
+EXACT_ALL_MEMBERS = 64  # up to 2,016 pairs
 # Rows of the pairwise estimate computed at once (bounds the n x rows x num_perm temporary).
 _ROW_BLOCK = 64
 
@@ -62,7 +68,10 @@ def similarity_matrix(payloads: Sequence[Payload], threshold: float, verify: str
         sim[lo : lo + _ROW_BLOCK] = (block[:, None, :] == sigs[None, :, :]).mean(axis=2)
     if verify == "exact" and n and all(p.shingles is not None for p in payloads):
         sets = [np.frombuffer(p.shingles, dtype="<u4") for p in payloads]  # type: ignore[arg-type]
-        rows, cols = np.nonzero(np.triu(sim >= threshold - EXACT_MARGIN, k=1))
+        unsure = sim >= threshold - EXACT_BELOW
+        if n > EXACT_ALL_MEMBERS:
+            unsure &= sim < threshold + EXACT_ABOVE
+        rows, cols = np.nonzero(np.triu(unsure, k=1))
         for i, j in zip(rows.tolist(), cols.tolist()):
             sim[i, j] = sim[j, i] = exact_jaccard(sets[i], sets[j])
     np.fill_diagonal(sim, 1.0)

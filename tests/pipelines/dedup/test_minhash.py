@@ -69,5 +69,13 @@ def test_jaccard_estimates() -> None:
     x = np.arange(0, 1000, dtype=np.uint32)
     y = np.arange(200, 1200, dtype=np.uint32)
     assert exact_jaccard(x, y) == pytest.approx(800 / 1200)
+    # against Python sets on random sorted sets of unequal sizes, including the edges
+    rng = np.random.default_rng(5)
+    for n, m in ((0, 0), (0, 5), (1, 1), (3, 700), (500, 480)):
+        a = np.unique(rng.integers(0, 1500, n, dtype=np.uint32))
+        b = np.unique(rng.integers(0, 1500, m, dtype=np.uint32))
+        union = set(a.tolist()) | set(b.tolist())
+        expected = len(set(a.tolist()) & set(b.tolist())) / len(union) if union else 1.0
+        assert exact_jaccard(a, b) == pytest.approx(expected) and exact_jaccard(b, a) == pytest.approx(expected)
     sx, sy = signatures([x, y], 256, 1)
     assert abs(estimated_jaccard(sx, sy) - 800 / 1200) < 0.1

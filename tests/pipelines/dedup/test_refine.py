@@ -73,3 +73,21 @@ def test_estimated_similarity_is_used_without_shingle_sets() -> None:
     assert decisions["x"].survivor is None  # longest first (central off), then id
     assert decisions["y"].survivor is not None and decisions["y"].survivor[2] == "x"
     assert decisions["z"].survivor is None
+
+
+def test_large_component_of_near_identical_members_keeps_one() -> None:
+    """Above EXACT_ALL_MEMBERS members, pairs estimated far above the threshold are not
+    computed exactly; every removal is still a true (exact) near duplicate of its survivor."""
+    from pipelines.dedup.minhash import exact_jaccard
+    from pipelines.dedup.refine import EXACT_ALL_MEMBERS
+
+    rng = random.Random(6)
+    base = [rng.choice(WORDS) for _ in range(400)]
+    members = [member(f"m{i:03d}", " ".join(edited(base, rng, 2))) for i in range(EXACT_ALL_MEMBERS + 36)]
+    decisions = split_component(members, 0.8, "exact", central=True)
+    survivors = [d for d in decisions if d.survivor is None]
+    assert len(survivors) == 1 and survivors[0].weight == len(members)
+    sets = {node[2]: np.frombuffer(p.shingles, dtype="<u4") for node, p in members}  # type: ignore[arg-type]
+    for d in decisions:
+        if d.survivor is not None:
+            assert exact_jaccard(sets[d.node[2]], sets[d.survivor[2]]) >= 0.8
