@@ -505,7 +505,7 @@ def main(argv: list[str] | None = None) -> None:
     results["label"] = args.label
     baseline = json.loads(args.baseline.read_text(encoding="utf-8")) if args.baseline else None
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    args.out.with_suffix(".json").write_text(json.dumps(results, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
     args.out.with_suffix(".md").write_text(render(results, baseline), encoding="utf-8")
     print(f"wrote {args.out.with_suffix('.md')}")
 
