@@ -443,6 +443,11 @@ Quality drops of UDHR text that are not about the script, and stay:
   language are counted (Maithili and Sanskrit labelled "hi", Ossetian "ru", Malay in Jawi "ar").
 * `gopher_quality:mean_word_length` for Greenlandic (polysynthetic, 14-16 letters per word), a
   language lid.176 does not know.
+
+Language-step drops: `low_language_score` where lid.176 is unsure (most languages it has no
+label for, and some it has: Somali, Sundanese, Javanese, Quechua, ...), and
+`language_script_mismatch` where its label is a language not written in the text's script
+(scripts lid.176 never saw: Mongolian, Yi, Vai, Canadian syllabics, Tifinagh, Syriac, Baybayin).
 """
 
 
