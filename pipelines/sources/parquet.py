@@ -92,30 +92,16 @@ def parse_unit(unit: str) -> tuple[str, tuple[int, int] | None]:
     return unit, None
 
 
-# A column chunk with a dictionary page and fewer stored bytes per row than this may decode
-# to far more than it stores (every row pointing at one big dictionary value: a 7 KB file of
-# 3,000 rows sharing one 1 MB value decoded to 1 GB per 1,024-row batch). Such a row group is
-# read in batches of at most max_record_bytes / (chunk's uncompressed size) rows, since no
-# dictionary value is larger than the chunk that holds it. Real text columns store far more
-# per row (100,000 documents of 2 KB: 2.1 KB per row) and keep the normal batch size; the
-# small id/url columns below it get batches of a few hundred rows, which cost nothing measurable.
-DICTIONARY_SUSPECT_BYTES_PER_ROW = 1024
-
-
-def _chunk_sizes(meta: Any, group: int, columns: list[str]) -> tuple[int, int]:
-    """Uncompressed bytes of the needed columns in one row group (as the footer says), and
-    the largest such size among chunks that may decode to much more (see above; 0: none)."""
-    rg = meta.row_group(group)
-    total = 0
-    suspect = 0
-    for j in range(rg.num_columns):
-        chunk = rg.column(j)
-        if chunk.path_in_schema.split(".", 1)[0] in columns:
-            size = chunk.total_uncompressed_size
-            total += size
-            if chunk.has_dictionary_page and size < DICTIONARY_SUSPECT_BYTES_PER_ROW * max(rg.num_rows, 1):
-                suspect = max(suspect, size)
-    return total, suspect
+# A row group that stores fewer bytes per row than this (uncompressed, all columns) may decode
+# to far more than it stores: a 7 KB file of 3,000 rows all pointing at one 1 MB dictionary
+# value decoded to 1 GB per 1,024-row batch. Such row groups are read SUSPECT_BATCH_ROWS rows
+# at a time (at most that many copies of the largest value in memory). Real text corpora
+# store more per row (100,000 documents of 2 KB: 2.1 KB per row) and keep `batch_size`;
+# short-text ones fall below it and pay ~1.4 us per row for the small batches (measured on
+# 100,000 rows of 200 B). Per-column sizes are not used: pyarrow aborts the process on a
+# damaged column-chunk footer when Python reads its metadata (found by the fuzzer).
+SUSPECT_BYTES_PER_ROW = 1024
+SUSPECT_BATCH_ROWS = 16
 
 
 def _is_bytes_like(arrow_type: Any) -> bool:
@@ -146,11 +132,11 @@ def read(unit: str, config: Config) -> Iterator[Document | Failure]:
     """One Parquet file (or a run of its row groups) -> a Document per valid row, a Failure
     per bad row. Never raises for bad input.
 
-    Memory (found by benchmarks/fuzz_readers.py): the needed columns' uncompressed size (as
-    the footer says) and then the decoded string bytes (as read) count against
-    `max_decompressed_bytes`; over it: one LimitExceeded Failure, the rest of the unit unread.
-    Batches hold about `max_record_bytes` of the needed columns (fewer rows for big rows, and
-    for row groups that may decode to much more than they store: DICTIONARY_SUSPECT_BYTES_PER_ROW)."""
+    Memory (found by benchmarks/fuzz_readers.py): the row groups' uncompressed size (as the
+    footer says, all columns) and then the decoded string bytes of the needed columns (as
+    read) count against `max_decompressed_bytes`; over it: one LimitExceeded Failure, the rest
+    of the unit unread. Batches hold about `max_record_bytes` (fewer rows for big rows), and
+    SUSPECT_BATCH_ROWS rows in row groups that may decode to much more than they store."""
     path, span = parse_unit(unit)
     try:
         pf = _open(path)
@@ -166,10 +152,10 @@ def read(unit: str, config: Config) -> Iterator[Document | Failure]:
             raise RecordError(f"no row groups {span[0]}-{span[1]} (the file has {meta.num_row_groups})")
         groups = list(range(*span)) if span is not None else list(range(meta.num_row_groups))
         first_row = sum(meta.row_group(i).num_rows for i in range(groups[0])) if groups else 0
-        sizes = {i: _chunk_sizes(meta, i, columns) for i in groups}
-        declared = sum(size for size, _ in sizes.values())
+        sizes = {i: (meta.row_group(i).num_rows, meta.row_group(i).total_byte_size) for i in groups}
+        declared = sum(size for _, size in sizes.values())
         if declared > config.max_decompressed_bytes:
-            raise LimitExceeded(f"needed columns hold {declared} bytes > max_decompressed_bytes={config.max_decompressed_bytes}")
+            raise LimitExceeded(f"row groups hold {declared} bytes > max_decompressed_bytes={config.max_decompressed_bytes}")
     except Exception as e:  # noqa: BLE001 - not Parquet, unreadable, missing columns, over the limit
         yield Failure(source=KIND, step="read", location=unit, error=describe_error(e))
         return
@@ -178,11 +164,10 @@ def read(unit: str, config: Config) -> Iterator[Document | Failure]:
     try:
         runs: list[tuple[int, list[int]]] = []  # consecutive row groups read with one batch size
         for group in groups:
-            rows = meta.row_group(group).num_rows
-            size, suspect = sizes[group]
+            rows, size = sizes[group]
             batch_rows = min(config.batch_size, config.max_record_bytes * rows // max(size, 1))
-            if suspect:
-                batch_rows = min(batch_rows, config.max_record_bytes // suspect)
+            if size < SUSPECT_BYTES_PER_ROW * rows:
+                batch_rows = min(batch_rows, SUSPECT_BATCH_ROWS)
             batch_rows = max(1, batch_rows)
             if runs and runs[-1][0] == batch_rows:
                 runs[-1][1].append(group)
