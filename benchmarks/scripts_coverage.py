@@ -431,6 +431,23 @@ def render(results: dict[str, Any], baseline: dict[str, Any] | None) -> str:
 
 
 NOTES = """
+## What the baseline lacked (pipelines/steps/text.py, quality.py, language.py)
+
+* Sentence ends: every Unicode Sentence_Terminal mark (Canadian syllabics ᙮, Vai ꘎, Mongolian
+  ᠃, full-width ．, ...), the Ethiopic double wordspace ፡፡ (Tigrinya), the Hebrew sof pasuq ׃,
+  and in Greek the question mark ";".
+* Segmentation: Yi (unspaced) in pseudo-words of 2 syllables; detect_script knows the smaller
+  scripts (Baybayin, Ol Chiki, Adlam, Javanese, ...).
+* Gopher word length: syllabic scripts (Hangul, Ethiopic, Cherokee, Canadian syllabics, Vai)
+  from 1.5; Dravidian scripts (Tamil, Telugu, Kannada, Malayalam) up to 15.
+* Gopher stop words: matched without optional marks in Greek, Cyrillic, Arabic, Hebrew
+  (polytonic Greek, harakat, niqqud, stress marks, tatweel); not counted when the label's list
+  is in another script than the text.
+* Gopher repetition: n-gram sizes doubled for Japanese (script-run units) and Vietnamese
+  (space-separated syllables).
+* Language ID: the Ethiopic wordspace is a space for fastText (Amharic); a label in a script
+  the text does not use is `language_script_mismatch`.
+
 ## Reading the drops
 
 Quality drops of UDHR text that are not about the script, and stay:
