@@ -9,7 +9,7 @@ Seeds (small, so that many mutants fit in the time budget): cut-down copies of t
 demo corpus (`samples/`: the first records of each WARC, the header and first pages of the
 enwiki dump, the start of each book, the first members of a crate tarball) and a few small
 real files of ../shared/data (warcio WARC/ARC, Common Crawl WET, ClueWeb09 WARC/0.18, pywb
-revisits, wikipedia2vec and bgwiki dumps, Gutenberg books, a Go repository tarball, CCNet
+revisits, wikipedia2vec and bgwiki dumps, Gutenberg books, a Rust repository tarball, CCNet
 JSONL), plus a parquet file and a zip built from those. Missing shared data only drops its
 seeds.
 
@@ -24,21 +24,27 @@ tar size/type/name fields with a re-computed checksum, zip sizes and methods) se
 negative, non-ASCII-digit or empty values; page tags dropped or doubled; record bodies
 replaced by pathological content (deep nesting, unclosed constructs, entity bombs, gzip
 bombs, ANSI floods) with the WARC Content-Length re-computed so the record still parses;
-hostile archive members (`..`, absolute names, links, devices, pax headers, huge sizes).
-A quarter of the mutants run with tight limits (64 KiB records, 1 MiB per file, 200 members)
-so the limit paths are exercised too.
+hostile archive members (`..`, absolute names, links, devices, pax headers, huge sizes);
+hostile parquet schemas, row-group layouts and dictionary bombs; a damaged multistream index. Code seeds are
+also laid out as a folder with links to a sentinel file outside it, a link loop and a FIFO.
+Limits: 70 % of the mutants run with the defaults, 20 % with tight ones (64 KiB records,
+1 MiB per file, 200 members), 10 % with tiny ones (512 B records, 4 KiB per file, 3
+members), so the limit paths are exercised too.
 
 Each mutant runs in a forked worker process (address space limited to `--memory-gb`) with a
-hard time limit (`--timeout`); a worker that times out or dies is replaced. Per mutant the
-worker checks: no exception escaped; every item is a Document/Rejection/Failure; Rejections
-and Failures have step "read"; every location names the unit; nothing was written to the
-working directory. Reported per reader and overall: mutants run, escapes (with a traceback
-summary and a reproducer), timeouts, worker crashes, contract violations, slow mutants,
-max and mean time, documents/rejections/failures.
+hard time limit (`--timeout`); a worker that times out or dies is replaced. Every unit that
+the reader's `splits` makes of the input is read. Per mutant the worker checks: no exception
+escaped; every item is a Document/Rejection/Failure; Rejections and Failures have step
+"read"; every location names the input; no Failure hides a MemoryError (or a RecursionError
+outside jsonl, where it is a documented per-line outcome); the sentinel's content appears in
+no output; nothing was written to the input folder or the working directory. Reported per
+reader: mutants run, escapes (with a traceback summary), timeouts, worker crashes, contract
+violations, slow mutants, mean and max time, the largest rise of peak RSS over one mutant,
+documents/rejections/failures.
 
 Run: .venv/bin/python -m benchmarks.fuzz_readers [--mutants N] [--timeout S] [--kinds web wiki]
-Writes benchmarks/results/fuzz_readers.json and fuzz_readers.md. Not part of `benchmarks.run`'s
-default list of speed/quality benchmarks' meaning, but runs the same way (`main()`).
+Writes benchmarks/results/fuzz_readers.json and fuzz_readers.md; exits 1 when a problem was
+found. `--keep DIR` saves each problem mutant for reproduction.
 """
 
 from __future__ import annotations
@@ -73,8 +79,54 @@ SHARED = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / 
 SAMPLES = ROOT / "samples"
 RESULTS = ROOT / "benchmarks" / "results"
 
+# A Failure whose error names one of these exception classes came from a reader's catch-all,
+# not from a check that recognised the damage: likely a bug masked as a Failure (it may cost
+# the rest of a file). Listed separately; NotImplementedError (an unsupported zip method) and
+# the decompressors' own errors are data errors.
+MASKED = re.compile(
+    r"\b(?:TypeError|AttributeError|KeyError|IndexError|LookupError|NameError|AssertionError|ZeroDivisionError"
+    r"|OverflowError|UnboundLocalError|SystemError|UnicodeError|UnicodeEncodeError|MemoryError)\b"
+    r"|invalid literal for int"
+)
 SLOW_S = 5.0  # a mutant slower than this is listed (the seeds read in well under 1 s)
 MAX_ITEMS = 200_000  # a reader yielding more items than this on a small mutant is runaway
+
+
+# What this fuzzer found in the readers, each fixed with a regression test (kept here so the
+# results page says why the table is clean).
+FINDINGS: list[tuple[str, str, str]] = [
+    ("code", "a tar member declaring 2**64 bytes (base-256 size field or pax `size`) in a truncated "
+     "stream: tarfile's skip loop read nothing for ever (hang)",
+     "archive_too_large as soon as a member would end past max_decompressed_bytes; "
+     "test_code_repos.py::test_truncated_member_declaring_a_huge_size_ends_quickly"),
+    ("web", "100,000 nested <div>s (500 KB): resiliparse's main-content pass costs elements x depth in one "
+     "C++ call the page time limit cannot stop (hours)",
+     "html.MAX_DOM_DEPTH = 128 (real pages <= 47): deeper pages are a Failure (PageTooDeep) in ms; "
+     "test_web.py::test_deeply_nested_page_fails_fast"),
+    ("web, wiki, jsonl, parquet", "non-ASCII digits ('²' passes str.isdigit(), not int()): a WARC Content-Length "
+     "ended the whole file; a parquet integer field ended the unit; '٣527' was taken as a length",
+     "ASCII digits only (and int()'s 4,300-digit limit); test_web.py::test_non_ascii_digit_content_length_costs_one_record, "
+     "test_parquet.py::test_bad_integer_strings_fail_one_row, test_wiki.py::test_non_ascii_digit_page_id_and_namespace"),
+    ("parquet", "3,000 one-row row groups: one unit per row group, each parsing the whole footer (20 s, quadratic)",
+     "units are runs of row groups of >= split_bytes; test_parquet.py::test_many_tiny_row_groups_make_few_units"),
+    ("web, wiki", "a declared charset naming a Python-only codec (rot13, base64, undefined, idna): decode_body "
+     "raised LookupError/UnicodeError (the page failed); a dump declaring one failed whole",
+     "encoding.charset_codec refuses them (read as an unknown label); "
+     "test_html.py::test_python_only_codec_labels_are_unknown_charsets, "
+     "test_wiki.py::test_dump_declaring_a_non_charset_codec_reads_as_utf8"),
+    ("wiki", "encoding=\"UTF-16\" declared without a BOM: Python's utf-16 decoder raised UnicodeError and the "
+     "whole dump failed; `<ns>----1</ns>` passed lstrip('-').isdigit() and raised ValueError",
+     "a UTF-16/32 declaration over bytes without NULs is ignored, without a BOM it decodes little-endian; "
+     "<ns> must match -?[0-9]+; same wiki tests"),
+    ("parquet", "a 7 KB file of 3,000 rows sharing one 1 MB dictionary value decoded 1 GB per batch (memory "
+     "bomb); max_decompressed_bytes was not applied at all",
+     "footer sizes and decoded bytes count against max_decompressed_bytes; row groups storing < 1 KiB per row "
+     "are read 16 rows at a time; test_parquet.py::test_dictionary_bomb_is_bounded, "
+     "test_footer_size_over_the_decompression_limit"),
+    ("parquet", "a first version of that fix read per-column footer metadata: on a bit-flipped footer pyarrow "
+     "aborts the whole process (C++ terminate, worker crash) where reading the data reports an error",
+     "row-group metadata only; test_parquet.py::test_damaged_column_footer_is_a_failure_not_an_abort"),
+]
 
 
 # ---------------------------------------------------------------------------------------
@@ -152,12 +204,15 @@ class Seed:
     name: str
     kind: str  # reader: web, wiki, books, code, jsonl, parquet
     data: bytes  # as stored
-    form: str = "raw"  # payload form: raw (stream codec), tar, zip, parquet
-    codec: str = "none"  # stream codec of `data` (for form raw/tar)
-    payload: bytes = b""  # decompressed (raw/tar); rows as JSONL (parquet)
+    form: str = "raw"  # payload form: raw (stream codec), tar, dir (a tar laid out as a folder), zip, parquet
+    codec: str = "none"  # stream codec of `data` (for form raw/tar/dir)
+    payload: bytes = b""  # decompressed (raw/tar/dir); rows as JSONL (parquet)
+    options: dict[str, Any] = field(default_factory=dict)  # reader config for this seed
+    filename: str = ""  # the mutant's file name (default m + a suffix of the kind)
+    extra: dict[str, bytes] = field(default_factory=dict)  # files beside it (a multistream index)
 
     def __post_init__(self) -> None:
-        if self.form in ("raw", "tar"):
+        if self.form in ("raw", "tar", "dir"):
             self.codec = sniff(self.data)
             self.payload = decompress(self.data)
 
@@ -229,6 +284,30 @@ def _parquet_from_jsonl(lines: bytes, variant: int = 0) -> bytes:
     return out.getvalue()
 
 
+def _multistream(xml: bytes, pages_per_stream: int = 2) -> tuple[bytes, bytes]:
+    """A bz2 multistream dump (header stream, then streams of a few pages) and its index
+    (`offset:page_id:title` lines, bz2), as Wikimedia publishes them."""
+    first = xml.find(b"<page")
+    pages = re.findall(rb"<page>.*?</page>\s*", xml[first:], re.S)
+    streams = [xml[:first]] + [b"".join(pages[i : i + pages_per_stream]) for i in range(0, len(pages), pages_per_stream)]
+    streams[-1] += b"</mediawiki>\n"
+    data = b""
+    index = []
+    for k, stream in enumerate(streams):
+        offset = len(data)
+        data += bz2.compress(stream)
+        for page in re.findall(rb"<page>.*?</page>", stream, re.S) if k else []:
+            pid = re.search(rb"<id>(\d+)</id>", page)
+            title = re.search(rb"<title>([^<]*)</title>", page)
+            index.append(b"%d:%s:%s" % (offset, pid.group(1) if pid else b"0", title.group(1) if title else b""))
+    return data, bz2.compress(b"\n".join(index) + b"\n")
+
+
+CCNET = {"fields": {"url": "metadata.url", "title": "metadata.title", "language": "metadata.language",
+                    "language_score": "metadata.language_score", "size_bytes": "metadata.length",
+                    "crawl_date": "metadata.date_download", "page_id": "metadata.nlines"}}
+
+
 def build_seeds() -> list[Seed]:
     seeds: list[Seed] = []
     web = SAMPLES / "web"
@@ -242,6 +321,10 @@ def build_seeds() -> list[Seed]:
     if wiki_sample.is_file():
         head = bz2.BZ2Decompressor().decompress(wiki_sample.read_bytes()[:300_000])
         seeds.append(Seed("samples/wiki/enwiki[:4 pages] (bz2)", "wiki", bz2.compress(_wiki_head(head, 4))))
+        dump, index = _multistream(_wiki_head(head, 6))
+        seeds.append(Seed("samples/wiki/enwiki[:6 pages] (multistream + index, 1 split per stream)", "wiki", dump,
+                          options={"split_bytes": 1}, filename="m-multistream.xml.bz2",
+                          extra={"m-multistream-index.txt.bz2": index}))
     books_dir = SAMPLES / "books"
     if (books_dir / "tang300-poems.zh.txt").is_file():
         seeds.append(Seed("samples/books/tang300[:12k]", "books", (books_dir / "tang300-poems.zh.txt").read_bytes()[:12_000]))
@@ -253,6 +336,7 @@ def build_seeds() -> list[Seed]:
         small = _tar_subset(serde.read_bytes(), 12)
         seeds.append(Seed("samples/code/rust-serde[:12 members] (tar.gz)", "code", small, form="tar"))
         seeds.append(Seed("samples/code/rust-serde[:12 members] (zip)", "code", _zip_from_tar(small), form="zip"))
+        seeds.append(Seed("samples/code/rust-serde[:12 members] (folder, links out, fifo)", "code", small, form="dir"))
 
     if SHARED.is_dir():
         sw = SHARED / "web"
@@ -265,8 +349,12 @@ def build_seeds() -> list[Seed]:
         ccnet = sw / "dolma_ccnet_cc_en_head-0174.jsonl.gz"
         if ccnet.is_file():
             lines = b"".join(gzip.decompress(ccnet.read_bytes()).splitlines(keepends=True)[:4])
-            seeds.append(Seed("web/dolma_ccnet[:4 lines] (jsonl.gz)", "jsonl", gzip.compress(lines, mtime=0)))
-            seeds.append(Seed("parquet from dolma_ccnet[:4 lines]", "parquet", _parquet_from_jsonl(lines), form="parquet", payload=lines))
+            seeds.append(Seed("web/dolma_ccnet[:4 lines] (jsonl.gz)", "jsonl", gzip.compress(lines, mtime=0), options=CCNET))
+            seeds.append(Seed("parquet from dolma_ccnet[:4 lines]", "parquet", _parquet_from_jsonl(lines), form="parquet",
+                              payload=lines, options={"fields": {"url": "url"}}))
+            seeds.append(Seed("parquet from dolma_ccnet[:4 lines] (2-row groups, 2 KB splits)", "parquet",
+                              _parquet_from_jsonl(lines, 1), form="parquet", payload=lines,
+                              options={"fields": {"url": "url"}, "split_bytes": 2000}))
         wk = SHARED / "wiki"
         if (wk / "wikipedia2vec_enwiki-pages-articles-sample.xml.bz2").is_file():
             seeds.append(Seed("wiki/wikipedia2vec_enwiki (bz2)", "wiki", (wk / "wikipedia2vec_enwiki-pages-articles-sample.xml.bz2").read_bytes()))
@@ -418,6 +506,8 @@ def _html_nasty(rng: random.Random) -> bytes:
         b"<html><body><p>" + b"word " * n + b"</p></body></html>",
         b"<?xml version='1.0' encoding='ebcdic-cp-us'?><html><body><p>" + "hello world".encode("cp500") * 50,
         b"<svg><![CDATA[" + b"]" * n,
+        b'<html><head><meta charset="' + rng.choice([b"rot13", b"undefined", b"idna", b"hex", b"utf-32", b"x-user-defined"]) + b'"></head><body><p>caf\xc3\xa9</p>',
+        b'<html><head><meta http-equiv="Content-Type" content="text/html; charset=' + b"a" * n + b'"></head><body>x',
     ]
     return rng.choice(choices)
 
@@ -442,6 +532,9 @@ def op_warc_struct(data: bytes, rng: random.Random) -> tuple[bytes, str]:
             b"Content-Encoding: gzip", b"Content-Encoding: deflate", b"Content-Encoding: br",
             b"Transfer-Encoding: chunked", b"Content-Type: text/html; charset=utf-7",
             b"Content-Type: text/html; charset=x-no-such-charset", b"Content-Type: text/html; charset=utf-16",
+            b"Content-Type: text/html; charset=rot13", b"Content-Type: text/html; charset=undefined",
+            b"Content-Type: text/html; charset=idna", b"Content-Type: text/html; charset=punycode",
+            b"Content-Type: text/plain; charset=base64", b"Content-Type: text/html; charset=\xff\xfe",
             b"Content-Type: text/plain", b"Content-Type: application/octet-stream",
             b"Content-Type: " + b"a" * 70000,
         ])
@@ -543,7 +636,8 @@ def op_wiki_struct(data: bytes, rng: random.Random) -> tuple[bytes, str]:
             text = f'<?xml version="1.0" encoding="{enc}"?>\n' + text
         return text.encode(enc, "replace"), f"re-encoded as {enc}"
     if choice == 8:  # a declared encoding that lies
-        enc = rng.choice([b"utf-16", b"cp500", b"no-such-codec", b"utf-7", b"idna", b"rot13", b"hex", b"base64", b"zlib", b"punycode"])
+        enc = rng.choice([b"utf-16", b"cp500", b"no-such-codec", b"utf-7", b"idna", b"rot13", b"hex", b"base64", b"zlib", b"punycode",
+                          b"undefined", b"unicode-escape", b"utf-32-be", b"x" * 300])
         if data.startswith(b"<?xml"):
             return re.sub(rb'encoding="[^"]*"', b'encoding="' + enc + b'"', data, count=1), f"declared encoding -> {enc!r}"
         return b'<?xml version="1.0" encoding="' + enc + b'"?>\n' + data, f"declared encoding -> {enc!r}"
@@ -805,8 +899,14 @@ def parquet_variant(lines: bytes, rng: random.Random) -> tuple[bytes, str]:
 
     rows = [json.loads(x) for x in lines.splitlines() if x.strip()]
     texts = [r.get("raw_content", "") for r in rows]
-    k = rng.randrange(8)
+    k = rng.randrange(9)
     n = len(texts)
+    if k == 8:  # every row points at one big dictionary value: KBs on disk, GBs decoded
+        rows = rng.choice([100, 3000])
+        text = pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int32()), pa.array(["a" * (1 << 20)]))
+        out = io.BytesIO()
+        pq.write_table(pa.table({"id": [f"r{i}" for i in range(rows)], "text": text}), out, compression="zstd")
+        return out.getvalue(), f"dictionary bomb ({rows} rows x 1 MB)"
     if k == 0:
         table, what = pa.table({"id": list(range(n)), "text": list(range(n))}), "int text column"
     elif k == 1:
@@ -843,8 +943,19 @@ STRUCT_OPS: dict[str, Callable[[bytes, random.Random], tuple[bytes, str]]] = {
 }
 
 
-def make_mutant(seed: Seed, others: list[Seed], rng: random.Random) -> tuple[bytes, list[str]]:
-    """One mutant of `seed` and the list of operators applied (deterministic in `rng`)."""
+def make_mutant(seed: Seed, others: list[Seed], rng: random.Random) -> tuple[bytes, dict[str, bytes], list[str]]:
+    """One mutant of `seed`, the files beside it, and the operators applied (deterministic
+    in `rng`)."""
+    if seed.extra and rng.random() < 0.3:  # damage a file beside the input (the index)
+        name = rng.choice(sorted(seed.extra))
+        payload = decompress(seed.extra[name])
+        payload, what = rng.choice(GENERIC + [op_number, op_number])(payload, rng)
+        return seed.data, {**seed.extra, name: compress(payload, rng.choice(["bz2", "bz2", "none"]))}, [f"{name}: {what}"]
+    data, ops = _mutate_main(seed, others, rng)
+    return data, seed.extra, ops
+
+
+def _mutate_main(seed: Seed, others: list[Seed], rng: random.Random) -> tuple[bytes, list[str]]:
     ops: list[str] = []
     level = rng.random()
     if seed.form == "parquet" and level < 0.3:
@@ -868,7 +979,7 @@ def make_mutant(seed: Seed, others: list[Seed], rng: random.Random) -> tuple[byt
     payload = seed.payload
     for _ in range(rng.choice([1, 1, 2])):
         r = rng.random()
-        if seed.form == "tar":
+        if seed.form in ("tar", "dir"):
             op = op_tar_header if r < 0.4 else op_tar_members if r < 0.7 else rng.choice(GENERIC + [op_number])
         elif r < 0.55 and seed.kind in STRUCT_OPS:
             op = STRUCT_OPS[seed.kind]
@@ -886,28 +997,108 @@ def make_mutant(seed: Seed, others: list[Seed], rng: random.Random) -> tuple[byt
         ops.append(what)
     codecs = ["gzip", "bz2", "xz", "zstd", "none"] + (["gzip-members"] * 2 if seed.kind == "web" else [])
     codec = seed.codec if rng.random() < 0.6 else rng.choice(codecs)
-    if seed.form == "tar" and codec == "gzip-members":
+    if seed.form in ("tar", "dir") and codec == "gzip-members":
         codec = "gzip"
     data = compress(payload, codec)
     return data, ["payload: " + "; ".join(ops) + f" | codec {codec}"]
 
 
 # ---------------------------------------------------------------------------------------
+# Scaling probes: super-linear time that stays under the per-mutant limit at fuzz sizes
+
+# One repeated unit per probe; each probe runs at n, 4n and 16n repetitions inside a real
+# page/record/book/line. Linear work grows 16x from n to 16n; an exponent above
+# SUPERLINEAR_EXPONENT (time ratio > 16**1.5 = 64) on a run that took at least
+# PROBE_MIN_SECONDS is listed as super-linear.
+WIKI_PROBES = [
+    "{{", "}}", "[[", "]]", "{|", "{|\n", "|}", "{{{", "'''''", "''", "<ref>", "</ref>", "<ref name=a/>", "<!--",
+    "<nowiki>", "<math>", "<pre>", "<gallery>", "{{a|", "{{a}}", "[[a|", "[[a|b]]", "[[File:x|", "[[Category:x]]",
+    "[http://x ", "[http://x y]", "\n=", "==x==\n", "\n*", "\n:", "\n;", "\n#", "&amp;", "&#x41;", "<div>",
+    "<span>", "__TOC__", "x\n", "\n\n", "|", "=", "<", "{", "[",
+]
+HTML_PROBES = [
+    "<div>", "<p>", "<b>", "<i><b>", "<font>", "<span>", "<a href=x>", "<li>", "<ul>", "<table>", "<table><tr><td>",
+    "<td>", "<br>", "<!--", "<script>", "<style>", "<", "&amp;", "<div></div>", "<p>word word word.</p>",
+    "<nobr>", "<select>", "<option>", "<form>", "<h1>", "<article>", "<div class=content>", "<a>", "word ",
+    "<noscript>", "<svg>", "<math>", "<template>", "<button>",
+]
+BOOK_PROBES = [
+    "\x1b[", "\x1b]", "\x1b]0;x", "\x1b", "%\n", "\n", "\r", "\r\n", " ", "\t", "a", "*",
+    "*** START OF THE PROJECT GUTENBERG EBOOK X ***\n", "*** END OF THE PROJECT GUTENBERG EBOOK X ***\n", "*END*",
+    "Title: x\n", "  y\n", "Produced by x\n", "End of the Project Gutenberg\n", "\n%\nx\n", "\f", "\u00e9", "\u4e00",
+]
+JSON_PROBES = ["\\u0000", "\\ud800", "\\\\", "\\n", "x", "\\u00e9", " "]
+PROBE_SIZES = (1, 4, 16)
+SUPERLINEAR_EXPONENT = 1.5
+PROBE_MIN_SECONDS = 0.5
+
+
+def probe_inputs(seeds: list[Seed]) -> list[tuple[str, str, Seed, Callable[[int], bytes]]]:
+    """(kind, probe name, seed, input of k x n repetitions) for every probe whose seed exists."""
+    first: dict[tuple[str, str, bool], Seed] = {}
+    for seed in seeds:
+        first.setdefault((seed.kind, seed.form, bool(seed.extra)), seed)
+    out: list[tuple[str, str, Seed, Callable[[int], bytes]]] = []
+    wiki = first.get(("wiki", "raw", False))
+    if wiki is not None:
+        xml = decompress(wiki.data)
+        at = re.search(rb"<text[^>]*>", xml)
+        if at:
+            for unit in WIKI_PROBES:
+                esc = _xml_escape(unit)
+                n = max(1, 24_000 // len(esc))
+                out.append(("wiki", unit, wiki, lambda k, n=n, esc=esc, xml=xml, i=at.end(): xml[:i] + esc * (n * k) + xml[i:]))
+    web = first.get(("web", "raw", False))
+    recs = _warc_split(decompress(web.data)) if web is not None else None
+    r = next((j for j, rec in enumerate(recs or []) if rec[1].startswith(b"HTTP/") and b"\r\n\r\n" in rec[1]), None)
+    if web is not None and recs and r is not None:
+        head = recs[r][1][: recs[r][1].find(b"\r\n\r\n") + 4]
+        for unit in HTML_PROBES:
+            n = max(1, 24_000 // len(unit))
+
+            def build(k: int, n: int = n, unit: str = unit, head: bytes = head, r: int = r) -> bytes:
+                copy = [list(x) for x in recs]
+                copy[r][1] = head + b"<html><body>" + unit.encode() * (n * k) + b"<p>The end of the page.</p>"
+                return _warc_join(copy)
+
+            out.append(("web", unit, web, build))
+    book = first.get(("books", "raw", False))
+    if book is not None:
+        text = decompress(book.data)
+        for unit in BOOK_PROBES:
+            raw = unit.encode()
+            n = max(1, 24_000 // len(raw))
+            out.append(("books", unit, book, lambda k, n=n, raw=raw, text=text: text[: len(text) // 2] + raw * (n * k) + text[len(text) // 2 :]))
+    lines = first.get(("jsonl", "raw", False))
+    if lines is not None:
+        for unit in JSON_PROBES:
+            raw = unit.encode()
+            n = max(1, 24_000 // len(raw))
+            out.append(("jsonl", unit, lines, lambda k, n=n, raw=raw: b'{"id": "p", "text": "' + raw * (n * k) + b'"}\n'))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
 # The worker (a forked process)
 
 
-def _config(kind: str, path: str, tight: bool) -> Any:
-    module = _module(kind)
-    extra: dict[str, Any] = {}
+LIMITS: dict[str, dict[str, dict[str, int]]] = {
+    # (limits label) -> reader kind -> config overrides; "*" applies to every reader
+    "default": {},
+    "tight": {"*": {"max_record_bytes": 64 * 1024, "max_decompressed_bytes": 1 << 20},
+              "code": {"max_file_bytes": 16 * 1024, "max_members": 200}, "web": {"max_page_bytes": 32 * 1024}},
+    "tiny": {"*": {"max_record_bytes": 512, "max_decompressed_bytes": 4096},
+             "code": {"max_file_bytes": 100, "max_members": 3}, "web": {"max_page_bytes": 256}},
+}
+
+
+def _config(kind: str, path: str, limits: str, options: dict[str, Any]) -> Any:
+    extra: dict[str, Any] = dict(options)
     if kind == "web":
         extra["page_timeout_s"] = 2.0  # the fuzz budget; the mechanism is what is tested
-    if tight:
-        extra.update(max_record_bytes=64 * 1024, max_decompressed_bytes=1 << 20)
-        if kind == "code":
-            extra.update(max_file_bytes=16 * 1024, max_members=200)
-        if kind == "web":
-            extra["max_page_bytes"] = 32 * 1024
-    return module.Config(paths=[path], **extra)
+    extra.update(LIMITS[limits].get("*", {}))
+    extra.update(LIMITS[limits].get(kind, {}))
+    return _module(kind).Config(paths=[path], **extra)
 
 
 def _module(kind: str) -> Any:
@@ -918,45 +1109,60 @@ def _module(kind: str) -> Any:
     return importlib.import_module(SOURCE_MODULES[kind])
 
 
-def run_one(kind: str, path: str, tight: bool) -> dict[str, Any]:
-    """Read one mutant; the counts and every contract violation (never raises)."""
+def run_one(kind: str, path: str, limits: str, options: dict[str, Any], sentinel: str) -> dict[str, Any]:
+    """Read one mutant (every unit `splits` makes of it); the counts and every contract
+    violation (never raises). `sentinel` is the content of a file outside the input that
+    hostile members link to: seeing it in any output means the reader left its input."""
     from schemas.document import Document, Failure, Rejection
 
-    out: dict[str, Any] = {"docs": 0, "rejections": 0, "failures": 0, "violations": [], "escape": None, "reasons": {}}
+    out: dict[str, Any] = {"docs": 0, "rejections": 0, "failures": 0, "units": 0, "violations": [], "masked": [], "escape": None, "reasons": {}}
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     try:
-        config = _config(kind, path, tight)
+        module = _module(kind)
+        config = _config(kind, path, limits, options)
+        units = list(module.splits(path, config)) if hasattr(module, "splits") else [path]
+        out["units"] = len(units)
         n = 0
-        for item in _module(kind).read(path, config):
-            n += 1
-            if n > MAX_ITEMS:
-                out["violations"].append(f"runaway: more than {MAX_ITEMS} items")
-                break
-            if isinstance(item, Document):
-                out["docs"] += 1
-                if not isinstance(item.text, str) or not item.location.startswith(path):
-                    out["violations"].append(f"document with bad text/location {item.location[:80]!r}")
-            elif isinstance(item, Rejection):
-                out["rejections"] += 1
-                if item.step != "read" or not item.location.startswith(path):
-                    out["violations"].append(f"rejection step={item.step!r} location={item.location[:80]!r}")
-            elif isinstance(item, Failure):
-                out["failures"] += 1
-                if item.step != "read" or not item.location.startswith(path) or not item.error:
-                    out["violations"].append(f"failure step={item.step!r} location={item.location[:80]!r} error={item.error!r}")
-                if "MemoryError" in item.error or "RecursionError" in item.error and kind != "jsonl":
-                    out["violations"].append(f"failure hides {item.error[:80]!r}")
-                reason = re.sub(r"\d+", "N", item.error.split(":", 1)[0])[:60]
-                out["reasons"][reason] = out["reasons"].get(reason, 0) + 1
-            else:
-                out["violations"].append(f"yielded a {type(item).__name__}")
+        for unit in units:
+            for item in module.read(unit, config):
+                n += 1
+                if n > MAX_ITEMS:
+                    out["violations"].append(f"runaway: more than {MAX_ITEMS} items")
+                    break
+                if isinstance(item, Document):
+                    out["docs"] += 1
+                    if not isinstance(item.text, str) or not item.location.startswith(path):
+                        out["violations"].append(f"document with bad text/location {item.location[:80]!r}")
+                    elif sentinel in item.text:
+                        out["violations"].append(f"read outside the input: {item.location[:80]!r}")
+                elif isinstance(item, Rejection):
+                    out["rejections"] += 1
+                    if item.step != "read" or not item.location.startswith(path):
+                        out["violations"].append(f"rejection step={item.step!r} location={item.location[:80]!r}")
+                    elif sentinel in (item.text_preview or ""):
+                        out["violations"].append(f"read outside the input: {item.location[:80]!r}")
+                elif isinstance(item, Failure):
+                    out["failures"] += 1
+                    if item.step != "read" or not item.location.startswith(path) or not item.error:
+                        out["violations"].append(f"failure step={item.step!r} location={item.location[:80]!r} error={item.error!r}")
+                    if "MemoryError" in item.error or ("RecursionError" in item.error and kind != "jsonl"):
+                        out["violations"].append(f"failure hides {item.error[:80]!r}")
+                    if MASKED.search(item.error):
+                        out["masked"].append(item.error[:200])
+                    reason = re.sub(r"\d+", "N", item.error.split(":", 1)[0])[:60]
+                    out["reasons"][reason] = out["reasons"].get(reason, 0) + 1
+                else:
+                    out["violations"].append(f"yielded a {type(item).__name__}")
     except BaseException as e:  # noqa: BLE001 - what we are looking for
         frames = traceback.extract_tb(e.__traceback__)
         ours = [f for f in frames if "/pipelines/" in f.filename] or frames
         where = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(ours[-4:]))
         out["escape"] = f"{type(e).__name__}: {str(e)[:200]} at {where}"
     out["seconds"] = time.perf_counter() - t0
-    out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out["maxrss_mb"] = rss1 / 1024
+    out["rss_growth_mb"] = (rss1 - rss0) / 1024  # > 0 only when this mutant set a new peak
     return out
 
 
@@ -967,8 +1173,7 @@ def _worker(conn: Any, workdir: str, memory_bytes: int) -> None:
         job = conn.recv()
         if job is None:
             return
-        kind, path, tight = job
-        conn.send(run_one(kind, path, tight))
+        conn.send(run_one(*job))
 
 
 class Pool:
@@ -987,11 +1192,11 @@ class Pool:
         self.proc.start()
         self.conn = parent
 
-    def run(self, kind: str, path: str, tight: bool, timeout: float) -> dict[str, Any]:
+    def run(self, job: tuple[Any, ...], timeout: float) -> dict[str, Any]:
         if self.proc is None or not self.proc.is_alive():
             self._start()
         t0 = time.perf_counter()
-        self.conn.send((kind, path, tight))
+        self.conn.send(job)
         if self.conn.poll(timeout):
             try:
                 return self.conn.recv()
@@ -1028,24 +1233,127 @@ class KindStats:
     timeouts: list[dict[str, Any]] = field(default_factory=list)
     crashes: list[dict[str, Any]] = field(default_factory=list)
     violations: list[dict[str, Any]] = field(default_factory=list)
+    masked: list[dict[str, Any]] = field(default_factory=list)
     slow: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     max_seconds: float = 0.0
     max_seconds_case: str = ""
+    max_rss_growth_mb: float = 0.0
+    max_rss_growth_case: str = ""
+    units: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
 
 
 SUFFIX = {"web": ".warc", "wiki": ".xml", "books": ".txt", "code": ".tar", "jsonl": ".jsonl", "parquet": ".parquet"}
 
 
+# Reader options a mutant may run with (30 %), besides its seed's: other extractors, book
+# splitting and fortune entries, more namespaces, unknown languages, swapped record fields.
+OPTION_VARIANTS: dict[str, list[dict[str, Any]]] = {
+    "web": [{"extractor": "trafilatura"}, {"extractor": "resiliparse"}, {"extractor": "resiliparse_clean"}, {"min_text_chars": 200}],
+    "books": [{"max_chars": 1000}, {"max_chars": 50}, {"fortunes": "entries"}, {"strip_gutenberg": False}],
+    "wiki": [{"namespaces": [0, 1, 2, 4, 6, 10, 14, -1]}, {"skip_disambiguation": False}],
+    "code": [{"include_unknown_languages": True}],
+    "jsonl": [{"id_field": "text", "text_field": "id"}, {"fields": {"url": "id", "page_id": "text", "language_score": "text"}}],
+    "parquet": [{"id_field": "text", "text_field": "id"}, {"fields": {"url": "id", "page_id": "text", "language_score": "text"}}],
+}
+
+
+def materialize_dir(tar_data: bytes, root: str, sentinel_path: str) -> None:
+    """Lay a (possibly damaged) tar out as a folder, the way a careless unpacker would:
+    links kept pointing wherever they point, FIFOs and devices as FIFOs; plus a link to a
+    file outside the folder, a link to its parent, a link loop and a FIFO (which a reader
+    that opened it would block on)."""
+    os.makedirs(root)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(decompress(tar_data)), mode="r:") as tar:
+            for n, info in enumerate(tar):
+                if n > 5000:
+                    break
+                parts = [p for p in info.name.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+                if not parts or len("/".join(parts)) > 1000:
+                    continue
+                full = os.path.join(root, *parts)
+                try:
+                    os.makedirs(os.path.dirname(full), exist_ok=True)
+                    if info.isdir():
+                        os.makedirs(full, exist_ok=True)
+                    elif info.isreg():
+                        f = tar.extractfile(info)
+                        with open(full, "wb") as out:
+                            out.write(f.read(4 << 20) if f else b"")
+                    elif info.issym() or info.islnk():
+                        os.symlink(info.linkname, full)
+                    else:
+                        os.mkfifo(full)
+                except (OSError, ValueError):
+                    continue
+    except Exception:  # noqa: BLE001 - a damaged tar: keep what was laid out
+        pass
+    src = os.path.join(root, "src-hostile")
+    os.makedirs(src, exist_ok=True)
+    os.symlink(sentinel_path, os.path.join(src, "outside.rs"))
+    os.symlink(os.path.dirname(sentinel_path), os.path.join(src, "outside_dir"))
+    os.symlink("..", os.path.join(src, "up"))
+    os.symlink("loop.rs", os.path.join(src, "loop.rs"))
+    os.mkfifo(os.path.join(src, "pipe.rs"))
+
+
+def _clear(folder: str) -> list[str]:
+    """Empty `folder`; the names that were in it."""
+    names = sorted(os.listdir(folder))
+    for name in names:
+        full = os.path.join(folder, name)
+        if os.path.isdir(full) and not os.path.islink(full):
+            shutil.rmtree(full)
+        else:
+            os.remove(full)
+    return names
+
+
+def _run_probes(pool: Pool, seeds: list[Seed], inputs: str, token: str, timeout: float, kinds: list[str] | None) -> list[dict[str, Any]]:
+    """Each scaling probe at PROBE_SIZES: time per size, exponent, verdict."""
+    import math
+
+    results = []
+    for kind, name, seed, build in probe_inputs(seeds):
+        if kinds and kind not in kinds:
+            continue
+        times: list[float | None] = []
+        problem = ""
+        for k in PROBE_SIZES:
+            path = os.path.join(inputs, f"p{SUFFIX[kind]}")
+            with open(path, "wb") as f:
+                f.write(build(k))
+            res = pool.run((kind, path, "default", seed.options, token), timeout)
+            _clear(inputs)
+            if res.get("timeout") or res.get("crash") or res.get("escape"):
+                problem = "timeout" if res.get("timeout") else str(res.get("crash") or res.get("escape"))
+                times.append(None)
+                break
+            times.append(res["seconds"])
+        exponent = None
+        if len(times) == len(PROBE_SIZES) and None not in times:
+            t1, tn = times[0], times[-1]
+            exponent = math.log(max(tn, 1e-3) / max(t1, 1e-3)) / math.log(PROBE_SIZES[-1] / PROBE_SIZES[0])
+        slow_end = times[-1] is not None and times[-1] >= PROBE_MIN_SECONDS
+        superlinear = bool(problem) or (exponent is not None and exponent > SUPERLINEAR_EXPONENT and slow_end)
+        results.append({"kind": kind, "probe": name, "seed": seed.name, "seconds": times, "exponent": exponent,
+                        "superlinear": superlinear, "problem": problem, "bytes_at_max": len(build(PROBE_SIZES[-1]))})
+        if superlinear:
+            print(f"!! probe {kind} {name!r}: {times} {problem}", flush=True)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--mutants", type=int, default=40, help="mutants per seed")
+    ap.add_argument("--mutants", type=int, default=600, help="mutants per seed")
     ap.add_argument("--timeout", type=float, default=20.0, help="hard time limit per mutant (s)")
     ap.add_argument("--memory-gb", type=float, default=6.0, help="address-space limit of the worker")
     ap.add_argument("--kinds", nargs="*", default=None, help="only these readers")
     ap.add_argument("--keep", type=Path, default=None, help="save the mutants that escaped/hung here")
     ap.add_argument("--no-write", action="store_true", help="print only; do not write results/")
+    ap.add_argument("--no-probes", action="store_true", help="skip the scaling probes")
     args = ap.parse_args(argv)
 
     seeds = [s for s in build_seeds() if not args.kinds or s.kind in args.kinds]
@@ -1054,37 +1362,56 @@ def main(argv: list[str] | None = None) -> int:
         by_kind.setdefault(s.kind, []).append(s)
     stats: dict[str, KindStats] = {k: KindStats() for k in by_kind}
     workdir = tempfile.mkdtemp(prefix="corpusmill-fuzz-")
-    pool = Pool(workdir, int(args.memory_gb * 1024**3))
+    inputs, cwd, outside = (os.path.join(workdir, d) for d in ("input", "cwd", "outside"))
+    for d in (inputs, cwd, outside):
+        os.mkdir(d)
+    token = f"CORPUSMILL-FUZZ-SENTINEL-{random.Random(0).getrandbits(64):016x}"
+    sentinel_path = os.path.join(outside, "secret.rs")
+    with open(sentinel_path, "w") as f:
+        f.write(f'fn main() {{ let secret = "{token}"; }}\n')
+    pool = Pool(cwd, int(args.memory_gb * 1024**3))
     started = time.perf_counter()
     peak_rss = 0.0
+    probes: list[dict[str, Any]] = []
     try:
         for seed in seeds:
-            others = [o for o in by_kind[seed.kind] if o is not seed]
+            others = [o for o in by_kind[seed.kind] if o is not seed and o.form == seed.form]
             st = stats[seed.kind]
             seed_t0 = time.perf_counter()
             for i in range(-1, args.mutants):
                 rng = random.Random(f"{seed.name}#{i}")
                 if i < 0:
-                    data, ops, tight = seed.data, ["seed itself"], False
+                    data, extra, ops, limits = seed.data, seed.extra, ["seed itself"], "default"
                 else:
-                    data, ops = make_mutant(seed, others, rng)
-                    tight = rng.random() < 0.25
-                path = os.path.join(workdir, f"m{SUFFIX[seed.kind]}")
-                with open(path, "wb") as f:
-                    f.write(data)
-                res = pool.run(seed.kind, path, tight, args.timeout)
-                os.remove(path)
-                case = {"seed": seed.name, "mutant": i, "tight": tight, "ops": ops, "bytes": len(data), "seconds": round(res["seconds"], 3)}
-                leftovers = sorted(set(os.listdir(workdir)) - {os.path.basename(path)})
-                if leftovers:
-                    st.violations.append({**case, "what": f"files written to the working directory: {leftovers[:5]}"})
-                    for name in leftovers:
-                        full = os.path.join(workdir, name)
-                        shutil.rmtree(full) if os.path.isdir(full) else os.remove(full)
+                    data, extra, ops = make_mutant(seed, others, rng)
+                    r = rng.random()
+                    limits = "tiny" if r < 0.1 else "tight" if r < 0.3 else "default"
+                options = dict(seed.options)
+                if i >= 0 and rng.random() < 0.3:
+                    variant = rng.choice(OPTION_VARIANTS[seed.kind])
+                    options.update(variant)
+                    ops = ops + [f"options {variant}"]
+                path = os.path.join(inputs, seed.filename or f"m{SUFFIX[seed.kind]}")
+                if seed.form == "dir":
+                    path = os.path.join(inputs, "m")
+                    materialize_dir(data, path, sentinel_path)
+                else:
+                    with open(path, "wb") as f:
+                        f.write(data)
+                for name, content in extra.items():
+                    with open(os.path.join(inputs, name), "wb") as f:
+                        f.write(content)
+                res = pool.run((seed.kind, path, limits, options, token), args.timeout)
+                expected = {os.path.basename(path), *extra}
+                written = sorted(set(_clear(inputs)) - expected) + sorted(_clear(cwd))
+                case = {"seed": seed.name, "mutant": i, "limits": limits, "ops": ops, "bytes": len(data),
+                        "seconds": round(res["seconds"], 3)}
+                if written or os.listdir(outside) != ["secret.rs"]:
+                    st.violations.append({**case, "what": f"files written: {written[:5]}"})
                 st.mutants += 1
                 st.seconds += res["seconds"]
                 if res["seconds"] > st.max_seconds:
-                    st.max_seconds, st.max_seconds_case = res["seconds"], f"{seed.name} #{i}: {'; '.join(ops)[:160]}"
+                    st.max_seconds, st.max_seconds_case = res["seconds"], f"{seed.name} #{i} ({limits} limits): {'; '.join(ops)[:160]}"
                 bad = False
                 if res.get("timeout"):
                     st.timeouts.append(case)
@@ -1094,9 +1421,13 @@ def main(argv: list[str] | None = None) -> int:
                     bad = True
                 else:
                     peak_rss = max(peak_rss, res["maxrss_mb"])
+                    if res["rss_growth_mb"] > st.max_rss_growth_mb:
+                        st.max_rss_growth_mb = res["rss_growth_mb"]
+                        st.max_rss_growth_case = f"{seed.name} #{i} ({limits} limits): {'; '.join(ops)[:160]}"
                     st.docs += res["docs"]
                     st.rejections += res["rejections"]
                     st.failures += res["failures"]
+                    st.units += res["units"]
                     for k, v in res["reasons"].items():
                         st.reasons[k] = st.reasons.get(k, 0) + v
                     if res["escape"]:
@@ -1105,6 +1436,9 @@ def main(argv: list[str] | None = None) -> int:
                     if res["violations"]:
                         st.violations.append({**case, "what": "; ".join(sorted(set(res["violations"])))[:300]})
                         bad = True
+                    if res["masked"]:
+                        st.masked.append({**case, "what": "; ".join(sorted(set(res["masked"])))[:300]})
+                        print(f"?? {seed.kind} {seed.name} #{i}: {res['masked'][0][:150]} ops={ops}", flush=True)
                     if res["seconds"] > SLOW_S:
                         st.slow.append(case)
                 if bad:
@@ -1112,23 +1446,28 @@ def main(argv: list[str] | None = None) -> int:
                     if args.keep:
                         args.keep.mkdir(parents=True, exist_ok=True)
                         (args.keep / f"{seed.kind}-{re.sub(r'[^A-Za-z0-9]+', '_', seed.name)}-{i}{SUFFIX[seed.kind]}").write_bytes(data)
-            print(f"{seed.kind:8} {seed.name:60} {args.mutants + 1:4} runs {time.perf_counter() - seed_t0:6.1f} s", flush=True)
+            print(f"{seed.kind:8} {seed.name:70} {args.mutants + 1:4} runs {time.perf_counter() - seed_t0:6.1f} s", flush=True)
+        if not args.no_probes:
+            probes = _run_probes(pool, seeds, inputs, token, args.timeout, args.kinds)
     finally:
         pool.close()
         shutil.rmtree(workdir, ignore_errors=True)
     total = time.perf_counter() - started
-    summary = _summary(stats, seeds, args, total, peak_rss)
+    summary = _summary(stats, seeds, args, total, peak_rss, probes)
     print(summary["markdown"])
     if not args.no_write:
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "fuzz_readers.md").write_text(summary["markdown"])
         (RESULTS / "fuzz_readers.json").write_text(json.dumps(summary["data"], indent=1, ensure_ascii=False) + "\n")
-    bad = sum(len(s.escapes) + len(s.timeouts) + len(s.crashes) + len(s.violations) for s in stats.values())
+    bad = sum(len(s.escapes) + len(s.timeouts) + len(s.crashes) + len(s.violations) + len(s.masked) for s in stats.values())
+    bad += sum(1 for p in probes if p["superlinear"])
     return 1 if bad else 0
 
 
-def _summary(stats: dict[str, KindStats], seeds: list[Seed], args: Any, total: float, peak_rss: float) -> dict[str, Any]:
+def _summary(stats: dict[str, KindStats], seeds: list[Seed], args: Any, total: float, peak_rss: float,
+             probes: list[dict[str, Any]]) -> dict[str, Any]:
     data = {
+        "probes": probes,
         "mutants_per_seed": args.mutants,
         "timeout_s": args.timeout,
         "memory_gb": args.memory_gb,
@@ -1146,25 +1485,50 @@ def _summary(stats: dict[str, KindStats], seeds: list[Seed], args: Any, total: f
         f"{total:.0f} s wall on this machine; worker peak RSS {peak_rss:.0f} MB "
         f"(address space limited to {args.memory_gb:g} GB). Seeded RNG: a rerun makes the same mutants.",
         "",
-        "| reader | runs | escaped exceptions | timeouts | worker crashes | contract violations | slow (> 5 s) | mean s/mutant | max s | docs | rejections | failures |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| reader | runs | units read | escaped exceptions | timeouts | worker crashes | contract violations | masked bugs "
+        "| slow (> 5 s) | mean s/mutant | max s | max RSS growth MB | docs | rejections | failures |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for k, s in stats.items():
         lines.append(
-            f"| {k} | {s.mutants} | {len(s.escapes)} | {len(s.timeouts)} | {len(s.crashes)} | {len(s.violations)} | {len(s.slow)} | "
-            f"{s.seconds / max(s.mutants, 1):.3f} | {s.max_seconds:.2f} | {s.docs} | {s.rejections} | {s.failures} |"
+            f"| {k} | {s.mutants} | {s.units} | {len(s.escapes)} | {len(s.timeouts)} | {len(s.crashes)} | {len(s.violations)} | "
+            f"{len(s.masked)} | {len(s.slow)} | "
+            f"{s.seconds / max(s.mutants, 1):.4f} | {s.max_seconds:.2f} | {s.max_rss_growth_mb:.0f} | {s.docs} | {s.rejections} | {s.failures} |"
         )
     lines += ["", "Slowest mutant per reader:", ""]
     for k, s in stats.items():
         lines.append(f"- {k}: {s.max_seconds:.2f} s, {s.max_seconds_case}")
+    lines += ["", "Largest rise of the worker's peak RSS over one mutant, per reader (the worker is reused, so "
+              "this is the extra memory that mutant needed above everything before it):", ""]
+    for k, s in stats.items():
+        lines.append(f"- {k}: {s.max_rss_growth_mb:.0f} MB, {s.max_rss_growth_case or '-'}")
     problems = [(k, label, c) for k, s in stats.items() for label, cases in
-                (("escape", s.escapes), ("timeout", s.timeouts), ("crash", s.crashes), ("violation", s.violations)) for c in cases]
+                (("escape", s.escapes), ("timeout", s.timeouts), ("crash", s.crashes), ("violation", s.violations),
+                 ("masked bug", s.masked)) for c in cases]
     lines += ["", "## Problems", ""]
     if not problems:
-        lines.append("None: no exception escaped, no mutant hit the time limit, no worker died, no contract violation.")
+        lines.append("None: no exception escaped, no mutant hit the time limit, no worker died, no contract violation, "
+                     "no Failure carried a generic exception (a bug masked by a catch-all).")
     for k, label, c in problems[:60]:
-        lines.append(f"- {k} {label}: {c['seed']} #{c['mutant']}{' (tight limits)' if c['tight'] else ''}: "
+        limits_note = f" ({c['limits']} limits)" if c["limits"] != "default" else ""
+        lines.append(f"- {k} {label}: {c['seed']} #{c['mutant']}{limits_note}: "
                      f"{c.get('what', '')} -- ops: {'; '.join(c['ops'])[:200]}")
+    if probes:
+        worst = sorted(probes, key=lambda p: -(p["seconds"][-1] if p["seconds"][-1] is not None else 1e9))[:12]
+        flagged = [p for p in probes if p["superlinear"]]
+        lines += ["", "## Scaling probes", "",
+                  f"{len(probes)} patterns (wikitext, HTML, book text, JSON strings), each repeated inside a real page, "
+                  f"record, book or line at {'/'.join(map(str, PROBE_SIZES))}x (~24 KB at 1x): "
+                  f"{len(flagged)} super-linear (time exponent > {SUPERLINEAR_EXPONENT} with >= {PROBE_MIN_SECONDS} s at the "
+                  "largest size, or a timeout). Flagged ones and the slowest at the largest size:", "",
+                  "| reader | pattern | bytes at 16x | s at 1x / 4x / 16x | exponent |", "|---|---|---|---|---|"]
+        for p in flagged + [p for p in worst if p not in flagged]:
+            secs = " / ".join("-" if t is None else f"{t:.3f}" for t in p["seconds"])
+            exp = "-" if p["exponent"] is None else f"{p['exponent']:.2f}"
+            mark = f" **{p['problem'] or 'super-linear'}**" if p["superlinear"] else ""
+            lines.append(f"| {p['kind']} | `{p['probe']!r}` | {p['bytes_at_max']} | {secs} | {exp}{mark} |")
+    lines += ["", "## Found and fixed", "", "Earlier runs of this script found these (each now has a regression test):", ""]
+    lines += [f"- **{reader}**: {bug}. Fix: {fix}." for reader, bug, fix in FINDINGS]
     lines += ["", "## Failure reasons seen (first word of the error, digits as N)", ""]
     for k, s in stats.items():
         top = sorted(s.reasons.items(), key=lambda kv: -kv[1])[:8]
