@@ -19,6 +19,9 @@ MinHashDedup, stage by stage (each arrow into a Group is one shuffle):
   band keys --GroupByKey--> star edges per bucket (to the bucket's smallest node)
   edges --Distinct--> [verify: join member payloads, join head payloads, keep sim >= threshold]
   --> max_rounds x (large-star, small-star) --> star check per node (GroupByKey)
+  --> [linkage "direct": members joined with their payloads (CoGroupByKey), grouped by
+      component (GroupByKey), each component split around survivors (dedup/refine.py);
+      components over max_direct_cluster members keep their transitive verdicts]
   --> labels joined with documents (CoGroupByKey) --> kept / rejected [+ index rows]
 Convergence: the unrolled rounds end with a check of the star-forest shape; nodes still
 not in a star (counter `cc_unconverged_nodes`, should be 0: raise max_rounds) degrade safely:
