@@ -356,7 +356,7 @@ def render(results: dict[str, Any], baseline: dict[str, Any] | None) -> str:
                                     _was(baseline, "presets", preset, "udhr", "languages")))
         out.append(_summary_row(preset, "Wikipedia ja+uk+vi", res["wiki"]["languages"], lambda st: True,
                                 _was(baseline, "presets", preset, "wiki", "languages")))
-    out += _lid_section(results.get("lid") or {})
+    out += _lid_section(results.get("lid") or {}, _was(baseline, "lid"))
     out += ["", NOTES.strip()]
     for preset, res in results["presets"].items():
         out += ["", f"## Preset `{preset}`", ""]
@@ -489,21 +489,33 @@ def _summary_row(preset: str, corpus: str, langs: dict[str, Any], select: Any, w
     return f"| {preset} | {corpus} | {docs} | {p} | {qk} | {qa} | {k} |"
 
 
-def _lid_section(lid: dict[str, Any]) -> list[str]:
+def _lid_section(lid: dict[str, Any], was: dict[str, Any] | None) -> list[str]:
     """lid.176's agreement with the UDHR labels, per script of the known languages."""
     if not lid:
         return []
-    by_script: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for lang, st in lid.items():
-        if st["expected"]:
-            by_script[st["script"]].append(st)
+
+    def per_script(stats: dict[str, Any]) -> dict[str, tuple[int, int, float, float]]:
+        by_script: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for lang, st in stats.items():
+            if lid.get(lang, {}).get("expected"):
+                by_script[lid[lang]["script"]].append(st)
+        out: dict[str, tuple[int, int, float, float]] = {}
+        for script, sts in by_script.items():
+            n = sum(st["docs"] for st in sts)
+            right = sum(st["correct_share"] * st["docs"] for st in sts if st.get("correct_share") is not None)
+            confident = sum(st["score_ge_0_5_share"] * st["docs"] for st in sts)
+            out[script] = (len(sts), n, right / n, confident / n)
+        return out
+
+    now = per_script(lid)
+    before = per_script(was) if was else {}
     out = ["", "## Language ID (lid.176) on UDHR, languages it has a label for", ""]
     out += ["| script | languages | docs labelled as expected % | docs with score >= 0.5 % |", "|---|---|---|---|"]
-    for script, sts in sorted(by_script.items()):
-        n = sum(st["docs"] for st in sts)
-        right = sum(st["correct_share"] * st["docs"] for st in sts)
-        confident = sum(st["score_ge_0_5_share"] * st["docs"] for st in sts)
-        out.append(f"| {script} | {len(sts)} | {_pct(right / n)} | {_pct(confident / n)} |")
+    for script, (langs, _, right, confident) in sorted(now.items()):
+        r, c = _pct(right), _pct(confident)
+        if script in before:
+            r, c = f"{_pct(before[script][2])} -> {r}", f"{_pct(before[script][3])} -> {c}"
+        out.append(f"| {script} | {langs} | {r} | {c} |")
     wrong = [(lang, st) for lang, st in lid.items() if st["expected"] and st["top_label"] != st["expected"]]
     out += ["", "Known languages whose documents lid.176 mostly labels as another language: " + ", ".join(
         f"{lang} ({st['expected']}) -> {st['top_label']} ({st['mean_score']:.2f})" for lang, st in wrong
