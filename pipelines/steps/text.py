@@ -311,9 +311,9 @@ def count_words(text: str, script: str) -> int:
 # Sentence_Terminal property (UAX #29: Syriac, N'Ko, Canadian syllabics ᙮, Mongolian ᠃, Vai ꘎,
 # Balinese, Javanese, Bamum, Lisu, Brahmi, full-width ．, ...), and the Hebrew sof pasuq "׃"
 # that ends every verse of the Hebrew Bible (not Sentence_Terminal in Unicode, but used only
-# there, as a full stop). Two Ethiopic wordspaces "፡፡"
-# are the common way of typing the Ethiopic full stop "።" (Tigrinya and Amharic text typed on
-# keyboards without it) and end a sentence too.
+# there, as a full stop). Two Ethiopic wordspaces "፡፡" are the common way of typing the
+# Ethiopic full stop "።" (Tigrinya and Amharic text typed on keyboards without it) and end a
+# sentence too.
 _SENTENCE_TERMINALS = "".join(regex.findall(r"\p{Sentence_Terminal}", "".join(map(chr, range(0x80, 0x20000)))))
 ETHIOPIC_DOUBLE_WORDSPACE = "\u1361\u1361"
 TERMINAL_PUNCTUATION: tuple[str, ...] = tuple(
@@ -405,8 +405,9 @@ _STRIP = "\"'“”‘’«»()[]{}<>.,;:!?¡¿…-–—/\\*#|、。，！？�
 # Arabic harakat (vocalised Quranic, poetic and children's text), Hebrew niqqud and
 # cantillation. A word spelled with them is the same word as without, so stop words are also
 # matched with those marks removed, and with the Arabic tatweel "ـ" (a stretching stroke for
-# justification, "فــي" is "في") removed. (In Indic and Southeast Asian scripts the marks are vowels
-# and are never removed; Latin is left as it is: Vietnamese and Yoruba tone marks are spelling.)
+# justification, "فــي" is "في") removed. (In Indic and Southeast Asian scripts the marks are
+# vowels and are never removed; Latin is left as it is: Vietnamese and Yoruba tone marks are
+# spelling.)
 OPTIONAL_MARK_SCRIPTS = frozenset({"Grek", "Cyrl", "Arab", "Hebr"})
 _NONSPACING_MARKS = regex.compile(r"[\p{Mn}\u0640]+")
 
