@@ -115,7 +115,7 @@ _SINGLE_SCRIPT_LABELS = {
 }
 LABEL_SCRIPTS: dict[str, frozenset[str]] = {
     **{label: frozenset({script}) for script, labels in _SINGLE_SCRIPT_LABELS.items() for label in labels.split()},
-    "ja": frozenset({"Hani", "Hira", "Kana"}),
+    "ja": frozenset({"Jpan", "Hani", "Hira", "Kana"}),
     "ko": frozenset({"Hang", "Hani"}),
     "az": frozenset({"Latn", "Cyrl", "Arab"}),
     "be": frozenset({"Cyrl", "Latn"}),
@@ -230,7 +230,8 @@ class LanguageId:
         script = label_script or detect_script(doc.text)
         if not doc.text.strip():
             return Drop("low_language_score", "empty text")
-        if label_script is None:
+        # The dominant script among the label's: its share is the largest, no need to count.
+        if label_script is None and script not in LABEL_SCRIPTS.get(code, (script,)):
             share = label_script_share(code, doc.text[: self.max_chars])
             if share is not None and share < MIN_LABEL_SCRIPT_SHARE:
                 return Drop("language_script_mismatch", f"language={code} score={score:.3f} script={script}")
