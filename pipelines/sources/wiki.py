@@ -353,10 +353,10 @@ def utf8_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
         if first:
             text = _drop_xml_declaration(text.lstrip("\ufeff"))
             first = False
-        yield text.encode("utf-8")
+        yield text.encode("utf-8", "replace")  # lone surrogates (UTF-7, UTF-16 halves) -> "?"
     tail = decoder.decode(b"", final=True)
     if tail:
-        yield tail.encode("utf-8")
+        yield tail.encode("utf-8", "replace")
 
 
 def _drop_xml_declaration(text: str) -> str:

@@ -507,3 +507,16 @@ def test_dump_declaring_a_non_charset_codec_reads_as_utf8(tmp_path: Path) -> Non
     mixed.write_bytes(b'<?xml version="1.0" encoding="UTF-16"?>\n' + xml.encode("utf-16-le"))
     records = run(mixed)
     assert not any("UnicodeError" in r.error for r in records if isinstance(r, Failure)), records
+
+
+def test_declared_codec_yielding_lone_surrogates(tmp_path: Path) -> None:
+    """Found by benchmarks/fuzz_readers.py: UTF-7 (and UTF-16 halves) can decode to lone
+    surrogates, whose UTF-8 re-encoding raised UnicodeEncodeError and ended the dump; they are
+    replaced now and every page is read."""
+    pages = [page_xml(1, "Alpha", "Alpha text."), page_xml(2, "Beta", "Beta +3pY- text."), page_xml(3, "Gamma", "Gamma text.")]
+    xml = HEADER + "".join(pages) + FOOTER
+    path = tmp_path / "utf7.xml"
+    path.write_bytes(b'<?xml version="1.0" encoding="utf-7"?>\n' + xml.encode("ascii"))
+    records = run(path)
+    assert [d.page_id for d in docs_of(records)] == [1, 2, 3], records
+    assert not [r for r in records if isinstance(r, Failure)]
