@@ -426,7 +426,7 @@ def render(results: dict[str, Any], baseline: dict[str, Any] | None) -> str:
                 f"{st['passed_language']} | {st['kept']} | {_reasons(st['quality_drops'])} | "
                 f"{_reasons(was) if was is not None else '-'} |"
             )
-        out += ["", f"CPU seconds for this preset (UDHR + wiki): {res['cpu_seconds']}"]
+        out += ["", f"CPU seconds for this preset (UDHR + wiki + Debian pages): {res['cpu_seconds']}"]
     return "\n".join(out) + "\n"
 
 
