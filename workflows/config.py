@@ -17,6 +17,7 @@ Errors name the file and the key: `workflows/x.yaml: sources.0.paths: Field requ
 
 from __future__ import annotations
 
+import copy
 import importlib
 import os
 from pathlib import Path
@@ -162,6 +163,7 @@ def load_workflow(path: str | Path) -> Workflow:
         raise ConfigError(f"{path}: invalid YAML: {str(e).splitlines()[0]}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a workflow is a mapping with at least `sources`")
+    data = _resolve_relative_paths(data, path.parent)
     try:
         workflow = Workflow.model_validate(data)
         for i, source in enumerate(workflow.sources):
@@ -172,6 +174,41 @@ def load_workflow(path: str | Path) -> Workflow:
     except ValidationError as e:
         raise ConfigError(_format_error(path, e)) from None
     return workflow
+
+
+# Step params that name files (decontamination's eval sets); resolved like source paths.
+PATH_PARAMS = ("eval_sets",)
+# MinHash options that name directories (the signature index).
+MINHASH_PATHS = ("index_out", "index_in")
+
+
+def _resolve_relative_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """A copy of the raw workflow mapping in which the file paths outside `sources.paths`
+    (step params in PATH_PARAMS, dedup.minhash index directories) are resolved against the
+    workflow's directory, as source paths are, so a workflow means the same from any CWD.
+    Values of unexpected types are left for validation to reject."""
+    data = copy.deepcopy(data)
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, str):
+            return resolve_path(base, value)
+        if isinstance(value, list):
+            return [resolve_path(base, v) if isinstance(v, str) else v for v in value]
+        return value
+
+    step_lists = [data.get("steps")] + [s.get("steps") for s in data.get("sources") or [] if isinstance(s, dict)]
+    for steps in step_lists:
+        for step in steps if isinstance(steps, list) else []:
+            params = step.get("params") if isinstance(step, dict) else None
+            for key in PATH_PARAMS if isinstance(params, dict) else ():
+                if key in params:
+                    params[key] = fix(params[key])
+    dedup = data.get("dedup")
+    minhash = dedup.get("minhash") if isinstance(dedup, dict) else None
+    for key in MINHASH_PATHS if isinstance(minhash, dict) else ():
+        if minhash.get(key) is not None:
+            minhash[key] = fix(minhash[key])
+    return data
 
 
 def resolve_path(base: Path, value: str) -> str:

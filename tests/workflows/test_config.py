@@ -74,3 +74,29 @@ def test_cli_exits_2_when_no_input_matches(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "no input files match" in proc.stderr
+
+
+def test_file_paths_in_step_params_and_dedup_resolve_against_the_workflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Like source paths, decontamination's eval sets and the MinHash index directories are
+    relative to the workflow file, not to the directory the command runs in."""
+    folder = tmp_path / "project"
+    (folder / "evals").mkdir(parents=True)
+    (folder / "evals" / "quiz.jsonl").write_text('{"text": "what is the boiling point of water at sea level"}\n')
+    path = folder / "wf.yaml"
+    path.write_text(
+        "sources:\n"
+        "  - kind: web\n"
+        "    paths: [a.warc.gz]\n"
+        "    steps: [{step: decontamination, params: {eval_sets: [evals/quiz.jsonl]}}]\n"
+        "dedup: {minhash: {index_out: index/new, index_in: [index/old, /abs/old]}}\n",
+        encoding="utf-8",
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    wf = load_workflow(path)
+    [spec] = wf.steps_for(wf.sources[0])
+    assert spec.params["eval_sets"] == [str(folder / "evals" / "quiz.jsonl")]
+    assert wf.dedup.minhash is not None
+    assert wf.dedup.minhash.index_out == str(folder / "index" / "new")
+    assert wf.dedup.minhash.index_in == (str(folder / "index" / "old"), "/abs/old")
