@@ -115,8 +115,14 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str],
         return 2
     config = resolved_config(workflow)
     corpus_config = {k: v for k, v in config.items() if k not in ("tokenizer", "validate")}
+    # earlier runs' signature indexes are inputs too: a changed index must rerun the corpus stage
+    index_dirs = list(workflow.dedup.minhash.index_in) if workflow.dedup.minhash else []
     corpus_print = resume.fingerprint(
-        "corpus", corpus_config, [resume.input_listing(p) for p in source_paths], package_versions()
+        "corpus",
+        corpus_config,
+        [resume.input_listing(p) for p in source_paths],
+        resume.input_listing(index_dirs),
+        package_versions(),
     )
 
     if resume.is_done(out_dir, "corpus", corpus_print):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from pipelines.dedup.survivor import Node, order
+from pipelines.dedup.survivor import Node, NodeKey, node_key, order
 
 
 def large_star_map(edge: tuple[Node, Node]) -> Iterator[tuple[Node, Node]]:
@@ -50,11 +50,11 @@ def small_star_reduce(u: Node, smaller: Iterable[Node]) -> Iterator[tuple[Node, 
             yield v, m
 
 
-def star_role_map(edge: tuple[Node, Node]) -> Iterator[tuple[str, tuple[str, Node]]]:
-    """For the final check/labelling: keyed by node id, the node's parent and its children."""
+def star_role_map(edge: tuple[Node, Node]) -> Iterator[tuple[NodeKey, tuple[str, Node, Node]]]:
+    """For the final check/labelling: keyed by node (tier, id), the node's parent and its children."""
     v, m = edge
-    yield v[2], ("parent", m, v)
-    yield m[2], ("child", v, m)
+    yield node_key(v), ("parent", m, v)
+    yield node_key(m), ("child", v, m)
 
 
 def star_violations(roles: Iterable[tuple[str, Node, Node]]) -> bool:
@@ -80,7 +80,7 @@ def components_in_memory(edges: Iterable[tuple[Node, Node]], rounds: int) -> tup
                 for k, v in map_fn(e):
                     groups.setdefault(k, []).append(v)
             current = sorted({out for k, vs in groups.items() for out in reduce_fn(k, vs)}, key=lambda e: (order(e[0]), order(e[1])))
-    roles: dict[str, list[tuple[str, Node, Node]]] = {}
+    roles: dict[NodeKey, list[tuple[str, Node, Node]]] = {}
     for e in current:
         for k, r in star_role_map(e):
             roles.setdefault(k, []).append(r)

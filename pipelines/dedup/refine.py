@@ -22,7 +22,7 @@ The rule, per component (all pure, no Beam):
   3. leader clustering in rank order: a member similar (>= threshold) to an earlier survivor is
      removed for the most similar one (ties: the better ranked); otherwise it survives. Index
      members (earlier runs) always survive.
-Every step is a function of the member set alone (members are sorted by id first, sums are
+Every step is a function of the member set alone (members are sorted by (tier, id) first, sums are
 taken in that order), so the result does not depend on the runner or worker count.
 
 Cost: O(n^2 * num_perm / vector width) for the estimates plus the exact pairs; components above
@@ -83,7 +83,7 @@ def split_component(
 ) -> list[Decision]:
     """Survivors and removals of one connected component under direct linkage (module
     docstring). `members` are unranked nodes with their payloads; the output is in id order."""
-    members = sorted(members, key=lambda m: m[0][2])
+    members = sorted(members, key=lambda m: (m[0][0], m[0][2]))
     nodes = [m[0] for m in members]
     n = len(nodes)
     sim = similarity_matrix([m[1] for m in members], threshold, verify)

@@ -17,6 +17,7 @@ from typing import Literal
 from schemas.document import Document
 
 Node = tuple[int, float, str, int]
+NodeKey = tuple[int, str]  # (tier, id): see node_key
 NEW_TIER = 1
 INDEX_TIER = 0
 
@@ -50,6 +51,12 @@ def node_of(
 def order(node: Node) -> tuple[int, float, str]:
     """The part of a node that orders it."""
     return node[0], node[1], node[2]
+
+
+def node_key(node: Node) -> NodeKey:
+    """The shuffle key of a node: (tier, id). An index entry (tier 0) may carry the same id as
+    a document of this run (the same document processed again); the key keeps them apart."""
+    return node[0], node[2]
 
 
 def ranked(node: Node, degree: int) -> Node:

@@ -54,7 +54,7 @@ from pipelines.dedup.lsh import (
     similarity,
 )
 from pipelines.dedup.refine import split_component
-from pipelines.dedup.survivor import NEW_TIER, Node, node_of, order, ranked, unranked, weight
+from pipelines.dedup.survivor import NEW_TIER, Node, NodeKey, node_key, node_of, order, ranked, unranked, weight
 from schemas.document import Document, Drop, Rejection
 
 EXACT_STEP = "exact_dedup"
@@ -214,15 +214,15 @@ class VerifyEdges(beam.PTransform):
         )
 
 
-def _rank_endpoint(item: tuple[str, dict[str, Iterable[Any]]], end: int) -> Iterator[tuple[str, tuple[Node, Node]]]:
+def _rank_endpoint(item: tuple[NodeKey, dict[str, Iterable[Any]]], end: int) -> Iterator[tuple[NodeKey, tuple[Node, Node]]]:
     """Replace endpoint `end` of every edge of one node by the node ranked by its degree;
     key the edge by the other endpoint's id for the next pass."""
-    _node_id, groups = item
+    _key, groups = item
     degree = sum(groups["degree"])
     for edge in groups["edge"]:
         nodes = list(edge)
         nodes[end] = ranked(nodes[end], degree)
-        yield nodes[1 - end][2], (nodes[0], nodes[1])
+        yield node_key(nodes[1 - end]), (nodes[0], nodes[1])
 
 
 class RankByDegree(beam.PTransform):
@@ -233,11 +233,11 @@ class RankByDegree(beam.PTransform):
     def expand(self, edges: beam.PCollection) -> beam.PCollection:
         degrees = (
             edges
-            | "Endpoints" >> beam.FlatMap(lambda e: [(e[0][2], 1), (e[1][2], 1)])
+            | "Endpoints" >> beam.FlatMap(lambda e: [(node_key(e[0]), 1), (node_key(e[1]), 1)])
             | "Degree" >> beam.CombinePerKey(sum)
         )
         first = (
-            {"edge": edges | "ByFirst" >> beam.Map(lambda e: (e[0][2], e)), "degree": degrees}
+            {"edge": edges | "ByFirst" >> beam.Map(lambda e: (node_key(e[0]), e)), "degree": degrees}
             | "JoinFirst" >> beam.CoGroupByKey()
             | "RankFirst" >> beam.FlatMap(_rank_endpoint, 0)
         )
@@ -280,28 +280,28 @@ class ConnectedComponents(beam.PTransform):
         )
 
 
-def _verdicts(node_id: str, roles: Iterable[tuple[str, Node, Node]]) -> Iterator[tuple[str, tuple[str, Node, Any]]]:
+def _verdicts(key: NodeKey, roles: Iterable[tuple[str, Node, Node]]) -> Iterator[tuple[NodeKey, tuple[str, Node, Any]]]:
     roles = list(roles)
     if cc.star_violations(roles):
         COUNTERS["cc_unconverged_nodes"].inc()
     parents = sorted({other for role, other, _ in roles if role == "parent"}, key=order)
     if parents:
         me = next(self_node for role, _, self_node in roles if role == "parent")
-        yield node_id, ("child", me, parents[0])
+        yield key, ("child", me, parents[0])
     else:
         me = next(self_node for _, _, self_node in roles)
         children = {other for role, other, _ in roles if role == "child"}
-        yield node_id, ("root", me, me[3] + sum(c[3] for c in children))
+        yield key, ("root", me, me[3] + sum(c[3] for c in children))
 
 
-def _cluster_entry(item: tuple[str, tuple[str, Node, Any]]) -> tuple[str, Node]:
-    """A node's verdict -> (its component's root id, the node unranked)."""
+def _cluster_entry(item: tuple[NodeKey, tuple[str, Node, Any]]) -> tuple[NodeKey, Node]:
+    """A node's verdict -> (its component's root key, the node unranked)."""
     _id, verdict = item
     role, node, other = verdict
-    return (other[2] if role == "child" else node[2]), unranked(node)
+    return node_key(other if role == "child" else node), unranked(node)
 
 
-def _attach_payload(item: tuple[Node, dict[str, Iterable[Any]]]) -> Iterator[tuple[str, tuple[Node, Payload]]]:
+def _attach_payload(item: tuple[Node, dict[str, Iterable[Any]]]) -> Iterator[tuple[NodeKey, tuple[Node, Payload]]]:
     node, groups = item
     payloads = list(groups["payload"])
     for root_id in groups["root"] if payloads else ():
@@ -309,22 +309,22 @@ def _attach_payload(item: tuple[Node, dict[str, Iterable[Any]]]) -> Iterator[tup
 
 
 def _split(
-    item: tuple[str, Iterable[tuple[Node, Payload]]], threshold: float, verify: str, central: bool
-) -> Iterator[tuple[str, tuple[str, Node, Any]]]:
+    item: tuple[NodeKey, Iterable[tuple[Node, Payload]]], threshold: float, verify: str, central: bool
+) -> Iterator[tuple[NodeKey, tuple[str, Node, Any]]]:
     _root, members = item
     decisions = split_component(list(members), threshold, verify, central)
     survivors = sum(1 for d in decisions if d.survivor is None)
     COUNTERS["direct_extra_survivors"].inc(survivors - 1)
     for d in decisions:
         if d.survivor is None:
-            yield d.node[2], ("root", d.node, d.weight)
+            yield node_key(d.node), ("root", d.node, d.weight)
         else:
-            yield d.node[2], ("child", d.node, d.survivor)
+            yield node_key(d.node), ("child", d.node, d.survivor)
 
 
-def _count_transitive(root_id: str) -> str:
+def _count_transitive(root: NodeKey) -> NodeKey:
     COUNTERS["transitive_clusters"].inc()
-    return root_id
+    return root
 
 
 class DirectLinkage(beam.PTransform):

@@ -211,6 +211,20 @@ def test_incremental_dedup_against_saved_index(tmp_path: Path) -> None:
         run(new[:3], MinHashDedup(MinHashConfig(index_in=(str(index),), seed=2)), tmp_path)
 
 
+@pytest.mark.parametrize("linkage", ["direct", "transitive"])
+def test_rerun_against_own_index_rejects_every_document(tmp_path: Path, linkage: str) -> None:
+    """The same documents (same ids) deduplicated against the index of their first run: index
+    entries and this run's documents share ids but are distinct nodes, so every document is
+    rejected for its own earlier copy (a regression: shared ids once broke the components)."""
+    docs, _ = corpus(seed=3, clusters=12)
+    index = tmp_path / "index"
+    config = MinHashConfig(linkage=linkage)  # type: ignore[arg-type]
+    kept_first, _ = run(docs, MinHashDedup(config.model_copy(update={"index_out": str(index)})), tmp_path)
+    kept, rejected = run(kept_first, MinHashDedup(config.model_copy(update={"index_in": (str(index),)})), tmp_path)
+    assert kept == []
+    assert sorted((r.id, r.detail) for r in rejected) == sorted((d.id, d.id) for d in kept_first)
+
+
 @pytest.mark.slow
 def test_multilingual_neardup_quality(shared_data: Path, tmp_path: Path) -> None:
     """The real multilingual benchmark set at default settings (reference: datasketch
