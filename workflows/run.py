@@ -131,6 +131,10 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str],
         manifest = read_manifest(out_dir)
     else:
         resume.clear(out_dir, ["corpus", "tokenizer"])
+        index_out = workflow.dedup.minhash.index_out if workflow.dedup.minhash else None
+        if index_out and os.path.isdir(index_out):  # a rerun replaces its index, never mixes with it
+            for stale in Path(index_out).glob("index-*.parquet"):
+                stale.unlink()
         pipeline = beam.Pipeline(options=PipelineOptions(args))
         try:
             build_corpus(pipeline, workflow, source_paths, out_dir)
