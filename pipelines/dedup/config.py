@@ -21,6 +21,7 @@ Defaults and where they come from:
 from __future__ import annotations
 
 import functools
+import os
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -119,8 +120,13 @@ class MinHashConfig(BaseModel):
             raise ValueError(f"bands*rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
         if self.survivor == "quality" and not self.quality_signal:
             raise ValueError("survivor 'quality' needs quality_signal (a signal name)")
-        if self.survivor == "central" and type(self).__name__ == "ExactConfig":
-            raise ValueError("survivor 'central' applies to MinHash clusters only")
+        if self.index_out is not None and any(
+            os.path.normpath(self.index_out) == os.path.normpath(p) for p in self.index_in
+        ):
+            raise ValueError(
+                "index_out must not be one of index_in (the run would replace the index it reads): "
+                "give each run its own index directory and list all earlier ones in index_in"
+            )
         return self
 
     @property

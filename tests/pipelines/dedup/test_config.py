@@ -30,6 +30,8 @@ def test_explicit_bands_rows_and_validation() -> None:
         MinHashConfig(treshold=0.5)  # typo: extra keys are forbidden
     with pytest.raises(pydantic.ValidationError):
         ExactConfig(normalization="lowercase")
+    with pytest.raises(pydantic.ValidationError, match="index_out must not be one of index_in"):
+        MinHashConfig(index_out="runs/index/", index_in=("runs/old", "runs/index"))
     config = MinHashConfig()
     with pytest.raises(pydantic.ValidationError):
         config.threshold = 0.1  # type: ignore[misc]
