@@ -476,9 +476,31 @@ def lengths_section(stats: CorpusStats) -> str:
     return "".join(parts)
 
 
-def clusters_section(stats: CorpusStats) -> str:
+DEDUP_COUNTERS = (
+    ("dedup.minhash_documents", "documents signed"),
+    ("dedup.candidate_edges", "candidate edges from LSH buckets (a pair counts once per shared band)"),
+    ("dedup.verified_edges", "distinct pairs verified as near duplicates"),
+    ("dedup.unverified_edges", "distinct pairs rejected by verification"),
+    ("dedup.direct_extra_survivors", "extra survivors from splitting components (direct linkage)"),
+    ("dedup.transitive_clusters", "components too large to split (kept transitive)"),
+    ("dedup.oversized_buckets", "LSH buckets over max_bucket_size (ignored)"),
+    ("dedup.cc_unconverged_nodes", "nodes whose components did not converge (kept)"),
+    ("dedup.minhash_rejected", "documents removed as near duplicates"),
+    ("dedup.exact_rejected", "documents removed as exact duplicates"),
+)
+
+
+def dedup_counters_table(run_info: Mapping[str, Any] | None) -> str:
+    """The dedup stage's Beam counters from run_info.json (absent when the runner reports none
+    or the corpus stage was resumed)."""
+    counters = (run_info or {}).get("beam_counters") or {}
+    rows = [(label, counters[key]) for key, label in DEDUP_COUNTERS if key in counters]
+    return _table(["MinHash dedup", "count"], rows, numeric={1}) if rows else ""
+
+
+def clusters_section(stats: CorpusStats, run_info: Mapping[str, Any] | None = None) -> str:
     if not stats.cluster_sizes:
-        return '<p class="empty">no cluster_size values (dedup did not annotate clusters)</p>'
+        return '<p class="empty">no cluster_size values (dedup did not annotate clusters)</p>' + dedup_counters_table(run_info)
     bins: Counter = Counter()
     for size, n in stats.cluster_sizes.items():
         size = int(size)
@@ -488,7 +510,8 @@ def clusters_section(stats: CorpusStats) -> str:
             lo = 2 ** int(math.floor(math.log2(size - 1)))
             bins[f"{lo + 1}-{2 * lo}"] += n
     labels = sorted(bins, key=lambda s: int(s.split("-")[0]))
-    return histogram(labels, [bins[k] for k in labels], color=PALETTE[4], title="kept documents by the size of their duplicate cluster")
+    chart = histogram(labels, [bins[k] for k in labels], color=PALETTE[4], title="kept documents by the size of their duplicate cluster")
+    return chart + dedup_counters_table(run_info)
 
 
 def signals_section(stats: CorpusStats) -> str:
@@ -670,7 +693,7 @@ def render_html(out: Path) -> str:
         ("stages", "Wall time and throughput per stage", stages_section(manifest, run_info)),
         ("languages", "Languages of kept documents", languages_section(manifest, stats)),
         ("lengths", "Document lengths per source", lengths_section(stats)),
-        ("clusters", "Duplicate cluster sizes", clusters_section(stats)),
+        ("clusters", "Duplicate cluster sizes", clusters_section(stats, run_info)),
         ("signals", "Scores of annotated steps", signals_section(stats)),
         ("tokenizer", "Tokenizer", tokenizer_section(out, manifest)),
         ("examples", "Examples of rejected documents", examples_section(out, manifest)),

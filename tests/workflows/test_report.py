@@ -217,3 +217,23 @@ def test_report_of_an_empty_directory_renders(tmp_path: Path) -> None:
     assert "no counters in manifest.json" in text and "no corpus shards" in text
     assert page.tags["script"] == 0
     assert summary_lines(tmp_path) == [f"corpusmill: no manifest.json in {tmp_path}"]
+
+
+def test_dedup_counters_from_run_info_are_shown(output: Path) -> None:
+    run_info = json.loads((output / "run_info.json").read_text())
+    run_info["beam_counters"] = {
+        "dedup.minhash_documents": 1234, "dedup.candidate_edges": 56, "dedup.verified_edges": 21,
+        "dedup.unverified_edges": 8, "dedup.direct_extra_survivors": 3, "read.web.documents": 9,
+    }
+    (output / "run_info.json").write_text(json.dumps(run_info))
+    _, page = _parse(render_report(output))
+    cells = page.text_in["clusters"]
+    for key, label in R.DEDUP_COUNTERS:
+        if key in run_info["beam_counters"]:
+            i = cells.index(label)
+            assert cells[i + 1] == f"{run_info['beam_counters'][key]:,}"
+    assert "read.web.documents" not in " ".join(cells)
+    run_info.pop("beam_counters")
+    (output / "run_info.json").write_text(json.dumps(run_info))
+    _, page = _parse(render_report(output))
+    assert "MinHash dedup" not in " ".join(page.text_in["clusters"])
