@@ -1,6 +1,8 @@
 """The one place that wires sources -> steps -> dedup -> shards into a Beam pipeline.
 
-    for each source:  ReadSource -> ApplySteps(the source's steps)
+    for each source:  ReadSource
+    all sources:      UniqueIds (a repeated input record is rejected as duplicate_id)
+    for each source:  ApplySteps(the source's steps)
     all sources:      Flatten -> ExactDedup -> MinHashDedup -> WriteShards(corpus)
     side outputs:     rejections and failures of every stage -> WriteShards(rejected|failed)
     stage counts:     records per stage and source -> _stats/stages.json (for the manifest)
@@ -11,6 +13,7 @@ from __future__ import annotations
 import apache_beam as beam
 
 from pipelines.transforms.apply_steps import ApplySteps
+from pipelines.transforms.ids import UniqueIds
 from pipelines.transforms.read import ReadSource
 from pipelines.transforms.stats import count_stage, write_stage_counts
 from pipelines.transforms.write import WriteShards
@@ -30,16 +33,33 @@ def build_corpus(pipeline: beam.Pipeline, workflow: Workflow, source_paths: list
     failed: list[beam.PCollection] = []
     counts: list[beam.PCollection] = []
 
+    read_docs: list[beam.PCollection] = []
+    read_rejected: list[beam.PCollection] = []
     for i, source in enumerate(workflow.sources):
         name = f"{source.kind.capitalize()}{i}"
         read = pipeline | f"Read{name}" >> ReadSource(source, source_paths[i], f"{out_dir}/{PROGRESS_DIR}")
         counts.append(count_stage(read["documents"], "read", f"CountRead{name}"))
-        stepped = read["documents"] | f"Steps{name}" >> ApplySteps(
+        read_docs.append(read["documents"] | f"Tag{name}" >> beam.Map(lambda d, i=i: (i, d)))
+        read_rejected.append(read["rejected"])
+        failed.append(read["failed"])
+
+    # one id per output row, even when inputs repeat a record (pipelines/transforms/ids.py)
+    unique = {
+        "documents": tuple(read_docs) | "ReadDocuments" >> beam.Flatten(),
+        "rejected": tuple(read_rejected) | "ReadRejections" >> beam.Flatten(),
+    } | "UniqueIds" >> UniqueIds()
+    rejected.extend([unique["rejected"], unique["duplicates"]])
+
+    by_source = unique["documents"] | "BySource" >> beam.Partition(lambda item, n: item[0], len(workflow.sources))
+    for i, source in enumerate(workflow.sources):
+        name = f"{source.kind.capitalize()}{i}"
+        mine = by_source[i] | f"Untag{name}" >> beam.Map(lambda item: item[1])
+        stepped = mine | f"Steps{name}" >> ApplySteps(
             workflow.steps_for(source), namespace=f"steps.{source.kind}", batch_size=workflow.run.batch_size
         )
         documents.append(stepped["documents"])
-        rejected.extend([read["rejected"], stepped["rejected"]])
-        failed.extend([read["failed"], stepped["failed"]])
+        rejected.append(stepped["rejected"])
+        failed.append(stepped["failed"])
 
     docs = tuple(documents) | "AllSources" >> beam.Flatten()
     counts.append(count_stage(docs, "steps", "CountSteps"))

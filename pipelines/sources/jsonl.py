@@ -15,7 +15,8 @@ id that is neither string nor integer), a line longer than `max_record_bytes` (r
 pieces and skipped, never held whole in memory). A corrupt compressed stream or the
 decompression limit ends the file with one Failure at the line reached.
 
-Duplicate ids are passed through unchanged: exact and near-duplicate removal is the dedup
+Duplicate ids are passed through unchanged here: the pipeline keeps the first location's record and
+rejects later ones as duplicate_id (pipelines/transforms/ids.py); exact and near-duplicate removal is the dedup
 stages' job (`pipelines/dedup`), and the reader cannot see other files.
 """
 

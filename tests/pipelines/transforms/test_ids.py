@@ -1,0 +1,80 @@
+"""UniqueIds: a record repeated in the inputs keeps its id once; later copies are rejected
+(documents) or re-identified (reader rejections), never written twice under one id."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import apache_beam as beam
+import pyarrow.dataset as ds
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing.util import assert_that, equal_to
+
+from pipelines.transforms.ids import REASON, STEP, UniqueIds, derived_id
+from schemas.document import Document, Rejection
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def doc(doc_id: str, location: str) -> Document:
+    return Document(id=doc_id, text=f"text of {doc_id} at {location}", source="jsonl", location=location)
+
+
+def test_first_location_keeps_the_id_later_copies_are_rejected_or_reidentified() -> None:
+    docs = [(0, doc("a", "f2#line=1")), (1, doc("a", "f1#line=9")), (0, doc("b", "f1#line=1")), (1, doc("a", "f3#line=1"))]
+    redirect = Rejection(id="r", source="wiki", step="read", reason="wiki_redirect", location="d2#page=10", detail="Target")
+    rejections = [redirect, Rejection(id="r", source="wiki", step="read", reason="wiki_redirect", location="d1#page=10", detail="Target")]
+    with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
+        out = {"documents": p | "Docs" >> beam.Create(docs), "rejected": p | "Rej" >> beam.Create(rejections)} | UniqueIds()
+        assert_that(
+            out["documents"] | "DocKeys" >> beam.Map(lambda item: (item[0], item[1].id, item[1].location)),
+            equal_to([(1, "a", "f1#line=9"), (0, "b", "f1#line=1")]),
+            label="KeptDocuments",
+        )
+        assert_that(
+            out["duplicates"] | "DupKeys" >> beam.Map(lambda r: (r.id, r.step, r.reason, r.location, r.detail)),
+            equal_to([
+                (derived_id("a", "f2#line=1"), STEP, REASON, "f2#line=1", "id a is kept at f1#line=9"),
+                (derived_id("a", "f3#line=1"), STEP, REASON, "f3#line=1", "id a is kept at f1#line=9"),
+            ]),
+            label="Duplicates",
+        )
+        assert_that(
+            out["rejected"] | "RejKeys" >> beam.Map(lambda r: (r.id, r.location, r.detail)),
+            equal_to([
+                ("r", "d1#page=10", "Target"),
+                (derived_id("r", "d2#page=10"), "d2#page=10", "Target; duplicate id r (first at d1#page=10)"),
+            ]),
+            label="Rejections",
+        )
+
+
+def test_workflow_with_repeated_ids_validates_and_accounts_for_every_record(tmp_path: Path) -> None:
+    """Two JSONL files that share ids (one identical record, one conflicting) through the CLI with
+    validation on: ids are unique across corpus + rejected, the accounting balances."""
+    rows_a = [{"id": f"d{i}", "text": f"Document number {i} talks about topic {i * 7} in several words here."} for i in range(6)]
+    rows_b = [rows_a[0], {"id": "d1", "text": "A different text that reuses the id d1 of the first file."}, {"id": "e1", "text": "Unique."}]
+    for name, rows in (("a.jsonl", rows_a), ("b.jsonl", rows_b)):
+        (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (tmp_path / "wf.yaml").write_text(
+        "sources: [{kind: jsonl, paths: ['*.jsonl'], steps: []}]\n"
+        "dedup: {exact: true, minhash: null}\noutput: {dir: out, shards: 2}\ntokenizer: null\nvalidate: true\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.run([sys.executable, "-m", "workflows.cli", "run", str(tmp_path / "wf.yaml")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "out"
+    kept = ds.dataset(out / "corpus").to_table(columns=["id", "location"]).to_pylist()
+    rejected = ds.dataset(out / "rejected").to_table(columns=["id", "step", "reason", "location"]).to_pylist()
+    ids = [r["id"] for r in kept] + [r["id"] for r in rejected]
+    assert len(ids) == len(set(ids)) == 9
+    assert sorted(r["location"] for r in rejected if r["reason"] == REASON) == sorted(
+        [str(tmp_path / "b.jsonl") + "#line=1", str(tmp_path / "b.jsonl") + "#line=2"]
+    )
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["accounting"]["balanced"] and manifest["accounting"]["documents_read"] == 9
+    assert manifest["counts"]["rejected"][STEP] == {REASON: 2}
