@@ -20,17 +20,14 @@ Writes benchmarks/results/dedup_quality.{json,md}.
 
 from __future__ import annotations
 
-import base64
 import csv
 import glob
 import gzip
 import json
 import os
-import pickle
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import apache_beam as beam

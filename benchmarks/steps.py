@@ -36,7 +36,6 @@ import lzma
 import os
 import platform
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path

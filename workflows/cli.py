@@ -12,11 +12,9 @@ Exit status: 0 success; 2 configuration error (one line on stderr, before anythi
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import logging
 import os
 import sys
-import time
 from pathlib import Path
 
 log = logging.getLogger("corpusmill")

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import pytest
 
 from tests.workflows.output_fixture import HOSTILE, built_output, output  # noqa: F401 (fixtures)
 from workflows import report as R

@@ -7,7 +7,6 @@ import glob
 import gzip
 import importlib.util
 import json
-import os
 import pickle
 import random
 from pathlib import Path
