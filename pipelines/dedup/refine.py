@@ -101,8 +101,8 @@ def split_component(
         if nodes[i][0] != INDEX_TIER:
             matches = [s for s in survivors if close[i, s]]
             if matches:
-                # most similar survivor; among equals the earlier (better ranked) one
-                assigned[i] = max(matches, key=lambda s: (sim[i, s], -survivors.index(s)))
+                # most similar survivor; max() keeps the first of equals, i.e. the better ranked
+                assigned[i] = max(matches, key=lambda s: sim[i, s])
                 continue
         survivors.append(i)
     weights = {s: nodes[s][3] for s in survivors}
