@@ -33,9 +33,9 @@ from pathlib import Path
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.dedup.config import MinHashConfig
-from pipelines.transforms.dedup import MinHashDedup
-from schemas.document import Document
+from corpusmill.pipelines.dedup.config import MinHashConfig
+from corpusmill.pipelines.transforms.dedup import MinHashDedup
+from corpusmill.schemas.document import Document
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from schemas.document import Document
+from corpusmill.schemas.document import Document
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -76,8 +76,8 @@ def run_size(n_docs: int) -> dict:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipelines.dedup.config import ExactConfig, MinHashConfig
-    from pipelines.transforms.dedup import ExactDedup, MinHashDedup
+    from corpusmill.pipelines.dedup.config import ExactConfig, MinHashConfig
+    from corpusmill.pipelines.transforms.dedup import ExactDedup, MinHashDedup
 
     tmp = tempfile.mkdtemp()
     t0, c0 = time.perf_counter(), time.process_time()

@@ -21,10 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipelines.dedup.config import MinHashConfig
-from pipelines.dedup.lsh import sign_batch
-from pipelines.dedup.shingles import normalize, shingle_strings
-from schemas.document import Document
+from corpusmill.pipelines.dedup.config import MinHashConfig
+from corpusmill.pipelines.dedup.lsh import sign_batch
+from corpusmill.pipelines.dedup.shingles import normalize, shingle_strings
+from corpusmill.schemas.document import Document
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))

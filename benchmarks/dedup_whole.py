@@ -214,7 +214,7 @@ def kept_ids(tool: str, work: Path) -> set[str]:
 
 
 def _document(line: str):
-    from schemas.document import Document
+    from corpusmill.schemas.document import Document
 
     row = json.loads(line)
     return Document(id=row["id"], text=row["text"], source="jsonl", location=row["id"])
@@ -259,8 +259,8 @@ def run_corpusmill(corpus: str, work: str) -> None:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipelines.dedup.config import MinHashConfig
-    from pipelines.transforms.dedup import MinHashDedup
+    from corpusmill.pipelines.dedup.config import MinHashConfig
+    from corpusmill.pipelines.transforms.dedup import MinHashDedup
 
     config = MinHashConfig()
     print(CONFIG_TAG + json.dumps(corpusmill_config(config)), flush=True)
@@ -358,7 +358,7 @@ def ratios(runs: list[dict]) -> dict[str, dict[str, dict[str, float]]]:
 
 
 def settings() -> dict:
-    from pipelines.dedup.config import MinHashConfig
+    from corpusmill.pipelines.dedup.config import MinHashConfig
 
     ours = {
         "config": "MinHashConfig() defaults (the values used are in each corpusmill row's `config`)",

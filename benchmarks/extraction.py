@@ -1,6 +1,6 @@
 """Main-text extraction quality and speed of the web source's extractors, and reader throughput.
 
-Quality: `pipelines.sources.web.read` (the real reader: WARC framing, HTTP, charset, the
+Quality: `corpusmill.pipelines.sources.web.read` (the real reader: WARC framing, HTTP, charset, the
 extractor) runs over ../shared/data/web/extraction-eval_pages.warc.gz (346 real pages) once
 per extractor; the documents' `url` and `text` are written to Parquet and scored by the
 project-independent scorer ../shared/tools/score_extraction.py (run by subprocess), which
@@ -42,9 +42,9 @@ REFERENCE = {
 
 
 def _read_all(path: Path, extractor: str) -> tuple[list[Any], float, float]:
-    from pipelines.sources.web import Config, read
+    from corpusmill.pipelines.sources.web import Config, read
 
-    from pipelines.sources.html import extract_main_text
+    from corpusmill.pipelines.sources.html import extract_main_text
 
     config = Config(paths=[str(path)], extractor=extractor)  # type: ignore[arg-type]
     extract_main_text("<html><body><p>warm-up</p></body></html>", "trafilatura")  # imports outside the timing
@@ -67,7 +67,7 @@ def _score(docs: list[Any], truth: Path) -> dict[str, Any]:
 
 
 def quality(rounds: int) -> dict[str, Any]:
-    from schemas.document import Document
+    from corpusmill.schemas.document import Document
 
     pages = SHARED / "web" / "extraction-eval_pages.warc.gz"
     truth = SHARED / "web" / "extraction-eval_truth.json"
@@ -91,8 +91,8 @@ def quality(rounds: int) -> dict[str, Any]:
 
 
 def throughput(skip_large: bool) -> dict[str, Any]:
-    from pipelines.sources.web import Config
-    from schemas.document import Document, Failure
+    from corpusmill.pipelines.sources.web import Config
+    from corpusmill.schemas.document import Document, Failure
 
     files = sorted((ROOT / "samples" / "web").glob("*.warc.gz"))
     files.append(SHARED / "web" / "resiliparse_CC-MAIN-2020-34_sample.warc.gz")
@@ -122,7 +122,7 @@ def _markdown(result: dict[str, Any]) -> str:
         "",
         "Produced by `benchmarks/extraction.py` on "
         f"{result['machine']}; CPU seconds of one process, best of {result['rounds']} rounds "
-        "(trafilatura: fewer rounds). Whole reader (`pipelines.sources.web.read`: WARC, HTTP, "
+        "(trafilatura: fewer rounds). Whole reader (`corpusmill.pipelines.sources.web.read`: WARC, HTTP, "
         "charset, extraction) over the 346-page extraction benchmark, scored by "
         "`../shared/tools/score_extraction.py`.",
         "",
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--skip-large", action="store_true", help="only the small WARCs for throughput")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from pipelines.sources.web import Config
+    from corpusmill.pipelines.sources.web import Config
 
     q = quality(args.rounds)
     default = Config.model_fields["extractor"].default

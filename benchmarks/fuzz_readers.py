@@ -1107,7 +1107,7 @@ def _config(kind: str, path: str, limits: str, options: dict[str, Any]) -> Any:
 def _module(kind: str) -> Any:
     import importlib
 
-    from pipelines.sources import SOURCE_MODULES
+    from corpusmill.pipelines.sources import SOURCE_MODULES
 
     return importlib.import_module(SOURCE_MODULES[kind])
 
@@ -1116,7 +1116,7 @@ def run_one(kind: str, path: str, limits: str, options: dict[str, Any], sentinel
     """Read one mutant (every unit `splits` makes of it); the counts and every contract
     violation (never raises). `sentinel` is the content of a file outside the input that
     hostile members link to: seeing it in any output means the reader left its input."""
-    from schemas.document import Document, Failure, Rejection
+    from corpusmill.schemas.document import Document, Failure, Rejection
 
     out: dict[str, Any] = {"docs": 0, "rejections": 0, "failures": 0, "units": 0, "violations": [], "masked": [], "escape": None, "reasons": {}}
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipelines.sources import books, code
-from schemas.document import Document, Failure, Rejection
+from corpusmill.pipelines.sources import books, code
+from corpusmill.schemas.document import Document, Failure, Rejection
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))

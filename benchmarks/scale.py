@@ -124,8 +124,8 @@ def _blocks_from_lines(lines: list[str]) -> list[str]:
 
 
 def _web_blocks() -> list[str]:
-    from pipelines.sources import web
-    from schemas.document import Document
+    from corpusmill.pipelines.sources import web
+    from corpusmill.schemas.document import Document
 
     paths = sorted(glob.glob(str(ROOT / "samples" / "web" / "*.warc.gz")))
     paths += sorted(glob.glob(str(SHARED / "web" / "*.warc.gz")))
@@ -140,7 +140,7 @@ def _web_blocks() -> list[str]:
 
 
 def _book_blocks() -> list[str]:
-    from pipelines.sources.base import open_input
+    from corpusmill.pipelines.sources.base import open_input
 
     paths = sorted(p for p in glob.glob(str(SHARED / "books" / "**" / "*"), recursive=True) if os.path.isfile(p))
     blocks: list[str] = []
@@ -177,7 +177,7 @@ def build_pool(work: Path) -> dict[str, list[str]]:
     if cache.is_file():
         with gzip.open(cache, "rt", encoding="utf-8") as f:
             return json.load(f)
-    from pipelines.steps.language import load_model
+    from corpusmill.pipelines.steps.language import load_model
 
     t0 = time.time()
     seen: set[bytes] = set()
@@ -509,7 +509,7 @@ def _total(v: Any) -> float:
 
 
 def run_datatrove(corpus: dict[str, Any], work: Path, n: int, workers: int) -> dict[str, Any]:
-    from pipelines.steps.language import default_model_path
+    from corpusmill.pipelines.steps.language import default_model_path
 
     out, logs = work / f"out-datatrove-{n}", work / f"logs-datatrove-{n}"
     for d in (out, logs):
@@ -657,13 +657,13 @@ def profile_components(corpus: dict[str, Any], max_docs: int) -> dict[str, Any]:
     documents of a corpus: jsonl read, each web-preset step on the documents that reach it
     (the chain's early exit, as in the pipeline), exact-dedup keys and MinHash signatures of the
     survivors. Their sum against the pipeline's CPU per document shows what Beam adds."""
-    from pipelines.dedup.config import ExactConfig, MinHashConfig
-    from pipelines.dedup.exact import exact_key
-    from pipelines.dedup.lsh import sign_batch
-    from pipelines.sources import jsonl
-    from pipelines.steps.runner import StepChain
-    from schemas.document import Document
-    from workflows.config import load_preset
+    from corpusmill.pipelines.dedup.config import ExactConfig, MinHashConfig
+    from corpusmill.pipelines.dedup.exact import exact_key
+    from corpusmill.pipelines.dedup.lsh import sign_batch
+    from corpusmill.pipelines.sources import jsonl
+    from corpusmill.pipelines.steps.runner import StepChain
+    from corpusmill.schemas.document import Document
+    from corpusmill.workflows.config import load_preset
 
     out: dict[str, float] = {}
     first = sorted(Path(corpus["dir"]).glob("*.jsonl.gz"))[0]

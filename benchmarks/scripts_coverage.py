@@ -56,12 +56,12 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from pipelines.sources import web, wiki
-from pipelines.steps.language import LanguageId
-from pipelines.steps.runner import StepChain
-from pipelines.steps.text import detect_script
-from schemas.document import Document, make_id
-from workflows.config import load_preset
+from corpusmill.pipelines.sources import web, wiki
+from corpusmill.pipelines.steps.language import LanguageId
+from corpusmill.pipelines.steps.runner import StepChain
+from corpusmill.pipelines.steps.text import detect_script
+from corpusmill.schemas.document import Document, make_id
+from corpusmill.workflows.config import load_preset
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))

@@ -97,8 +97,8 @@ OUR_STEPS = ("language", "gopher_repetition", "gopher_quality", "c4_quality", "f
 def _our_steps() -> list[tuple[str, Any]]:
     import yaml
 
-    from pipelines.steps.language import LanguageId
-    from pipelines.steps.quality import C4Quality, FineWebQuality, GopherQuality, GopherRepetition
+    from corpusmill.pipelines.steps.language import LanguageId
+    from corpusmill.pipelines.steps.quality import C4Quality, FineWebQuality, GopherQuality, GopherRepetition
 
     # The classes of the steps timed here (not registry.build: that imports every step module).
     classes = {
@@ -129,8 +129,8 @@ def _run_step(st: Any, docs: list[Any]) -> list[Any]:
 
 
 def run_ours(raw: list[dict[str, str]], rounds: int) -> dict[str, Any]:
-    from pipelines.steps import text as text_mod
-    from schemas.document import Document
+    from corpusmill.pipelines.steps import text as text_mod
+    from corpusmill.schemas.document import Document
 
     steps = _our_steps()
     base = [Document(id=r["id"], text=r["text"], source="bench", location=r["id"]) for r in raw]
@@ -237,7 +237,7 @@ print(json.dumps({"version": version("datatrove"), "per_step_cpu_s": per_step,
 
 
 def run_datatrove(raw: list[dict[str, str]], rounds: int) -> dict[str, Any]:
-    from pipelines.steps.language import default_model_path
+    from corpusmill.pipelines.steps.language import default_model_path
 
     with tempfile.TemporaryDirectory() as tmp:
         docs_path = Path(tmp) / "docs.jsonl"
@@ -310,13 +310,13 @@ def measure_presets() -> dict[str, Any]:
     import importlib
     from collections import Counter
 
-    from pipelines.steps import registry
-    from schemas.document import Document, Drop
-    from workflows.config import load_preset
+    from corpusmill.pipelines.steps import registry
+    from corpusmill.schemas.document import Document, Drop
+    from corpusmill.workflows.config import load_preset
 
     out: dict[str, Any] = {}
     for preset, (kind, options, patterns, per_file) in PRESET_SAMPLES.items():
-        module = importlib.import_module(f"pipelines.sources.{kind}")
+        module = importlib.import_module(f"corpusmill.pipelines.sources.{kind}")
         files = sorted(f for p in patterns for f in glob.glob(str(SHARED / p)))
         config = module.Config(paths=files or ["none"], **options)
         steps = []

@@ -49,13 +49,13 @@ from tokenizers import Tokenizer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from schemas.document import DOCUMENT_SCHEMA, Document, make_id, to_row  # noqa: E402
-from tokenizer.config import SamplingConfig, TokenizerConfig  # noqa: E402
-from tokenizer.encode import Encoder, encode_shard  # noqa: E402
-from tokenizer.report import tokenizer_report  # noqa: E402
-from tokenizer.sample import iter_corpus_batches  # noqa: E402
-from tokenizer.shards import encode_corpus  # noqa: E402
-from tokenizer.train import train_tokenizer  # noqa: E402
+from corpusmill.schemas.document import DOCUMENT_SCHEMA, Document, make_id, to_row  # noqa: E402
+from corpusmill.tokenizer.config import SamplingConfig, TokenizerConfig  # noqa: E402
+from corpusmill.tokenizer.encode import Encoder, encode_shard  # noqa: E402
+from corpusmill.tokenizer.report import tokenizer_report  # noqa: E402
+from corpusmill.tokenizer.sample import iter_corpus_batches  # noqa: E402
+from corpusmill.tokenizer.shards import encode_corpus  # noqa: E402
+from corpusmill.tokenizer.train import train_tokenizer  # noqa: E402
 
 SHARED = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))
 RESULTS = ROOT / "benchmarks" / "results"

@@ -29,10 +29,10 @@ from typing import Any
 
 from lxml import etree
 
-from pipelines.sources import wiki
-from pipelines.sources.base import open_input
-from pipelines.sources.wikitext import to_plain_text
-from schemas.document import Document, Failure, Rejection
+from corpusmill.pipelines.sources import wiki
+from corpusmill.pipelines.sources.base import open_input
+from corpusmill.pipelines.sources.wikitext import to_plain_text
+from corpusmill.schemas.document import Document, Failure, Rejection
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))

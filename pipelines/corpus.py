@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from pipelines.transforms.apply_steps import ApplySteps
-from pipelines.transforms.ids import UniqueIds
-from pipelines.transforms.read import ReadSource
-from pipelines.transforms.stats import count_stage, write_stage_counts
-from pipelines.transforms.write import WriteShards
-from workflows.config import Workflow
-from pipelines.transforms.progress import PROGRESS_DIR
+from corpusmill.pipelines.transforms.apply_steps import ApplySteps
+from corpusmill.pipelines.transforms.ids import UniqueIds
+from corpusmill.pipelines.transforms.read import ReadSource
+from corpusmill.pipelines.transforms.stats import count_stage, write_stage_counts
+from corpusmill.pipelines.transforms.write import WriteShards
+from corpusmill.workflows.config import Workflow
+from corpusmill.pipelines.transforms.progress import PROGRESS_DIR
 
 
 def rejected_shard_count(workflow: Workflow) -> int:
@@ -66,7 +66,7 @@ def build_corpus(pipeline: beam.Pipeline, workflow: Workflow, source_paths: list
 
     exact = workflow.dedup.exact_config
     if exact is not None:
-        from pipelines.transforms.dedup import ExactDedup
+        from corpusmill.pipelines.transforms.dedup import ExactDedup
 
         result = docs | "ExactDedup" >> ExactDedup(exact)
         docs = result.kept
@@ -74,7 +74,7 @@ def build_corpus(pipeline: beam.Pipeline, workflow: Workflow, source_paths: list
         counts.append(count_stage(docs, "exact_dedup", "CountExact"))
 
     if workflow.dedup.minhash is not None:
-        from pipelines.transforms.dedup import MinHashDedup
+        from corpusmill.pipelines.transforms.dedup import MinHashDedup
 
         result = docs | "MinHashDedup" >> MinHashDedup(workflow.dedup.minhash)
         docs = result.kept

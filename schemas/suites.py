@@ -47,7 +47,7 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 import pyarrow as pa
 
-from schemas.document import DOCUMENT_SCHEMA, FAILURE_SCHEMA, PREVIEW_CHARS, REJECTION_SCHEMA
+from corpusmill.schemas.document import DOCUMENT_SCHEMA, FAILURE_SCHEMA, PREVIEW_CHARS, REJECTION_SCHEMA
 
 DEFAULT_MIN_TEXT_CHARS = 1
 DEFAULT_MAX_TEXT_CHARS = 10_000_000

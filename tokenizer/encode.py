@@ -30,9 +30,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sentencepiece as spm
 
-from schemas.tokens import document_token_schema, id_type, packed_token_schema
-from tokenizer.sample import UNKNOWN_LANGUAGE
-from tokenizer.spm_proto import NORMAL, USER_DEFINED, read_model
+from corpusmill.schemas.tokens import document_token_schema, id_type, packed_token_schema
+from corpusmill.tokenizer.sample import UNKNOWN_LANGUAGE
+from corpusmill.tokenizer.spm_proto import NORMAL, USER_DEFINED, read_model
 
 STATS_KEY = b"corpusmill.tokens"
 MAX_CHUNK_CHARS = 100_000  # a longer document is encoded in pieces cut before a newline

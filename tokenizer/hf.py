@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
 
-from tokenizer.spm_proto import BYTE, CONTROL, NORMAL, UNKNOWN, USER_DEFINED, SpmModel, read_model
+from corpusmill.tokenizer.spm_proto import BYTE, CONTROL, NORMAL, UNKNOWN, USER_DEFINED, SpmModel, read_model
 
 SPACE = "\u2581"
 

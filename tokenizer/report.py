@@ -29,7 +29,7 @@ import regex
 import sentencepiece as spm
 from tokenizers import Tokenizer
 
-from tokenizer.sample import UNKNOWN_LANGUAGE, doc_rank, iter_corpus_batches
+from corpusmill.tokenizer.sample import UNKNOWN_LANGUAGE, doc_rank, iter_corpus_batches
 
 WORD = regex.compile(r"\w+")
 LETTER = regex.compile(r"\p{L}")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
-from tokenizer.config import SamplingConfig
+from corpusmill.tokenizer.config import SamplingConfig
 
 UNKNOWN_LANGUAGE = "und"
 READ_COLUMNS = ["id", "text", "source", "language"]

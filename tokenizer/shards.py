@@ -22,7 +22,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from tokenizer.encode import Encoder, encode_shard, read_shard_stats
+from corpusmill.tokenizer.encode import Encoder, encode_shard, read_shard_stats
 
 
 def shard_name(index: int, count: int) -> str:

@@ -30,9 +30,9 @@ from typing import Any
 import sentencepiece as spm
 import tokenizers
 
-from tokenizer.config import TokenizerConfig
-from tokenizer.hf import write_tokenizer_json
-from tokenizer.sample import iter_training_lines, plan_sample
+from corpusmill.tokenizer.config import TokenizerConfig
+from corpusmill.tokenizer.hf import write_tokenizer_json
+from corpusmill.tokenizer.sample import iter_training_lines, plan_sample
 
 MODEL_FILE = "tokenizer.model"
 VOCAB_FILE = "tokenizer.vocab"

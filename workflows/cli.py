@@ -35,7 +35,7 @@ def _setup_logging(verbose: bool) -> None:
         for handler in logging.getLogger().handlers:
             handler.addFilter(lambda r: r.levelno >= logging.WARNING or r.name.startswith("corpusmill"))
     logging.getLogger("corpusmill").setLevel(logging.INFO)
-    logging.getLogger("pipelines").setLevel(logging.INFO if verbose else logging.WARNING)
+    logging.getLogger("corpusmill.pipelines").setLevel(logging.INFO if verbose else logging.WARNING)
     for noisy in ("apache_beam", "great_expectations", "jieba"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
 
@@ -61,18 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
 
     if args.command == "run":
-        from workflows.run import run_workflow
+        from corpusmill.workflows.run import run_workflow
 
         return run_workflow(args.workflow, args.output, extra, args.verbose)
     if args.command == "validate":
         return _validate(args.output, "warn" if args.warn else "fail", args.sample_rows)
     if args.command == "report":
-        from workflows.report import render_report
+        from corpusmill.workflows.report import render_report
 
         print(render_report(args.output))
         return 0
     if args.command == "steps":
-        from pipelines.steps import registry
+        from corpusmill.pipelines.steps import registry
 
         for name in registry.names():
             doc = (registry.lookup(name).__doc__ or "").strip().splitlines()
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _validate(output: Path, mode: str, sample_rows: int | None) -> int:
-    from workflows.validate import validate_output
+    from corpusmill.workflows.validate import validate_output
 
     if not (output / "manifest.json").is_file():
         print(f"corpusmill: {output}: not a corpusmill output directory (no manifest.json)", file=sys.stderr)

@@ -26,11 +26,11 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
-from pipelines.dedup.config import ExactConfig, MinHashConfig
-from pipelines.sources import SOURCE_MODULES
-from pipelines.steps import registry
-from pipelines.steps.runner import StepSpec
-from tokenizer.config import TokenizerConfig
+from corpusmill.pipelines.dedup.config import ExactConfig, MinHashConfig
+from corpusmill.pipelines.sources import SOURCE_MODULES
+from corpusmill.pipelines.steps import registry
+from corpusmill.pipelines.steps.runner import StepSpec
+from corpusmill.tokenizer.config import TokenizerConfig
 
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import TextIO
 
-from pipelines.transforms.progress import PROGRESS_DIR, read_progress
+from corpusmill.pipelines.transforms.progress import PROGRESS_DIR, read_progress
 
 __all__ = ["PROGRESS_DIR", "ProgressReporter"]
 

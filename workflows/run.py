@@ -21,14 +21,14 @@ from typing import Any, TextIO
 
 import apache_beam as beam
 
-from pipelines.transforms.stats import read_stage_counts
-from pipelines.transforms.write import finalize_shards
-from tokenizer.train import train_tokenizer
-from workflows import resume
-from workflows.config import ConfigError, Workflow, load_workflow, resolve_path
-from workflows.manifest import build_manifest, corpus_checksum, package_versions, read_manifest, write_json_atomically
-from workflows.progress import PROGRESS_DIR, ProgressReporter
-from workflows.runner import describe_runner, pipeline_args
+from corpusmill.pipelines.transforms.stats import read_stage_counts
+from corpusmill.pipelines.transforms.write import finalize_shards
+from corpusmill.tokenizer.train import train_tokenizer
+from corpusmill.workflows import resume
+from corpusmill.workflows.config import ConfigError, Workflow, load_workflow, resolve_path
+from corpusmill.workflows.manifest import build_manifest, corpus_checksum, package_versions, read_manifest, write_json_atomically
+from corpusmill.workflows.progress import PROGRESS_DIR, ProgressReporter
+from corpusmill.workflows.runner import describe_runner, pipeline_args
 
 log = logging.getLogger("corpusmill")
 
@@ -105,8 +105,8 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str],
 
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipelines.corpus import build_corpus, rejected_shard_count
-    from pipelines.transforms.read import expand_paths
+    from corpusmill.pipelines.corpus import build_corpus, rejected_shard_count
+    from corpusmill.pipelines.transforms.read import expand_paths
 
     try:
         source_paths = [expand_paths(resolve_path(base_dir, p) for p in s.paths) for s in workflow.sources]
@@ -195,7 +195,7 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str],
         **volatile,
     }
     if validation.enabled:
-        from workflows.validate import validate_output
+        from corpusmill.workflows.validate import validate_output
 
         result = clock.run("validate", validate_output, out_dir, mode=validation.mode, sample_rows=validation.sample_rows)
         if not result.success:
@@ -224,7 +224,7 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str],
     write_json_atomically(os.path.join(out_dir, "run_info.json"), run_info)
 
     try:
-        from workflows.report import render_report
+        from corpusmill.workflows.report import render_report
 
         report = clock.run("report", render_report, out_dir)
         run_info["stage_seconds"] = clock.seconds
@@ -271,9 +271,9 @@ def _tokenizer_stage(
 ) -> dict[str, Any]:
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from tokenizer.report import tokenizer_report, write_report
-    from tokenizer.shards import encode_corpus
-    from pipelines.transforms.write import describe_file
+    from corpusmill.tokenizer.report import tokenizer_report, write_report
+    from corpusmill.tokenizer.shards import encode_corpus
+    from corpusmill.pipelines.transforms.write import describe_file
 
     config = workflow.tokenizer
     assert config is not None
@@ -313,7 +313,7 @@ def _tokenizer_stage(
 
 def _print_summary(out_dir: str, manifest: dict[str, Any], run_info: dict[str, Any], report: Any) -> None:
     try:
-        from workflows.summary import summary_lines
+        from corpusmill.workflows.summary import summary_lines
 
         lines = summary_lines(out_dir)
     except ImportError:

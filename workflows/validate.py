@@ -45,8 +45,8 @@ import pyarrow.compute as pc  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 import xxhash  # noqa: E402
 
-from schemas import suites as S  # noqa: E402
-from workflows.report import source_steps  # noqa: E402
+from corpusmill.schemas import suites as S  # noqa: E402
+from corpusmill.workflows.report import source_steps  # noqa: E402
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from pipelines.dedup.survivor import Node, NodeKey, node_key, order
+from corpusmill.pipelines.dedup.survivor import Node, NodeKey, node_key, order
 
 
 def large_star_map(edge: tuple[Node, Node]) -> Iterator[tuple[Node, Node]]:

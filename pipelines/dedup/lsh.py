@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from pipelines.dedup.config import MinHashConfig
-from pipelines.dedup.minhash import band_key_bytes, band_keys, estimated_jaccard, exact_jaccard, signatures
-from pipelines.dedup.shingles import shingle_hashes, shingle_mode
-from pipelines.dedup.survivor import INDEX_TIER, Node, node_of, order
-from schemas.document import Document
+from corpusmill.pipelines.dedup.config import MinHashConfig
+from corpusmill.pipelines.dedup.minhash import band_key_bytes, band_keys, estimated_jaccard, exact_jaccard, signatures
+from corpusmill.pipelines.dedup.shingles import shingle_hashes, shingle_mode
+from corpusmill.pipelines.dedup.survivor import INDEX_TIER, Node, node_of, order
+from corpusmill.schemas.document import Document
 
 INDEX_SCHEMA = pa.schema(
     [

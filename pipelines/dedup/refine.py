@@ -36,9 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.dedup.lsh import Payload
-from pipelines.dedup.minhash import exact_jaccard
-from pipelines.dedup.survivor import INDEX_TIER, Node, order
+from corpusmill.pipelines.dedup.lsh import Payload
+from corpusmill.pipelines.dedup.minhash import exact_jaccard
+from corpusmill.pipelines.dedup.survivor import INDEX_TIER, Node, order
 
 # Which pairs get an exact Jaccard (module docstring, step 1).
 EXACT_BELOW = 0.2

@@ -30,7 +30,7 @@ from typing import Literal
 import numpy as np
 import regex
 
-from pipelines.dedup.config import Normalization
+from corpusmill.pipelines.dedup.config import Normalization
 
 ShingleMode = Literal["word", "char"]
 

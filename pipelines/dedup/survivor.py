@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from schemas.document import Document
+from corpusmill.schemas.document import Document
 
 Node = tuple[int, float, str, int]
 NodeKey = tuple[int, str]  # (tier, id): see node_key

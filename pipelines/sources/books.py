@@ -37,9 +37,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from pipelines.sources.base import LimitExceeded, SourceConfig, describe_error, open_input
-from pipelines.sources.encoding import Binary, decode_text
-from schemas.document import PREVIEW_CHARS, Document, Failure, Rejection, make_id
+from corpusmill.pipelines.sources.base import LimitExceeded, SourceConfig, describe_error, open_input
+from corpusmill.pipelines.sources.encoding import Binary, decode_text
+from corpusmill.schemas.document import PREVIEW_CHARS, Document, Failure, Rejection, make_id
 
 KIND = "books"
 

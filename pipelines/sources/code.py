@@ -58,11 +58,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from pipelines.sources.base import LimitExceeded, SourceConfig, describe_error, open_input, open_raw
-from pipelines.sources.code_languages import PROSE_LANGUAGES, language_from_name, language_from_shebang
-from pipelines.sources.encoding import Binary, decode_text, is_binary_signature
-from pipelines.sources.licenses import is_license_file, repo_license
-from schemas.document import PREVIEW_CHARS, Document, Failure, Rejection, make_id
+from corpusmill.pipelines.sources.base import LimitExceeded, SourceConfig, describe_error, open_input, open_raw
+from corpusmill.pipelines.sources.code_languages import PROSE_LANGUAGES, language_from_name, language_from_shebang
+from corpusmill.pipelines.sources.encoding import Binary, decode_text, is_binary_signature
+from corpusmill.pipelines.sources.licenses import is_license_file, repo_license
+from corpusmill.schemas.document import PREVIEW_CHARS, Document, Failure, Rejection, make_id
 
 KIND = "code"
 

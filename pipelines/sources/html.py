@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from pipelines.sources.encoding import charset_codec
+from corpusmill.pipelines.sources.encoding import charset_codec
 
 # ---------------------------------------------------------------------------------------
 # Charset

@@ -29,8 +29,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from pipelines.sources.base import SourceConfig, describe_error, open_input
-from schemas.document import Document, Failure
+from corpusmill.pipelines.sources.base import SourceConfig, describe_error, open_input
+from corpusmill.schemas.document import Document, Failure
 
 # Document fields a record may fill through `fields`, with the Python type each must have.
 STRING_FIELDS: frozenset[str] = frozenset(

@@ -30,9 +30,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from pipelines.sources.base import LimitExceeded, describe_error, open_raw
-from pipelines.sources.jsonl import RecordConfig, RecordError, record_to_document
-from schemas.document import Document, Failure
+from corpusmill.pipelines.sources.base import LimitExceeded, describe_error, open_raw
+from corpusmill.pipelines.sources.jsonl import RecordConfig, RecordError, record_to_document
+from corpusmill.schemas.document import Document, Failure
 
 KIND = "parquet"
 

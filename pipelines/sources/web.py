@@ -54,8 +54,8 @@ from typing import BinaryIO, Literal
 
 from pydantic import Field
 
-from pipelines.sources import html as htmlx
-from pipelines.sources.base import (
+from corpusmill.pipelines.sources import html as htmlx
+from corpusmill.pipelines.sources.base import (
     LimitExceeded,
     SourceConfig,
     describe_error,
@@ -63,7 +63,7 @@ from pipelines.sources.base import (
     open_raw,
     sniff_compression,
 )
-from schemas.document import Document, Failure, Rejection, make_id
+from corpusmill.schemas.document import Document, Failure, Rejection, make_id
 
 SOURCE = "web"
 

@@ -59,7 +59,7 @@ from typing import BinaryIO, Literal
 from lxml import etree
 from pydantic import Field
 
-from pipelines.sources.base import (
+from corpusmill.pipelines.sources.base import (
     LimitExceeded,
     SourceConfig,
     describe_error,
@@ -67,9 +67,9 @@ from pipelines.sources.base import (
     open_raw,
     sniff_compression,
 )
-from pipelines.sources.encoding import charset_codec
-from pipelines.sources.wikitext import to_plain_text
-from schemas.document import PREVIEW_CHARS, Document, Failure, Rejection, make_id
+from corpusmill.pipelines.sources.encoding import charset_codec
+from corpusmill.pipelines.sources.wikitext import to_plain_text
+from corpusmill.schemas.document import PREVIEW_CHARS, Document, Failure, Rejection, make_id
 
 SOURCE = "wiki"
 READ_BYTES = 1 << 16  # one read of compressed input / one piece of decompressed output

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import re
 
-from pipelines.steps.registry import step
-from schemas.document import Document, Drop
+from corpusmill.pipelines.steps.registry import step
+from corpusmill.schemas.document import Document, Drop
 
 # Data-serialisation formats, by lowercased `programming_language` (the code reader's names:
 # JSON, JSON5, YAML, XML, SVG, ...) or by file extension. Hand-written configuration formats

@@ -27,8 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pipelines.steps.registry import step
-from schemas.document import Document, Drop
+from corpusmill.pipelines.steps.registry import step
+from corpusmill.schemas.document import Document, Drop
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A word: one Han/kana character, or a run of letters/digits of any other script.

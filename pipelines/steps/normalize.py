@@ -12,8 +12,8 @@ import re
 import unicodedata
 from typing import Literal
 
-from pipelines.steps.registry import step
-from schemas.document import Document, Drop
+from corpusmill.pipelines.steps.registry import step
+from corpusmill.schemas.document import Document, Drop
 
 # ANSI/VT100 escape sequences (CSI "ESC [ ... letter" and two-character "ESC x").
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")

@@ -44,8 +44,8 @@ from collections.abc import Callable, Iterable
 
 import regex
 
-from pipelines.steps.registry import step
-from schemas.document import Document
+from corpusmill.pipelines.steps.registry import step
+from corpusmill.schemas.document import Document
 
 KINDS: tuple[str, ...] = ("email", "ipv4", "ipv6", "phone", "secret")
 PLACEHOLDERS: dict[str, str] = {

@@ -39,8 +39,8 @@ from collections import Counter
 import regex
 from typing import Any
 
-from pipelines.steps.registry import step
-from pipelines.steps.text import (
+from corpusmill.pipelines.steps.registry import step
+from corpusmill.pipelines.steps.text import (
     SCRIPT_TERMINAL_MARKS,
     TERMINAL_PUNCTUATION,
     count_words,
@@ -51,7 +51,7 @@ from pipelines.steps.text import (
     stop_word_count,
     words,
 )
-from schemas.document import Document, Drop
+from corpusmill.schemas.document import Document, Drop
 
 Overrides = dict[str, dict[str, Any]]
 

@@ -20,16 +20,16 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from schemas.document import Document, Drop
+from corpusmill.schemas.document import Document, Drop
 
 STEP_MODULES: tuple[str, ...] = (
-    "pipelines.steps.normalize",
-    "pipelines.steps.language",
-    "pipelines.steps.quality",
-    "pipelines.steps.code",
-    "pipelines.steps.pii",
-    "pipelines.steps.urls",
-    "pipelines.steps.decontamination",
+    "corpusmill.pipelines.steps.normalize",
+    "corpusmill.pipelines.steps.language",
+    "corpusmill.pipelines.steps.quality",
+    "corpusmill.pipelines.steps.code",
+    "corpusmill.pipelines.steps.pii",
+    "corpusmill.pipelines.steps.urls",
+    "corpusmill.pipelines.steps.decontamination",
 )
 
 _REGISTRY: dict[str, Callable[..., Any]] = {}

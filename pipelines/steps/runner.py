@@ -15,9 +15,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pipelines.sources.base import describe_error
-from pipelines.steps import registry
-from schemas.document import Document, Drop, Failure, Rejection
+from corpusmill.pipelines.sources.base import describe_error
+from corpusmill.pipelines.steps import registry
+from corpusmill.schemas.document import Document, Drop, Failure, Rejection
 
 Mode = Literal["drop", "annotate"]
 

@@ -39,7 +39,7 @@ from functools import lru_cache
 
 import regex
 
-from pipelines.steps.stopwords import STOP_WORDS
+from corpusmill.pipelines.steps.stopwords import STOP_WORDS
 
 # ---------------------------------------------------------------------------------------------
 # Script detection (ISO 15924 codes)

@@ -16,8 +16,8 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pipelines.steps.registry import step
-from schemas.document import Document, Drop
+from corpusmill.pipelines.steps.registry import step
+from corpusmill.schemas.document import Document, Drop
 
 # Small default lists, each word matched as a whole URL token. Hard words are unambiguous
 # adult-content words and site names: one is enough. Soft words also occur in innocent URLs

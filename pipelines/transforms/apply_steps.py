@@ -9,8 +9,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 
-from pipelines.steps.runner import StepChain, StepSpec
-from schemas.document import Document
+from corpusmill.pipelines.steps.runner import StepChain, StepSpec
+from corpusmill.schemas.document import Document
 
 REJECTED = "rejected"
 FAILED = "failed"

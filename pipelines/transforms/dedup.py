@@ -40,10 +40,10 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 
-from pipelines.dedup import components as cc
-from pipelines.dedup.config import ExactConfig, MinHashConfig
-from pipelines.dedup.exact import exact_key
-from pipelines.dedup.lsh import (
+from corpusmill.pipelines.dedup import components as cc
+from corpusmill.pipelines.dedup.config import ExactConfig, MinHashConfig
+from corpusmill.pipelines.dedup.exact import exact_key
+from corpusmill.pipelines.dedup.lsh import (
     INDEX_SCHEMA,
     Payload,
     SigRecord,
@@ -53,9 +53,9 @@ from pipelines.dedup.lsh import (
     sign_batch,
     similarity,
 )
-from pipelines.dedup.refine import split_component
-from pipelines.dedup.survivor import NEW_TIER, Node, NodeKey, node_key, node_of, order, ranked, unranked, weight
-from schemas.document import Document, Drop, Rejection
+from corpusmill.pipelines.dedup.refine import split_component
+from corpusmill.pipelines.dedup.survivor import NEW_TIER, Node, NodeKey, node_key, node_of, order, ranked, unranked, weight
+from corpusmill.schemas.document import Document, Drop, Rejection
 
 EXACT_STEP = "exact_dedup"
 MINHASH_STEP = "minhash_dedup"

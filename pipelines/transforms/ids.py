@@ -27,7 +27,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 
-from schemas.document import PREVIEW_CHARS, Document, Rejection, make_id
+from corpusmill.schemas.document import PREVIEW_CHARS, Document, Rejection, make_id
 
 STEP = "unique_ids"
 REASON = "duplicate_id"

@@ -25,10 +25,10 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 
-from pipelines.sources import SOURCE_MODULES
-from pipelines.sources.base import SourceConfig, describe_error
-from schemas.document import Document, Failure, Rejection
-from pipelines.transforms.progress import record_unit
+from corpusmill.pipelines.sources import SOURCE_MODULES
+from corpusmill.pipelines.sources.base import SourceConfig, describe_error
+from corpusmill.schemas.document import Document, Failure, Rejection
+from corpusmill.pipelines.transforms.progress import record_unit
 
 log = logging.getLogger(__name__)
 

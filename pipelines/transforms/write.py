@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from schemas.document import SCHEMAS, Document, Failure, Rejection, to_row
+from corpusmill.schemas.document import SCHEMAS, Document, Failure, Rejection, to_row
 
 ROW_GROUP_ROWS = 4096
 COMPRESSION = "zstd"

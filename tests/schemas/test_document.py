@@ -7,7 +7,7 @@ import dataclasses
 import pyarrow as pa
 import pytest
 
-from schemas.document import (
+from corpusmill.schemas.document import (
     DOCUMENT_SCHEMA,
     FAILURE_SCHEMA,
     REJECTION_SCHEMA,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from schemas.tokens import document_token_schema, id_type, packed_token_schema
+from corpusmill.schemas.tokens import document_token_schema, id_type, packed_token_schema
 
 
 def test_ids_are_uint16_up_to_65536_pieces_then_int32() -> None:

@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from schemas.document import DOCUMENT_SCHEMA, Document, make_id, to_row
-from tokenizer.config import SamplingConfig, TokenizerConfig
+from corpusmill.schemas.document import DOCUMENT_SCHEMA, Document, make_id, to_row
+from corpusmill.tokenizer.config import SamplingConfig, TokenizerConfig
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 UDHR_LANGS = {
@@ -102,7 +102,7 @@ def corpus_files(corpus_docs, tmp_path_factory) -> list[str]:
 @pytest.fixture(scope="session")
 def trained(corpus_files, tmp_path_factory) -> tuple[str, dict]:
     """(out_dir, summary) of one unigram tokenizer trained on the shards."""
-    from tokenizer.train import train_tokenizer
+    from corpusmill.tokenizer.train import train_tokenizer
 
     out = tmp_path_factory.mktemp("tok")
     summary = train_tokenizer(corpus_files, str(out), small_config(), corpus_checksum="test-checksum")

@@ -7,9 +7,9 @@ import os
 import sentencepiece as spm
 from tokenizers import Tokenizer
 
-from tokenizer.hf import write_tokenizer_json
-from tokenizer.spm_proto import BYTE, CONTROL, read_model
-from tokenizer.train import train_tokenizer
+from corpusmill.tokenizer.hf import write_tokenizer_json
+from corpusmill.tokenizer.spm_proto import BYTE, CONTROL, read_model
+from corpusmill.tokenizer.train import train_tokenizer
 
 from .conftest import small_config
 

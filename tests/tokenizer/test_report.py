@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tokenizer.report import text_counts, tokenizer_report, write_report
+from corpusmill.tokenizer.report import text_counts, tokenizer_report, write_report
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 import sentencepiece as spm
 
-from tokenizer.encode import Encoder
-from tokenizer.shards import encode_corpus
+from corpusmill.tokenizer.encode import Encoder
+from corpusmill.tokenizer.shards import encode_corpus
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import random
 
 import pytest
 
-from tokenizer.config import SamplingConfig, TokenizerConfig
-from tokenizer.sample import allocate_budgets, iter_training_lines, plan_sample, split_lines
-from tokenizer.train import train_tokenizer
+from corpusmill.tokenizer.config import SamplingConfig, TokenizerConfig
+from corpusmill.tokenizer.sample import allocate_budgets, iter_training_lines, plan_sample, split_lines
+from corpusmill.tokenizer.train import train_tokenizer
 
 from .conftest import small_config
 

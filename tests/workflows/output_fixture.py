@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from schemas.document import (
+from corpusmill.schemas.document import (
     DOCUMENT_SCHEMA,
     FAILURE_SCHEMA,
     REJECTION_SCHEMA,

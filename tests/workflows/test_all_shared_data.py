@@ -36,7 +36,7 @@ def test_all_shared_data_end_to_end(shared_data: Path, tmp_path: Path) -> None:
     }
     path = tmp_path / "wf.yaml"
     path.write_text(json.dumps(workflow), encoding="utf-8")  # JSON is YAML
-    proc = subprocess.run([sys.executable, "-m", "workflows.cli", "run", str(path)],
+    proc = subprocess.run([sys.executable, "-m", "corpusmill.workflows.cli", "run", str(path)],
                           capture_output=True, text=True, cwd=ROOT, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert "validation passed" in proc.stdout

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from workflows.config import ConfigError, load_workflow
+from corpusmill.workflows.config import ConfigError, load_workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,7 @@ def test_bad_workflows_name_file_and_key(tmp_path: Path, text: str, expected: st
 def test_cli_exits_2_with_one_line_on_config_error(tmp_path: Path) -> None:
     path = _write(tmp_path, "sources: [{kind: web, paths: [a.warc.gz]}]\nbogus: 1\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "workflows.cli", "run", str(path), "--output", str(tmp_path / "out")],
+        [sys.executable, "-m", "corpusmill.workflows.cli", "run", str(path), "--output", str(tmp_path / "out")],
         capture_output=True, text=True, cwd=ROOT, timeout=120,
     )
     assert proc.returncode == 2
@@ -69,7 +69,7 @@ def test_cli_exits_2_with_one_line_on_config_error(tmp_path: Path) -> None:
 def test_cli_exits_2_when_no_input_matches(tmp_path: Path) -> None:
     path = _write(tmp_path, "sources: [{kind: books, paths: [nothing-here/*.txt]}]\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "workflows.cli", "run", str(path), "--output", str(tmp_path / "out")],
+        [sys.executable, "-m", "corpusmill.workflows.cli", "run", str(path), "--output", str(tmp_path / "out")],
         capture_output=True, text=True, cwd=ROOT, timeout=120,
     )
     assert proc.returncode == 2

@@ -21,11 +21,11 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from schemas.document import DOCUMENT_SCHEMA, FAILURE_SCHEMA, REJECTION_SCHEMA
+from corpusmill.schemas.document import DOCUMENT_SCHEMA, FAILURE_SCHEMA, REJECTION_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "workflows" / "sample.yaml"
-CLI = [sys.executable, "-m", "workflows.cli"]
+CLI = [sys.executable, "-m", "corpusmill.workflows.cli"]
 RUN_TIMEOUT = 900
 
 pytestmark = pytest.mark.slow

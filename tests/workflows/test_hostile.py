@@ -202,7 +202,7 @@ def _limited() -> None:
 
 def _run(workflow: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "workflows.cli", "run", str(workflow), "--direct_num_workers=1",
+        [sys.executable, "-m", "corpusmill.workflows.cli", "run", str(workflow), "--direct_num_workers=1",
          "--direct_running_mode=in_memory"],
         capture_output=True, text=True, cwd=workflow.parent, timeout=600, preexec_fn=_limited,
     )

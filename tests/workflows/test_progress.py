@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.transforms.progress import read_progress, record_unit
-from workflows.progress import ProgressReporter
+from corpusmill.pipelines.transforms.progress import read_progress, record_unit
+from corpusmill.workflows.progress import ProgressReporter
 
 
 def test_progress_sums_units_and_documents_across_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

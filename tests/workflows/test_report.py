@@ -12,10 +12,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tests.workflows.output_fixture import HOSTILE, built_output, output  # noqa: F401 (fixtures)
-from workflows import report as R
-from workflows.report import render_report
-from workflows.summary import summary_lines
-from workflows.validate import validate_output
+from corpusmill.workflows import report as R
+from corpusmill.workflows.report import render_report
+from corpusmill.workflows.summary import summary_lines
+from corpusmill.workflows.validate import validate_output
 
 
 class Page(HTMLParser):

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image  # Pillow comes with apache-beam
 
 from tests.workflows.output_fixture import built_output, output  # noqa: F401 (fixtures)
-from workflows.report import PALETTE, render_report
+from corpusmill.workflows.report import PALETTE, render_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]

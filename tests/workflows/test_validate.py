@@ -18,10 +18,10 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from schemas import suites as S
+from corpusmill.schemas import suites as S
 from tests.workflows.output_fixture import built_output, output  # noqa: F401 (fixtures)
-from workflows import validate as V
-from workflows.validate import validate_output
+from corpusmill.workflows import validate as V
+from corpusmill.workflows.validate import validate_output
 
 CORPUS0 = "corpus/part-00000-of-00004.parquet"
 CORPUS1 = "corpus/part-00001-of-00004.parquet"

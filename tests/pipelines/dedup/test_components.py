@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from pipelines.dedup.components import components_in_memory, star_violations
-from pipelines.dedup.lsh import bucket_star
-from pipelines.dedup.survivor import Node, order
+from corpusmill.pipelines.dedup.components import components_in_memory, star_violations
+from corpusmill.pipelines.dedup.lsh import bucket_star
+from corpusmill.pipelines.dedup.survivor import Node, order
 
 
 def node(i: int, primary: float = 0.0) -> Node:

@@ -6,7 +6,7 @@ import pydantic
 import pytest
 from datasketch import MinHashLSH
 
-from pipelines.dedup.config import ExactConfig, MinHashConfig
+from corpusmill.pipelines.dedup.config import ExactConfig, MinHashConfig
 
 
 @pytest.mark.parametrize("threshold,num_perm", [(0.5, 128), (0.7, 128), (0.8, 128), (0.9, 256)])

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from datasketch import MinHash
 
-from pipelines.dedup.config import Normalization
-from pipelines.dedup.minhash import BLOCK, band_keys, estimated_jaccard, exact_jaccard, permutations, signatures
-from pipelines.dedup.shingles import normalize, poly_hash32, shingle_hashes, shingle_strings
+from corpusmill.pipelines.dedup.config import Normalization
+from corpusmill.pipelines.dedup.minhash import BLOCK, band_keys, estimated_jaccard, exact_jaccard, permutations, signatures
+from corpusmill.pipelines.dedup.shingles import normalize, poly_hash32, shingle_hashes, shingle_strings
 
 TEXT = "The quick brown fox jumps over the lazy dog; the dog sleeps.  Ünïcödé ＦＵＬＬ width 你好世界"
 

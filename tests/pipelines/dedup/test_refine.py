@@ -6,12 +6,12 @@ import random
 
 import numpy as np
 
-from pipelines.dedup.config import MinHashConfig
-from pipelines.dedup.lsh import Payload
-from pipelines.dedup.minhash import signatures
-from pipelines.dedup.refine import split_component
-from pipelines.dedup.shingles import shingle_hashes
-from pipelines.dedup.survivor import INDEX_TIER, NEW_TIER, Node
+from corpusmill.pipelines.dedup.config import MinHashConfig
+from corpusmill.pipelines.dedup.lsh import Payload
+from corpusmill.pipelines.dedup.minhash import signatures
+from corpusmill.pipelines.dedup.refine import split_component
+from corpusmill.pipelines.dedup.shingles import shingle_hashes
+from corpusmill.pipelines.dedup.survivor import INDEX_TIER, NEW_TIER, Node
 
 CONFIG = MinHashConfig()
 WORDS = [f"w{i}" for i in range(5000)]
@@ -78,8 +78,8 @@ def test_estimated_similarity_is_used_without_shingle_sets() -> None:
 def test_large_component_of_near_identical_members_keeps_one() -> None:
     """Above EXACT_ALL_MEMBERS members, pairs estimated far above the threshold are not
     computed exactly; every removal is still a true (exact) near duplicate of its survivor."""
-    from pipelines.dedup.minhash import exact_jaccard
-    from pipelines.dedup.refine import EXACT_ALL_MEMBERS
+    from corpusmill.pipelines.dedup.minhash import exact_jaccard
+    from corpusmill.pipelines.dedup.refine import EXACT_ALL_MEMBERS
 
     rng = random.Random(6)
     base = [rng.choice(WORDS) for _ in range(400)]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.dedup.config import Normalization
-from pipelines.dedup.shingles import is_unsegmented, normalize, shingle_hashes, shingle_mode, shingle_strings
+from corpusmill.pipelines.dedup.config import Normalization
+from corpusmill.pipelines.dedup.shingles import is_unsegmented, normalize, shingle_hashes, shingle_mode, shingle_strings
 
 
 @pytest.mark.parametrize(

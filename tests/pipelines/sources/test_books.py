@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.sources import books
-from schemas.document import Document, Failure, Rejection, make_id
+from corpusmill.pipelines.sources import books
+from corpusmill.schemas.document import Document, Failure, Rejection, make_id
 
 
 def run(path: Path | str, **options: object) -> list[Document | Rejection | Failure]:

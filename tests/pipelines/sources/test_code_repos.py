@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.sources import code
-from pipelines.sources.code_languages import language_count, language_from_name, language_from_shebang
-from pipelines.sources.licenses import detect_license, repo_license
-from schemas.document import Document, Failure, Rejection, make_id
+from corpusmill.pipelines.sources import code
+from corpusmill.pipelines.sources.code_languages import language_count, language_from_name, language_from_shebang
+from corpusmill.pipelines.sources.licenses import detect_license, repo_license
+from corpusmill.schemas.document import Document, Failure, Rejection, make_id
 
 MIT = """MIT License
 

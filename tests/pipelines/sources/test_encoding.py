@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.sources.encoding import Binary, Decoded, decode_text
+from corpusmill.pipelines.sources.encoding import Binary, Decoded, decode_text
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from pipelines.sources.html import (
+from corpusmill.pipelines.sources.html import (
     ExtractionTimeout,
     call_with_time_limit,
     charset_from_content_type,

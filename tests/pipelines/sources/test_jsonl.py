@@ -10,8 +10,8 @@ import pydantic
 import pytest
 import zstandard
 
-from pipelines.sources import jsonl
-from schemas.document import Document, Failure
+from corpusmill.pipelines.sources import jsonl
+from corpusmill.schemas.document import Document, Failure
 
 GOOD = [
     {"id": "doc-1", "text": "First document.", "url": "https://example.org/1", "meta": {"lang": "en", "score": 0.93}},

@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.sources import parquet
-from schemas.document import Document, Failure
+from corpusmill.pipelines.sources import parquet
+from corpusmill.schemas.document import Document, Failure
 
 
 def write_table(path: Path, row_group_size: int = 3) -> Path:

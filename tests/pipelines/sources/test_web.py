@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.sources.web import Config, iter_records, read, split_http
-from schemas.document import Document, Failure, Rejection, make_id
+from corpusmill.pipelines.sources.web import Config, iter_records, read, split_http
+from corpusmill.schemas.document import Document, Failure, Rejection, make_id
 
 
 def _read(path: Path, **options) -> list[Document | Rejection | Failure]:
@@ -477,7 +477,7 @@ def test_deeply_nested_page_fails_fast(tmp_path: Path) -> None:
     milliseconds; a page nested 100 deep (twice the deepest real page measured) still reads."""
     import time
 
-    from pipelines.sources.html import MAX_DOM_DEPTH
+    from corpusmill.pipelines.sources.html import MAX_DOM_DEPTH
 
     deep = warc_record(url="http://x/deep", body=b"<html><body>" + b"<div>" * 100_000 + b"Hello.", record_id="<urn:uuid:deep>")
     nested = b"<html><body>" + b"<div>" * 100 + page(7)[12:] + b"</div>" * 100
@@ -525,7 +525,7 @@ def test_other_compressions(tmp_path: Path) -> None:
 def test_hybrid_falls_back_where_the_fast_path_misses(shared_data: Path) -> None:
     """A real news page on which resiliparse's main-content heuristics keep nothing: the
     default extractor (`hybrid`) gets the article from trafilatura."""
-    from pipelines.sources.web import record_to_item
+    from corpusmill.pipelines.sources.web import record_to_item
 
     path = str(shared_data / "web" / "extraction-eval_pages.warc.gz")
     url = "https://www.heartlandnewsfeed.com/2023/10/27/christian-county-police-blotters/"

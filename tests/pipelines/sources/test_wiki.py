@@ -14,9 +14,9 @@ from xml.sax.saxutils import escape
 import pytest
 import zstandard
 
-from pipelines.sources import wiki
-from pipelines.sources.wiki import Config, index_path_for, is_disambiguation, page_chunks, read, splits
-from schemas.document import Document, Failure, Rejection, make_id
+from corpusmill.pipelines.sources import wiki
+from corpusmill.pipelines.sources.wiki import Config, index_path_for, is_disambiguation, page_chunks, read, splits
+from corpusmill.schemas.document import Document, Failure, Rejection, make_id
 
 LEFTOVERS = ("{{", "}}", "[[", "]]", "<ref", "{|", "|}", "Category:", "[http")
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from pipelines.sources.wikitext import to_plain_text
+from corpusmill.pipelines.sources.wikitext import to_plain_text
 
 
 def test_paragraphs_headings_and_lists_keep_their_text_and_layout() -> None:

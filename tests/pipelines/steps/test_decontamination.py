@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from pipelines.steps import registry
-from pipelines.steps.decontamination import Decontamination, item_grams, iter_eval_items, normalize_words
-from schemas.document import Document, Drop
+from corpusmill.pipelines.steps import registry
+from corpusmill.pipelines.steps.decontamination import Decontamination, item_grams, iter_eval_items, normalize_words
+from corpusmill.schemas.document import Document, Drop
 
 MMLU = [
     {

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.steps import registry
-from pipelines.steps.language import (
+from corpusmill.pipelines.steps import registry
+from corpusmill.pipelines.steps.language import (
     LABEL_SCRIPTS,
     LanguageId,
     default_model_path,
@@ -20,7 +20,7 @@ from pipelines.steps.language import (
     parse_label,
     prepare,
 )
-from schemas.document import Document, Drop
+from corpusmill.schemas.document import Document, Drop
 
 # lid.176 code -> UDHR corpus code, for major languages of the web.
 MAJOR = {

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.steps.normalize import normalize, normalize_text
-from schemas.document import Document, Drop
+from corpusmill.pipelines.steps.normalize import normalize, normalize_text
+from corpusmill.schemas.document import Document, Drop
 
 
 def doc(text: str) -> Document:

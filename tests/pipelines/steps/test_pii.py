@@ -7,9 +7,9 @@ import tarfile
 
 import pytest
 
-from pipelines.steps import registry
-from pipelines.steps.pii import PiiRedaction, redact, redact_emails, redact_ipv4, redact_ipv6, redact_phones, redact_secrets
-from schemas.document import Document
+from corpusmill.pipelines.steps import registry
+from corpusmill.pipelines.steps.pii import PiiRedaction, redact, redact_emails, redact_ipv4, redact_ipv6, redact_phones, redact_secrets
+from corpusmill.schemas.document import Document
 
 
 def web(text: str) -> Document:

@@ -12,8 +12,8 @@ from typing import Any
 import mwparserfromhell
 import pytest
 
-from pipelines.steps import registry
-from pipelines.steps.quality import (
+from corpusmill.pipelines.steps import registry
+from corpusmill.pipelines.steps.quality import (
     C4Quality,
     FineWebQuality,
     GopherQuality,
@@ -21,9 +21,9 @@ from pipelines.steps.quality import (
     duplicate_ngram_fraction,
     top_ngram_fraction,
 )
-from pipelines.steps.text import detect_script, split_sentences
-from schemas.document import Document, Drop
-from workflows.config import load_preset
+from corpusmill.pipelines.steps.text import detect_script, split_sentences
+from corpusmill.schemas.document import Document, Drop
+from corpusmill.workflows.config import load_preset
 
 PROSE = (
     "The committee met on Tuesday to review the annual report on water quality in the region. "
@@ -526,7 +526,7 @@ def test_c4_and_fineweb_find_sentences_in_other_scripts(shared_data: Path, code:
 @functools.cache
 def wiki_pages(shared_data: Path, dump: str) -> dict[int, str]:
     """page id -> text of the articles the wiki reader makes from a ja/uk/vi dump excerpt."""
-    from pipelines.sources import wiki
+    from corpusmill.pipelines.sources import wiki
 
     path = str(shared_data / "wiki" / "truncated" / f"{dump}-truncated-repaired.xml.bz2")
     return {r.page_id: r.text for r in wiki.read(path, wiki.Config(paths=[path])) if isinstance(r, Document)}

@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from pipelines.steps import registry
-from pipelines.steps.registry import step
-from pipelines.steps.runner import StepChain, StepSpec
-from schemas.document import Document, Drop
+from corpusmill.pipelines.steps import registry
+from corpusmill.pipelines.steps.registry import step
+from corpusmill.pipelines.steps.runner import StepChain, StepSpec
+from corpusmill.schemas.document import Document, Drop
 
 
 @step("test_min_chars")

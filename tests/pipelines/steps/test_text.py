@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.steps.stopwords import STOP_WORDS
-from pipelines.steps.text import (
+from corpusmill.pipelines.steps.stopwords import STOP_WORDS
+from corpusmill.pipelines.steps.text import (
     count_words,
     detect_script,
     ends_with_terminal_punctuation,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.steps import registry
-from pipelines.steps.urls import UrlFilter, listed_domain, load_blocklist, parse_blocklist_line, url_host, url_tokens
-from schemas.document import Document, Drop
+from corpusmill.pipelines.steps import registry
+from corpusmill.pipelines.steps.urls import UrlFilter, listed_domain, load_blocklist, parse_blocklist_line, url_host, url_tokens
+from corpusmill.schemas.document import Document, Drop
 
 
 def web(url: str | None) -> Document:

@@ -7,9 +7,9 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines.steps.runner import StepSpec
-from pipelines.transforms.apply_steps import ApplySteps
-from schemas.document import Document
+from corpusmill.pipelines.steps.runner import StepSpec
+from corpusmill.pipelines.transforms.apply_steps import ApplySteps
+from corpusmill.schemas.document import Document
 from tests.pipelines.steps.test_runner import Batched, min_chars, upper  # noqa: F401  (registers test steps)
 
 

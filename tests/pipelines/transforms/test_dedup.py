@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.dedup.config import ExactConfig, MinHashConfig
-from pipelines.transforms.dedup import ExactDedup, MinHashDedup
-from schemas.document import Document, Rejection, Signal
+from corpusmill.pipelines.dedup.config import ExactConfig, MinHashConfig
+from corpusmill.pipelines.transforms.dedup import ExactDedup, MinHashDedup
+from corpusmill.schemas.document import Document, Rejection, Signal
 
 SINGLE = ["--runner=FnApiRunner"]
 MULTI = ["--runner=FnApiRunner", "--direct_num_workers=2", "--direct_running_mode=multi_processing"]
@@ -278,8 +278,8 @@ def test_direct_linkage_removes_only_documents_similar_to_their_survivor(tmp_pat
     """On a chain, transitive linkage removes 23 of 24 documents although the ends share
     nothing; direct linkage removes a document only for a survivor it is itself >= 0.8
     similar to (exact Jaccard of its shingles), and keeps the rest."""
-    from pipelines.dedup.minhash import exact_jaccard
-    from pipelines.dedup.shingles import shingle_hashes
+    from corpusmill.pipelines.dedup.minhash import exact_jaccard
+    from corpusmill.pipelines.dedup.shingles import shingle_hashes
 
     docs = chain()
     config = MinHashConfig(survivor=survivor)  # type: ignore[arg-type]

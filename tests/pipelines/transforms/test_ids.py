@@ -13,8 +13,8 @@ import pyarrow.dataset as ds
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines.transforms.ids import REASON, STEP, UniqueIds, derived_id
-from schemas.document import Document, Rejection
+from corpusmill.pipelines.transforms.ids import REASON, STEP, UniqueIds, derived_id
+from corpusmill.schemas.document import Document, Rejection
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -64,7 +64,7 @@ def test_workflow_with_repeated_ids_validates_and_accounts_for_every_record(tmp_
         "dedup: {exact: true, minhash: null}\noutput: {dir: out, shards: 2}\ntokenizer: null\nvalidate: true\n",
         encoding="utf-8",
     )
-    proc = subprocess.run([sys.executable, "-m", "workflows.cli", "run", str(tmp_path / "wf.yaml")],
+    proc = subprocess.run([sys.executable, "-m", "corpusmill.workflows.cli", "run", str(tmp_path / "wf.yaml")],
                           capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = tmp_path / "out"

@@ -9,8 +9,8 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.transforms.write import WriteShards, finalize_shards, shard_of
-from schemas.document import DOCUMENT_SCHEMA, Document, make_id
+from corpusmill.pipelines.transforms.write import WriteShards, finalize_shards, shard_of
+from corpusmill.schemas.document import DOCUMENT_SCHEMA, Document, make_id
 
 
 def _docs(n: int) -> list[Document]:
