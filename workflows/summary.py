@@ -9,20 +9,17 @@ the validation outcome, and where the report is.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from corpusmill.schemas import outputs
 
 TOP_REASONS = 6
 
 
 def _load(path: Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return None
+    return outputs.read_json_or_none(str(path))
 
 
 def _size(n: float) -> str:
