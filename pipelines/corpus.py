@@ -18,10 +18,10 @@ import apache_beam as beam
 from corpusmill.pipelines.plan import RunPlan
 from corpusmill.pipelines.transforms.apply_steps import ApplySteps
 from corpusmill.pipelines.transforms.ids import RepeatedIds, UniqueIds
-from corpusmill.pipelines.transforms.progress import PROGRESS_DIR
 from corpusmill.pipelines.transforms.read import ReadSource, expand_paths
 from corpusmill.pipelines.transforms.stats import count_stage, write_stage_counts
 from corpusmill.pipelines.transforms.write import WriteShards
+from corpusmill.schemas.outputs import PROGRESS_DIR
 
 
 def source_paths(plan: RunPlan) -> list[list[str]]:

@@ -50,7 +50,8 @@ def source_adapter() -> TypeAdapter[Any]:
 
 
 def check_step(spec: StepSpec) -> StepSpec:
-    """`spec` when its step exists and its parameters fit the step's signature by name and type."""
+    """`spec` when its step exists and its parameters fit the step's signature by name and type
+    (the loader also builds each step once, which runs the step's own checks of values)."""
     registry.check_params(spec.step, spec.params)
     return spec
 

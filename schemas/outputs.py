@@ -8,7 +8,7 @@ writes through these functions, so how a file is made durable is decided once:
   * `sha256` is the checksum recorded in the manifest and checked by validation;
   * `shard_name(i, n)` is the name of shard i of n of any kind (corpus, rejected, failed, tokens).
 
-Every function takes a path string. The implementation is local (os, pathlib); the filesystem
+Every function takes a path string. The implementation is local (os, shutil); the filesystem
 assumptions live here only, so another filesystem (Beam's FileSystems for s3:// or gs://) is a
 change to this module alone.
 """
@@ -31,6 +31,7 @@ MANIFEST = "manifest.json"
 RUN_INFO = "run_info.json"
 STATS_DIR = "_stats"
 STAGE_COUNTS = "_stats/stages.json"  # records per stage and source, written by the corpus pipeline
+PROGRESS_DIR = "_stats/progress"  # one `<worker>.tsv` per reader process: `unit<TAB>documents` lines
 KINDS = ("corpus", "rejected", "failed")  # the record shards every run writes
 CHUNK = 1 << 20
 PARQUET_COMPRESSION = "zstd"
@@ -62,16 +63,8 @@ def is_file(path: str) -> bool:
     return os.path.isfile(path)
 
 
-def is_dir(path: str) -> bool:
-    return os.path.isdir(path)
-
-
 def size(path: str) -> int:
     return os.path.getsize(path)
-
-
-def absolute(path: str) -> str:
-    return os.path.abspath(path)
 
 
 def make_dirs(path: str) -> None:
@@ -140,11 +133,6 @@ def write_json(path: str, data: Any, *, indent: int | None = 2, sort_keys: bool 
     write_text(path, json.dumps(data, indent=indent, sort_keys=sort_keys, ensure_ascii=False) + "\n")
 
 
-def read_bytes(path: str) -> bytes:
-    with open(path, "rb") as f:
-        return f.read()
-
-
 def read_text(path: str) -> str:
     with open(path, encoding="utf-8") as f:
         return f.read()
@@ -178,8 +166,23 @@ def write_parquet(path: str, table: pa.Table, *, row_group_size: int = PARQUET_R
         pq.write_table(table, f, compression=PARQUET_COMPRESSION, row_group_size=row_group_size, write_statistics=True)
 
 
+def parquet_file(path: str) -> pq.ParquetFile:
+    """A Parquet file opened for reading (footer, row groups, batches)."""
+    return pq.ParquetFile(path)
+
+
 def parquet_rows(path: str) -> int:
-    return int(pq.ParquetFile(path).metadata.num_rows)
+    return int(parquet_file(path).metadata.num_rows)
+
+
+def tree_size(directory: str, skip: tuple[str, ...] = ()) -> int:
+    """Bytes of every file under `directory`, except under its top-level folders in `skip`."""
+    total = 0
+    for root, dirs, files in os.walk(directory):
+        if root == directory:
+            dirs[:] = [d for d in dirs if d not in skip]
+        total += sum(os.path.getsize(os.path.join(root, name)) for name in files)
+    return total
 
 
 def describe_file(out_dir: str, relative: str) -> dict[str, Any]:
@@ -203,6 +206,34 @@ def finalize_shards(out_dir: str, kind: str, count: int) -> list[dict[str, Any]]
         if not exists(join(folder, name)):
             write_parquet(join(folder, name), SCHEMAS[kind].empty_table())
     return [describe_file(out_dir, f"{kind}/{name}") for name in expected]
+
+
+def record_progress(progress_dir: str, worker: str, unit: str, documents: int) -> None:
+    """Append `unit<TAB>documents` to this worker's progress file (best effort: never raises)."""
+    try:
+        make_dirs(progress_dir)
+        with open(join(progress_dir, f"{worker}.tsv"), "a", encoding="utf-8") as f:
+            f.write(f"{unit}\t{documents}\n")
+    except OSError:
+        pass
+
+
+def read_progress(progress_dir: str) -> tuple[int, int]:
+    """(units done, documents read) so far, summed over every worker's progress file."""
+    units = documents = 0
+    for name in list_dir(progress_dir):
+        if not name.endswith(".tsv"):
+            continue
+        try:
+            lines = read_text(join(progress_dir, name)).splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            n = line.rpartition("\t")[2]
+            if n.isdigit():
+                units += 1
+                documents += int(n)
+    return units, documents
 
 
 def require_run(out_dir: str) -> None:

@@ -38,9 +38,9 @@ from corpusmill.pipelines.plan import (
     RunPlan,
     SourcePlan,
     ValidationPlan,
-    check_step,
     source_type,
 )
+from corpusmill.pipelines.steps import registry
 from corpusmill.pipelines.steps.runner import StepSpec
 from corpusmill.tokenizer.config import TokenizerConfig
 
@@ -169,10 +169,11 @@ def _steps(raw: Any, base: Path, where: _Where, key: str) -> tuple[StepSpec, ...
         if isinstance(params, dict):
             params = {k: _resolve_paths(base, v) if k in PATH_PARAMS else v for k, v in params.items()}
         spec = where.validate(StepSpec, {**entry, "params": params}, at)
-        try:
-            specs.append(check_step(spec))
+        try:  # by name and type against the signature, then the step's own checks of values
+            registry.build(spec.step, spec.params)
         except (KeyError, ValueError) as e:
             raise where.error(at, str(e).strip("'\"")) from None
+        specs.append(spec)
     return tuple(specs)
 
 

@@ -22,7 +22,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from corpusmill.pipelines.plan import RunPlan
 from corpusmill.schemas import outputs
@@ -55,7 +54,7 @@ def package_versions() -> dict[str, str]:
 
 def _iter_columns(out_dir: str, entries: list[dict[str, Any]], columns: list[str]) -> Iterator[pa.Table]:
     for entry in entries:
-        pf = pq.ParquetFile(outputs.join(out_dir, entry["path"]))
+        pf = outputs.parquet_file(outputs.join(out_dir, entry["path"]))
         for i in range(pf.num_row_groups):
             yield pf.read_row_group(i, columns=columns)
 

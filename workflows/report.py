@@ -32,7 +32,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from corpusmill.pipelines.plan import RunPlan
 from corpusmill.schemas import outputs
@@ -53,13 +52,13 @@ def _load_json(path: Path) -> Any:
 
 
 def _shards(out: Path, kind: str) -> list[Path]:
-    return sorted((out / kind).glob("*.parquet"))
+    return [out / kind / name for name in outputs.list_dir(str(out / kind)) if name.endswith(".parquet")]
 
 
 def _batches(path: Path, columns: Sequence[str]) -> Iterable[pa.RecordBatch]:
     """Batches of the columns present in the shard (an unreadable shard yields nothing)."""
     try:
-        pf = pq.ParquetFile(path)
+        pf = outputs.parquet_file(str(path))
     except (OSError, pa.ArrowException):
         return
     present = [c for c in columns if c in pf.schema_arrow.names]
@@ -176,7 +175,7 @@ def token_totals(out: Path) -> tuple[int, int]:
 
 
 def output_bytes(out: Path) -> int:
-    return sum(p.stat().st_size for p in out.rglob("*") if p.is_file() and "report" not in p.relative_to(out).parts)
+    return outputs.tree_size(str(out), skip=("report",))
 
 
 # ----------------------------------------------------------------------------- SVG

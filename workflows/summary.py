@@ -72,7 +72,7 @@ def summary_lines(output_dir: str | Path) -> list[str]:
 
     shards = manifest.get("shards") or {}
     shard_counts = ", ".join(f"{kind} {len(v)}" for kind, v in shards.items() if isinstance(v, list) and v)
-    total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    total = outputs.tree_size(str(out))
     lines.append(f"  output    {_size(total):>12}   ({shard_counts} shards)" if shard_counts else f"  output    {_size(total):>12}")
     tok = manifest.get("tokenizer")
     if isinstance(tok, Mapping) and tok:

@@ -115,7 +115,7 @@ def iter_batches(
 ) -> Iterator[pa.RecordBatch]:
     """Record batches of the given columns (missing columns come back as nulls), row group by
     row group; with `sample_rows`, only the sampled rows (and only row groups holding some)."""
-    pf = pq.ParquetFile(path)
+    pf = outputs.parquet_file(str(path))
     present = [c for c in columns if c in pf.schema_arrow.names]
     picks = _sample_indices(pf.metadata.num_rows, sample_rows)
     start = 0
@@ -298,7 +298,7 @@ def schema_rows(path: Path, rel: str, kind: str) -> list[dict[str, Any]]:
     path, column, signature (`name:type`, `name:missing`), and required_nulls (nulls in a
     column that must have none; from the footer statistics, or counted row group by row
     group for nested columns and footers without statistics)."""
-    pf = pq.ParquetFile(path)
+    pf = outputs.parquet_file(str(path))
     required = set(S.required_columns(kind))
     rows = []
     for f in pf.schema_arrow:
@@ -429,8 +429,7 @@ def vocab_size(output_dir: Path, manifest: Mapping[str, Any] | None) -> int | No
             pass
     vocab = tdir / "tokenizer.vocab"
     if vocab.is_file():
-        with open(vocab, encoding="utf-8", errors="replace") as fh:
-            return sum(1 for line in fh if line.strip("\n"))
+        return sum(1 for line in outputs.read_text(str(vocab)).split("\n") if line)
     data = load_json(tdir / "tokenizer.json")
     if data and isinstance(data.get("model"), Mapping) and isinstance(data["model"].get("vocab"), (dict, list)):
         return len(data["model"]["vocab"]) + len(data.get("added_tokens") or [])
@@ -638,7 +637,7 @@ def _observe_counts(kind: str, path: Path, seen: _Collected) -> None:
 
 def _token_document_hashes(path: Path, sample_rows: int | None) -> list[int | None]:
     """Hashes of the corpus ids a token shard refers to: `doc_ids` of packed rows, else `id`."""
-    packed = "doc_ids" in pq.ParquetFile(path).schema_arrow.names
+    packed = "doc_ids" in outputs.parquet_file(str(path)).schema_arrow.names
     hashes: list[int | None] = []
     for b in iter_batches(path, ["doc_ids" if packed else "id"], sample_rows):
         col = b.column(0)
@@ -801,7 +800,7 @@ def _write_results(
 
 def _readable(path: Path) -> bool:
     try:
-        pq.ParquetFile(path)
+        outputs.parquet_file(str(path))
     except (OSError, pa.ArrowException):
         return False
     return True
@@ -838,7 +837,7 @@ def _cross_shard_checks(
         if lost:
             h, s = lost[0]
             shard = out / shards[s][1]
-            column = "doc_ids" if "doc_ids" in pq.ParquetFile(shard).schema_arrow.names else "id"
+            column = "doc_ids" if "doc_ids" in outputs.parquet_file(str(shard)).schema_arrow.names else "id"
             v = _find_values(shard, column, {h}).get(h, f"hash {h:016x}")
             details = f"{len(lost)} token rows name no corpus document, e.g. {v!r} in {shards[s][1]}"
         checks.append(_custom("expect_token_ids_to_name_documents(id)", "*", not lost, details))

@@ -41,6 +41,11 @@ STEP_MODULES: tuple[str, ...] = (
 _REGISTRY: dict[str, Callable[..., Any]] = {}
 
 
+class StepParamsError(TypeError, ValueError):
+    """Parameters that do not fit a step's signature (a TypeError, as Python raises for a wrong
+    keyword, and a ValueError, as a bad configuration value)."""
+
+
 class Step(Protocol):
     def __call__(self, doc: Document) -> Document | Drop: ...
 
@@ -72,7 +77,9 @@ def lookup(name: str) -> Callable[..., Any]:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise KeyError(f"unknown step {name!r}; known steps: {', '.join(sorted(_REGISTRY))}") from None
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise KeyError(f"unknown step {name!r}{hint}; known steps: {', '.join(sorted(_REGISTRY))}") from None
 
 
 def _parameters(impl: Callable[..., Any]) -> list[inspect.Parameter]:
@@ -104,25 +111,25 @@ def params_model(name: str) -> type[BaseModel]:
 
 
 def check_params(name: str, params: dict[str, Any] | None) -> None:
-    """Raise ValueError (one line) unless `params` fit step `name`'s signature by name and type."""
+    """Raise StepParamsError (one line) unless `params` fit step `name`'s signature by name and type."""
     impl = lookup(name)
     known = [p.name for p in _parameters(impl)]
     for key in params or {}:
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f"; it takes: {', '.join(known) or 'no parameters'}"
-            raise ValueError(f"step {name!r}: unknown parameter {key!r}{hint}")
+            raise StepParamsError(f"step {name!r}: unknown parameter {key!r}{hint}")
     try:
         params_model(name).model_validate(params or {})
     except ValidationError as e:
         first = e.errors()[0]
         loc = ".".join(str(x) for x in first["loc"])
-        raise ValueError(f"step {name!r}: {loc}: {first['msg']} (got {first['input']!r})") from None
+        raise StepParamsError(f"step {name!r}: {loc}: {first['msg']} (got {first['input']!r})") from None
 
 
 def build(name: str, params: dict[str, Any] | None = None) -> Step:
-    """Instantiate step `name` with `params` (checked by `check_params`). Raises ValueError on
-    bad parameters."""
+    """Instantiate step `name` with `params` (checked by `check_params`). Raises StepParamsError
+    (or the step's own ValueError) on bad parameters."""
     impl = lookup(name)
     params = dict(params or {})
     check_params(name, params)
