@@ -22,6 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import ValidationError
 
 from corpusmill.pipelines.plan import RunPlan
 from corpusmill.schemas import outputs
@@ -188,5 +189,16 @@ def corpus_checksum(manifest: dict[str, Any]) -> str:
 
 
 def read_plan(manifest: dict[str, Any]) -> RunPlan:
-    """The run plan a manifest records, through the same model that made it."""
-    return RunPlan.model_validate(manifest["plan"])
+    """The run plan a manifest records, through the same model that made it. Raises
+    schemas.outputs.NotARun (one line) when it records none this version can read."""
+    version = manifest.get("corpusmill_version", "an unknown version")
+    if not isinstance(manifest.get("plan"), dict):
+        raise outputs.NotARun(f"{outputs.MANIFEST} records no run plan (written by corpusmill {version}); rerun the workflow")
+    try:
+        return RunPlan.model_validate(manifest["plan"])
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise outputs.NotARun(
+            f"{outputs.MANIFEST}: plan.{where}: {first['msg']} (written by corpusmill {version}); rerun the workflow"
+        ) from None

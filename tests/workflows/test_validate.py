@@ -385,3 +385,16 @@ def test_the_fixture_plan_reads_back_from_its_manifest(output: Path) -> None:
     assert [s.label for s in plan.sources] == ["kjv", "tang300"]
     assert plan.to_json() == manifest["plan"]
     assert [spec.step for spec in plan.sources[0].steps] == ["language", "gopher_quality", "gopher_repetition"]
+
+
+def test_a_manifest_without_a_readable_plan_is_refused(output: Path) -> None:
+    """A manifest from before the run plan (a `config` instead), or one whose plan no longer
+    fits the steps' signatures, is refused in one line rather than read half-way."""
+    manifest = json.loads((output / "manifest.json").read_text())
+    (output / "manifest.json").write_text(json.dumps({**manifest, "plan": None, "config": {"steps": []}}))
+    with pytest.raises(NotARun, match="records no run plan"):
+        validate_output(output, docs=False)
+    manifest["plan"]["sources"][0]["steps"][1]["params"] = {"min_words": "ten"}
+    (output / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(NotARun, match="min_words"):
+        validate_output(output, docs=False)
