@@ -394,12 +394,11 @@ def language_rule(source: SourcePlan) -> S.LanguageRule | None:
     for spec in source.steps:
         if spec.step != "language" or spec.mode == "annotate":
             continue
-        params = registry.params_model("language").model_validate(spec.params)
-        keep, min_scores = getattr(params, "keep"), getattr(params, "min_scores")
+        params = registry.params_model("language").model_validate(spec.params).model_dump()
         rule = S.LanguageRule(
-            keep=frozenset(keep) if keep is not None else None,
-            min_score=float(getattr(params, "min_score")),
-            min_scores={str(k): float(v) for k, v in (min_scores or {}).items() if v is not None},
+            keep=frozenset(params["keep"]) if params["keep"] is not None else None,
+            min_score=float(params["min_score"]),
+            min_scores={str(k): float(v) for k, v in (params["min_scores"] or {}).items() if v is not None},
         )
     return rule
 
