@@ -62,6 +62,7 @@ class Run:
 
 
 def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str], verbose: bool = False) -> int:
+    """Run a workflow file into `output` (default: its `output.dir`); the process exit status."""
     try:
         run = prepare(workflow_path, output, beam_args, verbose)
         corpus = corpus_stage(run)
