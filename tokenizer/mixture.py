@@ -70,6 +70,7 @@ import math
 import os
 import re
 import shutil
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -456,6 +457,55 @@ class _PackedStream:
         return self.index[lo:hi]
 
 
+MEGATRON_HEADER = b"MMIDIDX\x00\x00"
+MEGATRON_DTYPES = {np.dtype(np.uint16): 8, np.dtype(np.int32): 4}  # Megatron's DType codes
+
+
+def write_megatron_dataset(prefix: str, docs: _Documents, values: np.ndarray, index: np.ndarray, eos_id: int) -> None:
+    """`prefix.bin` + `prefix.idx` in Megatron-LM's indexed dataset layout (what its
+    preprocess_data.py writes with --append-eod): one sequence per document, its tokens then
+    the end-of-text id. .idx: magic, version 1 (u64), dtype code (u8), sequence count (u64),
+    document count (u64, = sequences + 1), int32 sequence lengths, int64 byte offsets into .bin,
+    int64 document boundaries (0, 1, ..., n). Little-endian."""
+    dtype = values.dtype
+    lengths = (docs.tokens[index] + 1).astype(np.int32)
+    with open(prefix + ".bin.tmp", "wb") as f:
+        eos = np.asarray([eos_id], dtype=dtype).tobytes()
+        for d in index.tolist():
+            f.write(values[docs.offsets[d] : docs.offsets[d + 1]].tobytes())
+            f.write(eos)
+    pointers = np.zeros(len(lengths), dtype=np.int64)
+    if len(lengths) > 1:
+        np.cumsum(lengths[:-1].astype(np.int64) * dtype.itemsize, out=pointers[1:])
+    doc_index = np.arange(len(lengths) + 1, dtype=np.int64)
+    with open(prefix + ".idx.tmp", "wb") as f:
+        f.write(MEGATRON_HEADER)
+        f.write(struct.pack("<Q", 1))
+        f.write(struct.pack("<B", MEGATRON_DTYPES[dtype]))
+        f.write(struct.pack("<Q", len(lengths)))
+        f.write(struct.pack("<Q", len(doc_index)))
+        f.write(lengths.astype("<i4").tobytes())
+        f.write(pointers.astype("<i8").tobytes())
+        f.write(doc_index.astype("<i8").tobytes())
+    os.replace(prefix + ".bin.tmp", prefix + ".bin")
+    os.replace(prefix + ".idx.tmp", prefix + ".idx")
+
+
+def read_megatron_index(path: str) -> dict[str, Any]:
+    """The fields of a Megatron `.idx` file (see `write_megatron_dataset`)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:9] != MEGATRON_HEADER:
+        raise ValueError(f"{path}: not a Megatron index")
+    version, code, sequences, documents = struct.unpack_from("<QBQQ", data, 9)
+    at = 9 + struct.calcsize("<QBQQ")
+    lengths = np.frombuffer(data, "<i4", sequences, at)
+    pointers = np.frombuffer(data, "<i8", sequences, at + 4 * sequences)
+    doc_index = np.frombuffer(data, "<i8", documents, at + 12 * sequences)
+    dtype = {v: k for k, v in MEGATRON_DTYPES.items()}[code]
+    return {"version": version, "dtype": dtype, "lengths": lengths, "pointers": pointers, "doc_index": doc_index}
+
+
 def shard_name(index: int, count: int) -> str:
     return f"part-{index:05d}-of-{count:05d}.parquet"
 
@@ -507,14 +557,14 @@ def write_mixture(tokens_dir: str, mixture: Mixture, *, model_path: str | None =
     if not token_files:
         raise MixtureError(f"{tokens_dir}: no token shards to mix")
     eos_id = None
-    if mixture.seq_len is not None:
-        if model_path is None:
-            raise MixtureError("mixture.seq_len needs the tokenizer model (for the end-of-text id)")
+    if mixture.seq_len is not None and model_path is None:
+        raise MixtureError("mixture.seq_len needs the tokenizer model (for the end-of-text id)")
+    if model_path is not None:
         import sentencepiece as spm
 
         eos_id = spm.SentencePieceProcessor(model_file=model_path).eos_id()
         if eos_id < 0:
-            raise MixtureError(f"{model_path}: the tokenizer has no end-of-text piece to separate packed documents")
+            raise MixtureError(f"{model_path}: the tokenizer has no end-of-text piece to separate documents")
     final = os.path.join(tokens_dir, MIXTURE_DIR)
     work = os.path.join(tokens_dir, f".{MIXTURE_DIR}.tmp")
     shutil.rmtree(work, ignore_errors=True)
@@ -619,6 +669,8 @@ def _write(work: str, token_files: list[str], mixture: Mixture, eos_id: int | No
                 table = _document_table(docs, values, part)
                 stats = _file_stats(docs, part, key_of, mixture.by, {})
             _write_parquet(os.path.join(work, rel), table, stats, mixture.seq_len)
+            if eos_id is not None:
+                write_megatron_dataset(os.path.join(work, rel.removesuffix(".parquet")), docs, values, part, eos_id)
             part_tokens = int(docs.tokens[part].sum())
             comp_files.append({"path": rel, "rows": table.num_rows, "tokens": part_tokens})
             comp_rows += table.num_rows
@@ -658,11 +710,11 @@ def _write(work: str, token_files: list[str], mixture: Mixture, eos_id: int | No
                        f"only, and its longest has {longest:,} tokens of a {total_tokens:,}-token mixture")
         log.warning("mixture: %s", reasons[-1])
 
-    weight_sum = sum(w for w, _ in blend) or 1.0
-    blend_text = " ".join(f"{w / weight_sum:.10f} {p}" for w, p in blend) + "\n"
-    with open(os.path.join(work, "blend.txt.tmp"), "w", encoding="utf-8") as f:
-        f.write(blend_text)
-    os.replace(os.path.join(work, "blend.txt.tmp"), os.path.join(work, "blend.txt"))
+    if eos_id is not None:  # the Megatron datasets exist only with the end-of-text id
+        weight_sum = sum(w for w, _ in blend) or 1.0
+        with open(os.path.join(work, "blend.txt.tmp"), "w", encoding="utf-8") as f:
+            f.write(" ".join(f"{w / weight_sum:.10f} {p}" for w, p in blend) + "\n")
+        os.replace(os.path.join(work, "blend.txt.tmp"), os.path.join(work, "blend.txt"))
     hf = {
         "probabilities": probabilities,
         "data_files": interleave_files,
@@ -675,11 +727,10 @@ def _write(work: str, token_files: list[str], mixture: Mixture, eos_id: int | No
     _write_json(os.path.join(work, "interleave.json"), hf)
     os.remove(scratch)
 
-    for f in files:
-        f["sha256"] = _sha256(os.path.join(work, f["path"]))
-    for v in components.values():
-        for f in v["files"]:
-            f["sha256"] = _sha256(os.path.join(work, f["path"]))
+    checksums = {
+        os.path.relpath(os.path.join(d, n), work): _sha256(os.path.join(d, n))
+        for d, _, names in os.walk(work) for n in names
+    }
     summary: dict[str, Any] = {
         "config": mixture.model_dump(mode="json"),
         "input_files": docs.input_files,
@@ -698,8 +749,9 @@ def _write(work: str, token_files: list[str], mixture: Mixture, eos_id: int | No
         "components": components,
         "excluded": dict(sorted(excluded.items())),
         "files": files,
-        "exports": {"megatron_blend": "blend.txt", "hf_interleave": "interleave.json"},
+        "exports": {"megatron_blend": "blend.txt" if eos_id is not None else None, "hf_interleave": "interleave.json"},
         "paths": "relative to tokens/mixture/",
+        "sha256": dict(sorted(checksums.items())),
     }
     _write_json(os.path.join(work, "mixture.json"), summary)
     return summary
