@@ -10,6 +10,8 @@ A workflow is YAML with these top-level keys (every other key is an error):
     tokenizer: null | {vocab_size: ..., model_type: unigram|bpe, ...}
     validate:  bool | {enabled: bool, mode: fail|warn, sample_rows: N}
     run:       {max_failed_fraction: 0.05, batch_size: 256}
+    mixture:   null | {components: {NAME: {weight: W | tokens: N, epochs: E}}, seq_len: ..., ...}
+               (tokenizer/mixture.py)
 
 Relative input paths and `output.dir` are resolved against the workflow file's directory.
 Errors name the file and the key: `workflows/x.yaml: sources.0.paths: Field required`.
@@ -31,6 +33,7 @@ from corpusmill.pipelines.sources import SOURCE_MODULES
 from corpusmill.pipelines.steps import registry
 from corpusmill.pipelines.steps.runner import StepSpec
 from corpusmill.tokenizer.config import TokenizerConfig
+from corpusmill.tokenizer.mixture import Mixture, check_tokenizer
 
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 
@@ -116,8 +119,18 @@ class Workflow(_Strict):
     tokenizer: TokenizerConfig | None = None
     validate_: bool | ValidateConfig = Field(default=True, alias="validate")
     run: RunConfig = Field(default_factory=RunConfig)
+    # excluded from dumps: a workflow without `mixture:` resolves exactly as before; the manifest's
+    # `mixture` key carries the mixture's own config
+    mixture: Mixture | None = Field(default=None, exclude=True)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _mixture_has_token_shards(self) -> Workflow:
+        problem = check_tokenizer(self.tokenizer) if self.mixture is not None else None
+        if problem:
+            raise ValueError(problem)
+        return self
 
     @field_validator("sources", mode="before")
     @classmethod

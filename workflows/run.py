@@ -181,6 +181,18 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str],
         manifest["tokenizer"] = None
         manifest.pop("tokens", None)
         manifest["shards"].pop("tokens", None)
+    manifest.pop("mixture", None)
+    if workflow.mixture is not None:
+        from corpusmill.tokenizer.mixture import MixtureError, write_mixture
+
+        try:
+            manifest["mixture"] = clock.run("mixture", write_mixture, os.path.join(out_dir, "tokens"), workflow.mixture,
+                                            model_path=os.path.join(out_dir, "tokenizer", "tokenizer.model"))
+        except MixtureError as e:
+            print(f"corpusmill: {workflow_path}: {e}", file=sys.stderr)
+            return 2
+    else:  # no stale mixture from an earlier run of this output
+        shutil.rmtree(os.path.join(out_dir, "tokens", "mixture"), ignore_errors=True)
     write_json_atomically(os.path.join(out_dir, "manifest.json"), manifest)
 
     exit_code = 0
