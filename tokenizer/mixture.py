@@ -26,8 +26,11 @@ How documents are chosen (`plan_mixture`, then `select_documents`): a component 
 tokens and A available gets floor(T / A) full passes over its documents plus a partial pass.
 Each pass visits the documents in its own seeded order (`doc_rank(seed, pass/component/id)`,
 independent of file order); the partial pass takes the prefix of its order whose token count
-is closest to the remainder. Whole documents only, so a component's realised tokens differ
-from its target by at most half of one document.
+is closest to the remainder. So a component's realised tokens differ from its target by at most
+half of one document; when that is more than `tolerance` allows (a few very long documents) the
+deviation is reported with its reason. `cut_documents: true` instead ends the partial pass with
+the first tokens of one more document (id `<id>#prefix=<n>`), so every component hits its
+target to the token.
 
 Order of the mixed stream (`interleave`): each occurrence of a document gets the position
 (tokens of its component before it + half its own) / (its component's tokens) in [0, 1];
@@ -57,8 +60,9 @@ previous one only when complete; file names as the other token shards):
   files with sha256. `write_mixture` returns the same dict (for the manifest and the report).
 
 Shares are measured in document tokens (`num_tokens`); the end-of-text ids added by packing
-are counted separately (`eos_tokens`). Memory: a few integers per input document; token ids
-are staged in a scratch file and gathered from a memory map one output file at a time.
+are counted separately (`eos_tokens`). Memory: the id, source and language of every input
+document and a few integers per occurrence; token ids are staged in a scratch file and gathered
+from a memory map one output file at a time.
 """
 
 from __future__ import annotations
@@ -125,6 +129,7 @@ class Mixture(BaseModel):
     shards: int | None = Field(None, ge=1, le=100_000)  # default: as many as the input token shards
     tolerance: float = Field(0.01, gt=0, lt=1)  # allowed |realised - requested| share of tokens
     on_shortfall: Literal["error", "warn"] = "error"
+    cut_documents: bool = False  # cut one document per component to hit its target token-exact
 
     @model_validator(mode="after")
     def _consistent(self) -> Mixture:
@@ -258,21 +263,29 @@ def pass_order(seed: int, component: str, pass_index: int, ids: Sequence[str]) -
     return np.lexsort((np.asarray(ids, dtype=object).argsort(kind="stable").argsort(), ranks))
 
 
-def select_documents(seed: int, name: str, ids: Sequence[str], tokens: np.ndarray, target: int) -> list[np.ndarray]:
+def select_documents(
+    seed: int, name: str, ids: Sequence[str], tokens: np.ndarray, target: int, *, cut: bool = False
+) -> tuple[list[np.ndarray], tuple[int, int] | None]:
     """Indices (into `ids`) of the documents of each pass: floor(target / available) full passes,
-    then the prefix of the next pass's order whose tokens are closest to what remains."""
+    then the prefix of the next pass's order whose tokens are closest to what remains. With
+    `cut`, the prefix stops short of the remainder and the next document is cut to fill it:
+    returned as (its index, tokens to take), else None."""
     available = int(tokens.sum())
     full = target // available if available else 0
     passes = [pass_order(seed, name, p, ids) for p in range(full)]
     remainder = target - full * available
+    prefix = None
     if remainder > 0:
         order = pass_order(seed, name, full, ids)
         cum = np.cumsum(tokens[order])
-        k = int(np.searchsorted(cum, remainder))  # first prefix reaching the remainder
-        if k > 0 and (k >= len(cum) or remainder - cum[k - 1] <= cum[k] - remainder):
-            k -= 1  # the shorter prefix is at least as close
-        passes.append(order[: k + 1])
-    return passes
+        k = int(np.searchsorted(cum, remainder))  # order[: k + 1] is the shortest prefix reaching it
+        before = int(cum[k - 1]) if k > 0 else 0
+        if cut and before < remainder < int(cum[k]):
+            passes.append(order[:k])
+            prefix = (int(order[k]), remainder - before)
+        else:
+            passes.append(order[: k if remainder - before <= int(cum[k]) - remainder else k + 1])
+    return passes, prefix
 
 
 def interleave(lengths: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -308,9 +321,21 @@ class _Documents:
     sources: list[str]
     languages: list[str | None]
     tokens: np.ndarray  # int64 per document
-    offsets: np.ndarray  # int64, len + 1, into the scratch token file
+    starts: np.ndarray  # int64: where its token ids start in the scratch token file
     ids_type: pa.DataType
     input_files: list[str]
+
+    def tokens_of(self, values: np.ndarray, d: int) -> np.ndarray:
+        return values[self.starts[d] : self.starts[d] + self.tokens[d]]
+
+    def add_prefix(self, d: int, n: int) -> int:
+        """A new entry for the first `n` tokens of document `d` (id `<id>#prefix=<n>`); its index."""
+        self.ids.append(f"{self.ids[d]}#prefix={n}")
+        self.sources.append(self.sources[d])
+        self.languages.append(self.languages[d])
+        self.tokens = np.append(self.tokens, np.int64(n))
+        self.starts = np.append(self.starts, self.starts[d])
+        return len(self.ids) - 1
 
 
 def _read_documents(token_files: Sequence[str], scratch: str) -> _Documents:
@@ -342,16 +367,16 @@ def _read_documents(token_files: Sequence[str], scratch: str) -> _Documents:
                 out.write(values.tobytes())
                 counts.append(n)
     tokens = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
-    offsets = np.zeros(len(tokens) + 1, dtype=np.int64)
-    np.cumsum(tokens, out=offsets[1:])
-    return _Documents(ids, sources, languages, tokens, offsets, ids_type or pa.uint16(), [os.path.basename(p) for p in token_files])
+    starts = np.zeros(len(tokens), dtype=np.int64)
+    if len(tokens) > 1:
+        np.cumsum(tokens[:-1], out=starts[1:])
+    return _Documents(ids, sources, languages, tokens, starts, ids_type or pa.uint16(), [os.path.basename(p) for p in token_files])
 
 
-def _gather(values: np.ndarray, offsets: np.ndarray, doc_index: np.ndarray) -> np.ndarray:
-    starts, stops = offsets[doc_index], offsets[doc_index + 1]
+def _gather(values: np.ndarray, docs: _Documents, doc_index: np.ndarray) -> np.ndarray:
     if not len(doc_index):
         return values[:0]
-    return np.concatenate([values[a:b] for a, b in zip(starts.tolist(), stops.tolist())])
+    return np.concatenate([docs.tokens_of(values, d) for d in doc_index.tolist()])
 
 
 def _write_parquet(path: str, table: pa.Table, stats: dict[str, Any], seq_len: int | None) -> None:
@@ -379,7 +404,7 @@ def _document_table(docs: _Documents, values: np.ndarray, index: np.ndarray) -> 
             "id": pa.array([docs.ids[i] for i in index.tolist()], pa.string()),
             "source": pa.array([docs.sources[i] for i in index.tolist()], pa.string()),
             "language": pa.array([docs.languages[i] for i in index.tolist()], pa.string()),
-            "input_ids": _list_array(_gather(values, docs.offsets, index), lengths, docs.ids_type),
+            "input_ids": _list_array(_gather(values, docs, index), lengths, docs.ids_type),
             "num_tokens": pa.array(lengths.astype(np.int32)),
         },
         schema=_document_schema(docs.ids_type),
@@ -427,7 +452,7 @@ class _PackedStream:
         occ = self.index[first : last + 1]
         parts = []
         for d in occ.tolist():
-            parts.append(self.values[self.docs.offsets[d] : self.docs.offsets[d + 1]])
+            parts.append(self.docs.tokens_of(self.values, d))
             parts.append(np.asarray([self.eos_id], dtype=self.values.dtype))
         stream = np.concatenate(parts) if parts else self.values[:0]
         base = int(self.ends[first - 1]) if first > 0 else 0
@@ -472,7 +497,7 @@ def write_megatron_dataset(prefix: str, docs: _Documents, values: np.ndarray, in
     with open(prefix + ".bin.tmp", "wb") as f:
         eos = np.asarray([eos_id], dtype=dtype).tobytes()
         for d in index.tolist():
-            f.write(values[docs.offsets[d] : docs.offsets[d + 1]].tobytes())
+            f.write(docs.tokens_of(values, d).tobytes())
             f.write(eos)
     pointers = np.zeros(len(lengths), dtype=np.int64)
     if len(lengths) > 1:
@@ -602,8 +627,11 @@ def _write(work: str, token_files: list[str], mixture: Mixture, eos_id: int | No
     passes = {}
     for c in plan.components:
         idx = member_idx[c.name]
-        local = select_documents(mixture.seed, c.name, [docs.ids[i] for i in idx.tolist()], docs.tokens[idx], c.target_tokens)
+        local, prefix = select_documents(mixture.seed, c.name, [docs.ids[i] for i in idx.tolist()], docs.tokens[idx],
+                                         c.target_tokens, cut=mixture.cut_documents)
         passes[c.name] = [idx[p] for p in local]
+        if prefix is not None:
+            passes[c.name][-1] = np.append(passes[c.name][-1], docs.add_prefix(int(idx[prefix[0]]), prefix[1]))
     occurrences = [np.concatenate(passes[n]) if passes[n] else np.zeros(0, dtype=np.int64) for n in names]
     comp, pos = interleave([docs.tokens[o] for o in occurrences])
     stream = np.empty(len(comp), dtype=np.int64)
@@ -700,6 +728,12 @@ def _write(work: str, token_files: list[str], mixture: Mixture, eos_id: int | No
     row_total = sum(rows_of.values()) or 1
     probabilities = {n: rows_of[n] / row_total for n in names}
 
+    by_source: dict[str, dict[str, Any]] = {}
+    for d in stream.tolist():
+        entry = by_source.setdefault(docs.sources[d], {"documents": 0, "tokens": 0})
+        entry["documents"] += 1
+        entry["tokens"] += int(docs.tokens[d])
+    by_source = {k: {**v, "share": round(v["tokens"] / total_tokens, 6) if total_tokens else 0.0} for k, v in sorted(by_source.items())}
     max_dev = max((abs(v["deviation"]) for v in components.values()), default=0.0)
     within = max_dev <= mixture.tolerance
     reasons = list(plan.warnings)
@@ -707,7 +741,8 @@ def _write(work: str, token_files: list[str], mixture: Mixture, eos_id: int | No
         worst = max(components, key=lambda n: abs(components[n]["deviation"]))
         longest = int(docs.tokens[member_idx[worst]].max())
         reasons.append(f"component {worst!r} is off by {components[worst]['deviation']:+.4f} of the tokens: whole documents "
-                       f"only, and its longest has {longest:,} tokens of a {total_tokens:,}-token mixture")
+                       f"only, and its longest has {longest:,} tokens of a {total_tokens:,}-token mixture "
+                       "(cut_documents: true takes part of one document to hit the target)")
         log.warning("mixture: %s", reasons[-1])
 
     if eos_id is not None:  # the Megatron datasets exist only with the end-of-text id
@@ -747,6 +782,7 @@ def _write(work: str, token_files: list[str], mixture: Mixture, eos_id: int | No
         "within_tolerance": within,
         "warnings": reasons,
         "components": components,
+        "by_source": by_source,
         "excluded": dict(sorted(excluded.items())),
         "files": files,
         "exports": {"megatron_blend": "blend.txt" if eos_id is not None else None, "hf_interleave": "interleave.json"},

@@ -316,3 +316,16 @@ def test_packed_token_shards_are_refused(corpus_files, model_path, tmp_path):
     encode_corpus(corpus_files, model_path, packed, pack=64)
     with pytest.raises(MixtureError, match="packed token shards cannot be mixed"):
         write_mixture(packed, Mixture(components={"web": {"weight": 1}}), model_path=model_path)
+
+
+def test_cut_documents_hits_each_target_to_the_token(tokens_dir, model_path, tmp_path):
+    tokens = _fresh(tokens_dir, tmp_path)
+    source = _input_rows(tokens)
+    mixture = Mixture(components={"web": {"tokens": 50_001}, "books": {"tokens": 123_457, "epochs": 1}}, cut_documents=True)
+    summary = write_mixture(tokens, mixture, model_path=model_path)
+    assert {n: c["tokens"] for n, c in summary["components"].items()} == {"web": 50_001, "books": 123_457}
+    cut = [r for r in _mixed_rows(tokens) if "#prefix=" in r["id"]]
+    assert 1 <= len(cut) <= 2
+    for r in cut:
+        whole, n = r["id"].rsplit("#prefix=", 1)
+        assert r["input_ids"] == source[whole]["input_ids"][: int(n)] and r["num_tokens"] == int(n)
