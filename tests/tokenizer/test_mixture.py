@@ -329,3 +329,67 @@ def test_cut_documents_hits_each_target_to_the_token(tokens_dir, model_path, tmp
     for r in cut:
         whole, n = r["id"].rsplit("#prefix=", 1)
         assert r["input_ids"] == source[whole]["input_ids"][: int(n)] and r["num_tokens"] == int(n)
+
+
+def test_workflow_mixture_section_is_validated(tmp_path):
+    from corpusmill.workflows.config import ConfigError, load_workflow
+
+    root = Path(__file__).resolve().parents[2]
+    example = load_workflow(root / "workflows" / "mixture_example.yaml")
+    assert example.mixture is not None and example.mixture.components["web"].epochs == 2
+    sample = load_workflow(root / "workflows" / "sample.yaml")
+    assert sample.mixture is None and "mixture" not in sample.model_dump(by_alias=True)  # the manifest's config is unchanged
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources: [{kind: jsonl, paths: [x.jsonl]}]\ntokenizer: {shards: {pack: {seq_len: 64}}}\n"
+                   "mixture: {components: {jsonl: {weight: 1}}}\n")
+    with pytest.raises(ConfigError, match="mixture mixes document token shards"):
+        load_workflow(bad)
+    bad.write_text("sources: [{kind: jsonl, paths: [x.jsonl]}]\nmixture: {components: {jsonl: {weight: 1, epoch: 2}}}\n")
+    with pytest.raises(ConfigError, match=r"mixture\.components\.jsonl\.epoch"):
+        load_workflow(bad)
+
+
+@pytest.mark.slow
+def test_corpusmill_run_writes_the_mixture_into_manifest_and_report(corpus_docs, tmp_path):
+    """`corpusmill run` with a `mixture:` section (books as JSONL, web as Parquet); then the
+    same workflow without it removes the mixture again."""
+    import subprocess
+    import sys
+
+    import pyarrow as pa
+
+    (tmp_path / "in").mkdir()
+    with open(tmp_path / "in" / "books.jsonl", "w", encoding="utf-8") as f:
+        for d in corpus_docs:
+            if d.source == "books":
+                f.write(json.dumps({"id": d.id, "text": d.text, "language": d.language}) + "\n")
+    web = [d for d in corpus_docs if d.source == "web"]
+    pq.write_table(pa.table({"id": [d.id for d in web], "text": [d.text for d in web], "language": [d.language for d in web]}),
+                   tmp_path / "in" / "web.parquet")
+    sources = ("sources:\n"
+               "  - {kind: jsonl, paths: [in/books.jsonl], fields: {language: language}}\n"
+               "  - {kind: parquet, paths: [in/web.parquet], fields: {language: language}}\n"
+               "steps: []\ndedup: {exact: true}\noutput: {dir: out, shards: 2}\nvalidate: false\n"
+               "tokenizer: {vocab_size: 2000, character_coverage: 0.995, sampling: {max_chars: 300000}}\n")
+    mixture = "mixture: {components: {jsonl: {weight: 0.6}, parquet: {weight: 0.4, epochs: 4}}, seq_len: 512}\n"
+    workflow = tmp_path / "wf.yaml"
+    workflow.write_text(sources + mixture)
+    cli = [sys.executable, "-m", "corpusmill.workflows.cli", "run", str(workflow)]
+    proc = subprocess.run(cli, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "out"
+    manifest = json.loads((out / "manifest.json").read_text())
+    written = json.loads((out / "tokens" / "mixture" / "mixture.json").read_text())
+    assert manifest["mixture"] == written and written["within_tolerance"]
+    assert abs(written["by_source"]["parquet"]["share"] - 0.4) <= 0.01
+    assert 1 < written["components"]["parquet"]["epochs"] <= 4
+    assert "mixture" not in manifest["config"]
+    report = (out / "report" / "index.html").read_text()
+    assert 'id="mixture"' in report and "Training mixture" in report
+    # the same run without `mixture:`: the corpus and tokenizer stages resume, the mixture goes
+    workflow.write_text(sources)
+    proc = subprocess.run(cli, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "mixture" not in json.loads((out / "manifest.json").read_text())
+    assert not (out / "tokens" / "mixture").exists()
+    assert 'id="mixture"' not in (out / "report" / "index.html").read_text()
