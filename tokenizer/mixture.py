@@ -640,7 +640,6 @@ def _write(work: str, token_files: list[str], mixture: Mixture, eos_id: int | No
         stream[mask] = occurrences[c][pos[mask]]
 
     n_files = mixture.shards or len(token_files)
-    key_of = {k: comp_of[k] for k in comp_of}
     files: list[dict[str, Any]] = []
     packed = None
     if mixture.seq_len is not None:
@@ -651,7 +650,7 @@ def _write(work: str, token_files: list[str], mixture: Mixture, eos_id: int | No
             name = shard_name(k, n_files)
             table = packed.table(r0, r1, name.removesuffix(".parquet"))
             occ = packed.occurrences_in(r0, r1)
-            stats = _file_stats(docs, occ, key_of, mixture.by, {"sequences": table.num_rows, "eos_tokens": len(occ)})
+            stats = _file_stats(docs, occ, comp_of, mixture.by, {"sequences": table.num_rows, "eos_tokens": len(occ)})
             _write_parquet(os.path.join(work, name), table, stats, mixture.seq_len)
             files.append({"path": name, "rows": table.num_rows, "tokens": int(pc.sum(table.column("num_tokens")).as_py() or 0)})
     else:
@@ -659,7 +658,7 @@ def _write(work: str, token_files: list[str], mixture: Mixture, eos_id: int | No
             name = shard_name(k, n_files)
             occ = stream[a:b]
             table = _document_table(docs, values, occ)
-            _write_parquet(os.path.join(work, name), table, _file_stats(docs, occ, key_of, mixture.by, {}), None)
+            _write_parquet(os.path.join(work, name), table, _file_stats(docs, occ, comp_of, mixture.by, {}), None)
             files.append({"path": name, "rows": table.num_rows, "tokens": int(docs.tokens[occ].sum())})
 
     # per component: its chosen documents once, for loaders that blend at load time
@@ -669,17 +668,15 @@ def _write(work: str, token_files: list[str], mixture: Mixture, eos_id: int | No
     components: dict[str, Any] = {}
     blend: list[tuple[float, str]] = []
     interleave_files: dict[str, list[str]] = {}
-    probabilities: dict[str, float] = {}
     rows_of: dict[str, int] = {}
     for c, occ in zip(plan.components, occurrences):
         # the first pass holds every document chosen (all of them when there is a full pass)
         chosen = passes[c.name][0] if passes[c.name] else np.zeros(0, dtype=np.int64)
         unique_tokens = int(docs.tokens[chosen].sum())
-        folder = os.path.join("sources", safe_name(c.name))
+        folder = f"sources/{safe_name(c.name)}"
         os.makedirs(os.path.join(work, folder), exist_ok=True)
         count = max(1, math.ceil(unique_tokens / per_file_tokens))
         comp_files = []
-        comp_rows = 0
         if packed is not None:
             sub = _PackedStream(docs, values, chosen, packed.seq_len, packed.eos_id)
             ranges = _split_even(np.ones(sub.rows), count)
@@ -691,17 +688,16 @@ def _write(work: str, token_files: list[str], mixture: Mixture, eos_id: int | No
             if packed is not None:
                 table = sub.table(a, b, name.removesuffix(".parquet"))
                 part = sub.occurrences_in(a, b)
-                stats = _file_stats(docs, part, key_of, mixture.by, {"sequences": table.num_rows, "eos_tokens": len(part)})
+                stats = _file_stats(docs, part, comp_of, mixture.by, {"sequences": table.num_rows, "eos_tokens": len(part)})
             else:
                 part = chosen[a:b]
                 table = _document_table(docs, values, part)
-                stats = _file_stats(docs, part, key_of, mixture.by, {})
+                stats = _file_stats(docs, part, comp_of, mixture.by, {})
             _write_parquet(os.path.join(work, rel), table, stats, mixture.seq_len)
             if eos_id is not None:
                 write_megatron_dataset(os.path.join(work, rel.removesuffix(".parquet")), docs, values, part, eos_id)
             part_tokens = int(docs.tokens[part].sum())
             comp_files.append({"path": rel, "rows": table.num_rows, "tokens": part_tokens})
-            comp_rows += table.num_rows
         tokens = int(docs.tokens[occ].sum())
         share = tokens / total_tokens if total_tokens else 0.0
         for f in comp_files:
