@@ -19,7 +19,7 @@ import importlib
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, SerializeAsAny, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, SerializeAsAny, field_validator, model_validator
 
 from corpusmill.pipelines.dedup.config import ExactConfig, MinHashConfig
 from corpusmill.pipelines.sources import SOURCE_MODULES
@@ -27,6 +27,7 @@ from corpusmill.pipelines.sources.base import SourceConfig
 from corpusmill.pipelines.steps import registry
 from corpusmill.pipelines.steps.runner import StepSpec
 from corpusmill.tokenizer.config import TokenizerConfig
+from corpusmill.tokenizer.mixture import Mixture, check_tokenizer
 
 Engine = Literal["local", "flink", "spark"]
 ENGINES: tuple[str, ...] = ("local", "flink", "spark")
@@ -118,6 +119,14 @@ class RunPlan(Frozen):
     tokenizer: TokenizerConfig | None = None  # None: no tokenizer stage
     validation: ValidationPlan = Field(default_factory=ValidationPlan)
     run: RunOptions = Field(default_factory=RunOptions)
+    mixture: Mixture | None = None  # None: no training mixture (tokenizer/mixture.py)
+
+    @model_validator(mode="after")
+    def _mixture_has_token_shards(self) -> RunPlan:
+        problem = check_tokenizer(self.tokenizer) if self.mixture is not None else None
+        if problem:
+            raise ValueError(f"mixture: {problem}")
+        return self
 
     @property
     def engine(self) -> str:

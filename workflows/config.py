@@ -10,6 +10,8 @@ A workflow is YAML with these top-level keys (every other key is an error):
     tokenizer: null | {vocab_size: ..., model_type: unigram|bpe, ...}
     validate:  bool | {enabled: bool, mode: fail|warn, sample_rows: N}
     run:       {engine: local|flink|spark, max_failed_fraction: 0.05, batch_size: 256}
+    mixture:   null | {components: {NAME: {weight: W | tokens: N, epochs: E}}, seq_len: ..., ...}
+               (tokenizer/mixture.py)
 
 `load_plan` resolves it: each source gets its step list (its own `steps`, else its `preset`
 from workflows/presets/, else the top-level `steps`), relative paths (source globs, `output.dir`,
@@ -43,9 +45,10 @@ from corpusmill.pipelines.plan import (
 from corpusmill.pipelines.steps import registry
 from corpusmill.pipelines.steps.runner import StepSpec
 from corpusmill.tokenizer.config import TokenizerConfig
+from corpusmill.tokenizer.mixture import Mixture, check_tokenizer
 
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
-TOP_KEYS = ("sources", "steps", "dedup", "output", "tokenizer", "validate", "run")
+TOP_KEYS = ("sources", "steps", "dedup", "output", "tokenizer", "validate", "run", "mixture")
 STEP_KEYS = ("step", "params", "mode")
 SOURCE_STEP_KEYS = ("preset", "steps")  # workflow syntax on a source, resolved into its SourcePlan
 # Step params that name files (decontamination's eval sets); resolved like source paths.
@@ -84,6 +87,9 @@ def load_plan(path: str | Path) -> RunPlan:
         output["rejected_shards"] = output.get("shards", 4)
     validate = data.get("validate", True)
     tokenizer = where.validate(TokenizerConfig, data["tokenizer"], "tokenizer") if data.get("tokenizer") else None
+    mixture = where.validate(Mixture, data["mixture"], "mixture") if data.get("mixture") else None
+    if mixture is not None and (problem := check_tokenizer(tokenizer)):
+        raise where.error("mixture", problem)
     return RunPlan(
         sources=sources,
         dedup=where.validate(DedupPlan, dedup, "dedup"),
@@ -91,6 +97,7 @@ def load_plan(path: str | Path) -> RunPlan:
         tokenizer=tokenizer if tokenizer is not None and tokenizer.enabled else None,
         validation=where.validate(ValidationPlan, {"enabled": validate} if isinstance(validate, bool) else validate, "validate"),
         run=where.validate(RunOptions, data.get("run") or {}, "run"),
+        mixture=mixture,
     )
 
 

@@ -662,6 +662,13 @@ def render_html(out: Path) -> str:
         ("tokenizer", "Tokenizer", tokenizer_section(out, manifest)),
         ("examples", "Examples of rejected documents", examples_section(out, manifest)),
     ]
+    if isinstance(manifest.get("mixture"), Mapping):
+        from corpusmill.tokenizer.mixture import report_rows
+
+        mix = manifest["mixture"]
+        note = (f"<p>{_e(fmt(mix.get('tokens', 0)))} tokens, largest deviation {100 * mix.get('max_deviation', 0):.2f} % "
+                f"of tokens (tolerance {100 * mix.get('tolerance', 0):.0f} %). " + _e(" ".join(mix.get("warnings") or [])) + "</p>")
+        sections.insert(-1, ("mixture", "Training mixture", note + _table(*report_rows(mix), numeric={3, 4})))
     if redacted:
         sections.insert(5, ("redacted", "PII redactions", bar_chart(sorted(((str(k), int(v)) for k, v in redacted.items()), key=lambda kv: -kv[1]), color=PALETTE[7])))
     title = ", ".join(dict.fromkeys(source.label for source in plan.sources))

@@ -70,6 +70,11 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str],
         print(f"corpusmill: {e}", file=sys.stderr)
         return 2
     manifest = {**corpus, "plan": run.plan.to_json(), **tokenizer_stage(run, corpus)}
+    try:
+        manifest.update(mixture_stage(run))
+    except ConfigError as e:
+        print(f"corpusmill: {e}", file=sys.stderr)
+        return 2
     outputs.write_manifest(run.out_dir, manifest)
     exit_code = max(validation_stage(run), accounting_check(run, manifest))
     finish(run, manifest)
@@ -167,6 +172,22 @@ def tokenizer_stage(run: Run, corpus: dict[str, Any]) -> dict[str, Any]:
     result["shards"] = {**shards, **result.pop("token_shards", {})}
     resume.mark_done(run.out_dir, "tokenizer", print_, result)
     return result
+
+
+def mixture_stage(run: Run) -> dict[str, Any]:
+    """Write the training mixture from the token shards when the plan has one (the manifest's
+    `mixture` entry); without one, remove a mixture left by an earlier run of this output."""
+    from corpusmill.tokenizer.mixture import MixtureError, write_mixture
+
+    tokens_dir = outputs.join(run.out_dir, "tokens")
+    if run.plan.mixture is None:
+        outputs.remove(outputs.join(tokens_dir, "mixture"))
+        return {}
+    model_path = outputs.join(run.out_dir, "tokenizer", "tokenizer.model")
+    try:
+        return {"mixture": run.stage("mixture", write_mixture, tokens_dir, run.plan.mixture, model_path=model_path)}
+    except MixtureError as e:
+        raise ConfigError(f"mixture: {e}") from None
 
 
 def _train_and_encode(run: Run, corpus: dict[str, Any]) -> dict[str, Any]:
