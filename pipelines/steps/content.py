@@ -95,6 +95,9 @@ _UNSPACED_CHAR = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}]")
 _KATAKANA_ONLY = regex.compile(r"^[\p{Katakana}\u30FC\u30FB\uFF70]+$")
 _HANGUL = regex.compile(r"\p{Hangul}")
 _KATAKANA_CHAR = r"[\p{Katakana}\u30FC\uFF70]"
+# The density rule needs at least this many occurrences: one listed word in a 100-word text
+# is 10 per 1,000 words, yet says little.
+MIN_DENSITY_HITS = 2
 
 
 def fold(text: str) -> str:
@@ -221,11 +224,18 @@ def _available() -> frozenset[str]:
     return frozenset(available_languages())
 
 
+UNKNOWN_LANGUAGES: frozenset[str] = frozenset({"", "und", "unk", "zxx", "mul", "mis"})
+
+
 def lists_for(language: str | None, script: str | None, text: str) -> tuple[str, ...]:
-    """The lists that score a document: its language's, else the fallback of its script."""
+    """The lists that score a document: its language's; for an unknown language (None, "und")
+    the fallback of its script; none for a known language without a list (another language's
+    list would flag its ordinary words: Vietnamese "mong", hope, is an English slur)."""
     code = list_code(language)
     if code is not None:
         return (code,)
+    if language is not None and language.lower() not in UNKNOWN_LANGUAGES:
+        return ()
     return SCRIPT_FALLBACK.get(script or detect_script(text), ())
 
 
@@ -250,6 +260,17 @@ def score_text(text: str, lists: tuple[str, ...], script: str | None = None) -> 
     return ContentScore(
         terms=len(found), hits=sum(found.values()), words=len(words(text, script)), matched=tuple(sorted(found))
     )
+
+
+def verdict(score: ContentScore, max_terms: int | None, max_per_1000_words: float | None) -> Drop | None:
+    """The drop a score earns under the thresholds (None: keep). See `HarmfulContent`."""
+    matched = ",".join(score.matched[:10])
+    if max_terms is not None and score.terms > max_terms:
+        return Drop("harmful_terms", f"terms={score.terms}>{max_terms} matched={matched}")
+    rate = score.per_1000_words
+    if max_per_1000_words is not None and score.hits >= MIN_DENSITY_HITS and rate > max_per_1000_words:
+        return Drop("harmful_term_density", f"per_1000_words={rate:.1f}>{max_per_1000_words} matched={matched}")
+    return None
 
 
 @step("harmful_content")
@@ -309,16 +330,9 @@ class HarmfulContent:
             Signal("harmful_hits", float(result.hits)),
             Signal("harmful_per_1000_words", round(result.per_1000_words, 3)),
         )
-        matched = ",".join(result.matched[:10])
-        if self.max_terms is not None and result.terms > self.max_terms:
-            return Drop("harmful_terms", f"terms={result.terms}>{self.max_terms} matched={matched}", signals)
-        rate = result.per_1000_words
-        if self.max_per_1000_words is not None and rate > self.max_per_1000_words:
-            return Drop(
-                "harmful_term_density",
-                f"per_1000_words={rate:.1f}>{self.max_per_1000_words} matched={matched}",
-                signals,
-            )
+        drop = verdict(result, self.max_terms, self.max_per_1000_words)
+        if drop is not None:
+            return Drop(drop.reason, drop.detail, signals)
         for s in signals:
             doc = doc.with_signal(s.name, s.value)
         return doc

@@ -82,6 +82,8 @@ def test_thresholds_are_exclusive_and_density_has_its_own_reason() -> None:
     assert isinstance(HarmfulContent(max_terms=2, max_per_1000_words=None)(doc(two_terms)), Document)
     dropped = HarmfulContent(max_terms=1, max_per_1000_words=None)(doc(two_terms))
     assert isinstance(dropped, Drop) and dropped.reason == "harmful_terms"
+    once = "A short note that says porn once."
+    assert isinstance(HarmfulContent(max_terms=2, max_per_1000_words=5.0)(doc(once)), Document)  # needs 2 hits
     short = "porn porn porn porn here"
     dense = HarmfulContent(max_terms=2, max_per_1000_words=5.0)(doc(short))
     assert isinstance(dense, Drop) and dense.reason == "harmful_term_density"
@@ -137,6 +139,10 @@ def test_language_labels_and_fallback_for_und() -> None:
     assert isinstance(zh_und, Drop)
     unscored = step(doc("ეს არის ქართული ტექსტი", language="ka"))
     assert isinstance(unscored, Document) and unscored.signals == ()
+    # a known language without a list is not scored with another language's list
+    assert lists_for("vi", "Latn", "") == () and lists_for("und", "Latn", "") == ("en",)
+    vietnamese = step(doc("Tôi mong bạn khỏe, mong mong mong.", language="vi"))
+    assert isinstance(vietnamese, Document) and vietnamese.signals == ()
 
 
 def test_own_language_list_only_unless_extra() -> None:
