@@ -23,12 +23,19 @@ would remove, and what share of harmful pages it catches, per language.
 Language: every document goes through the project's `language` step (lid.176) first, as in
 the web preset; the tables group by its label.
 
+Books are split into parts of at most 20,000 characters (`books.Config.max_chars`); each
+source file (and each UDHR language) gives at most `--max-docs-per-source` documents (60), the
+Debian manuals an even spread of at most ten times that.
+
 Compared side by side on the same documents (each in its own process, from .venv-bench):
   * better-profanity 0.7.0 (`profanity.contains_profanity`: any word of its English list,
-    C4-like "one word drops the page");
-  * alt-profanity-check (`predict_prob` >= 0.5 on the text, a linear SVM on English
-    toxic comments; the score of a page is its most offensive line's);
-  * the C4 rule itself: our matcher with `max_terms: 0` (any listed word drops the page).
+    C4-like "one word drops the page"), on the documents labelled English only;
+  * alt-profanity-check (`predict_prob` >= 0.5, a linear SVM trained on English toxic
+    comments; the score of a page is its most offensive line's), English documents only;
+  * the C4 rule itself: our matcher with `max_terms: 0` (any listed word drops the page);
+  * our step with the English list added to every language's (`extra_languages: [en]`).
+Our verdicts are recomputed from the stored per-document scores under the step's current
+default thresholds (`--from-raw` re-renders without scoring again).
 
 Run: .venv/bin/python -m benchmarks.content [--list] [--max-docs-per-source N]
 Writes benchmarks/results/content.json and content.md (with the commit and date).
@@ -240,8 +247,12 @@ json.dump({"scores": scores, "cpu_s": cpu}, open(out, "w"))
 COMPETITORS: dict[str, tuple[str, frozenset[str] | None]] = {
     "better_profanity": ("better-profanity: any word of its English list (English documents only)", frozenset({"en"})),
     "alt_profanity_check": ("alt-profanity-check: most offensive line, predict_prob >= 0.5 (English documents only)", frozenset({"en"})),
-    "glin_profanity": ("glin-profanity: any word of its lists, all its 24 languages at once", None),
 }
+# glin-profanity 4.1.0 (24 languages, LDNOOBW-derived lists) was tried as a multilingual competitor:
+# it scores ~23k characters per CPU-second and, with all its languages on, flagged 9 of the 10
+# shortest English clean pages of this set, so it is not run by default (it would take longer than
+# every other benchmark together). Add it back here to measure it:
+#   "glin_profanity": ("glin-profanity: any word of its lists, all its 24 languages at once", None),
 
 
 def run_competitor(tool: str, docs: list[Document], workdir: Path) -> dict[str, Any] | None:

@@ -34,13 +34,13 @@ Signals (recorded on every scored document, also when it is dropped in annotate 
   * `harmful_per_1000_words`: occurrences per 1,000 words (words counted as the quality steps
     count them, `text.words`: jieba for Chinese, script runs for Japanese).
 
-Drops (thresholds from `benchmarks/content.py`, see benchmarks/results/content.md: the
-defaults drop <= 1 % of the clean text measured there in every language; C4's own rule is
-`max_terms: 0`, any listed word):
-  * `harmful_terms`: more than `max_terms` distinct entries (detail: `terms=3>2 matched=...`);
-  * `harmful_term_density`: more than `max_per_1000_words` occurrences per 1,000 words
-    (detail: `per_1000_words=7.1>5.0 matched=...`), for short pages full of one word.
-Either threshold is off when None. The presets run this step in `annotate` mode: the scores
+Drop (thresholds from `benchmarks/content.py`, see benchmarks/results/content.md; C4's own
+rule is `max_terms: 0, max_per_1000_words: null`, any listed word):
+  * `harmful_terms`: more than `max_terms` (1) distinct entries AND more than
+    `max_per_1000_words` (2.0) occurrences per 1,000 words (detail:
+    `terms=3>1 per_1000_words=7.1>2.0 matched=...`). Both conditions, so that a long book
+    with a few listed words (the KJV's "whore" and "ass") and a short page that names one
+    (news of a "sex" trial) are kept. A threshold set to null is no condition. The presets run this step in `annotate` mode: the scores
 go into `signals`, a document over a threshold gets the flag `harmful_content:<reason>`,
 and nothing is dropped.
 """
@@ -95,9 +95,6 @@ _UNSPACED_CHAR = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}]")
 _KATAKANA_ONLY = regex.compile(r"^[\p{Katakana}\u30FC\u30FB\uFF70]+$")
 _HANGUL = regex.compile(r"\p{Hangul}")
 _KATAKANA_CHAR = r"[\p{Katakana}\u30FC\uFF70]"
-# The density rule needs at least this many occurrences: one listed word in a 100-word text
-# is 10 per 1,000 words, yet says little.
-MIN_DENSITY_HITS = 2
 
 
 def fold(text: str) -> str:
@@ -263,14 +260,18 @@ def score_text(text: str, lists: tuple[str, ...], script: str | None = None) -> 
 
 
 def verdict(score: ContentScore, max_terms: int | None, max_per_1000_words: float | None) -> Drop | None:
-    """The drop a score earns under the thresholds (None: keep). See `HarmfulContent`."""
-    matched = ",".join(score.matched[:10])
-    if max_terms is not None and score.terms > max_terms:
-        return Drop("harmful_terms", f"terms={score.terms}>{max_terms} matched={matched}")
+    """The drop a score earns (None: keep): more than `max_terms` distinct entries AND more than
+    `max_per_1000_words` occurrences per 1,000 words; a None threshold is no condition, both
+    None never drop. See `HarmfulContent`."""
+    if max_terms is None and max_per_1000_words is None:
+        return None
     rate = score.per_1000_words
-    if max_per_1000_words is not None and score.hits >= MIN_DENSITY_HITS and rate > max_per_1000_words:
-        return Drop("harmful_term_density", f"per_1000_words={rate:.1f}>{max_per_1000_words} matched={matched}")
-    return None
+    if max_terms is not None and score.terms <= max_terms:
+        return None
+    if max_per_1000_words is not None and rate <= max_per_1000_words:
+        return None
+    matched = ",".join(score.matched[:10])
+    return Drop("harmful_terms", f"terms={score.terms}>{max_terms} per_1000_words={rate:.1f}>{max_per_1000_words} matched={matched}")
 
 
 @step("harmful_content")
@@ -282,10 +283,14 @@ class HarmfulContent:
     every scored document at or under both thresholds, with the signals `harmful_terms`,
     `harmful_hits` and `harmful_per_1000_words`.
 
-    Drops (thresholds: `benchmarks/results/content.md`; C4 used `max_terms: 0`):
-      * `harmful_terms`: more than `max_terms` distinct listed entries (default 2);
-      * `harmful_term_density`: more than `max_per_1000_words` occurrences per 1,000 words
-        (default 5.0).
+    Drops:
+      * `harmful_terms`: more than `max_terms` distinct listed entries (default 1) AND more
+        than `max_per_1000_words` occurrences per 1,000 words (default 2.0); a threshold set to
+        null is no condition. Source of the defaults: benchmarks/results/content.md, where
+        they drop 0.4 % of ~3,600 clean documents (wiki, books, UDHR, manuals, hand-checked
+        web pages; at most 1.4 % in any language with 20+ documents) and catch the same adult
+        pages as C4's rule, which is `max_terms: 0, max_per_1000_words: null` (any listed
+        word) and drops 8.4 % of the same clean text.
     A dropped document's `Drop` carries the same signals, so in annotate mode the flagged
     document keeps its scores.
     """
@@ -293,8 +298,8 @@ class HarmfulContent:
     def __init__(
         self,
         *,
-        max_terms: int | None = 2,
-        max_per_1000_words: float | None = 5.0,
+        max_terms: int | None = 1,
+        max_per_1000_words: float | None = 2.0,
         extra_languages: list[str] | None = None,
     ) -> None:
         if max_terms is not None and max_terms < 0:
