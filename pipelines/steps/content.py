@@ -22,9 +22,11 @@ Matching, per list entry (entries and text are both Unicode NFKC-normalised and 
 
 Which list: the document's `language` (from the `language` step; "zh-Hans", "pt_BR",
 "eng" and lid.176's "tl", "nb", "nn" are mapped to the list's code). When there is no
-language, it is `und`, or it has no list, the document's script (`doc.script`, else
-detected) picks a fallback (`SCRIPT_FALLBACK`: Latin -> en, Han -> zh, Cyrillic -> ru,
-Arabic -> ar + fa, ...); a script without a list leaves the document unscored (no signals).
+language or it is `und`, the document's script (`doc.script`, else detected) picks a
+fallback (`SCRIPT_FALLBACK`: Latin -> en, Han -> zh, Cyrillic -> ru, Arabic -> ar + fa, ...).
+A known language without a list (vi, uk, bg, ...) and a script without one leave the
+document unscored (no signals): another language's list flags ordinary words (Vietnamese
+"mong", hope, is on the English list).
 `extra_languages` adds lists matched in every document (e.g. ["en"]: English porn
 vocabulary on pages in other languages).
 
@@ -40,9 +42,9 @@ rule is `max_terms: 0, max_per_1000_words: null`, any listed word):
     `max_per_1000_words` (2.0) occurrences per 1,000 words (detail:
     `terms=3>1 per_1000_words=7.1>2.0 matched=...`). Both conditions, so that a long book
     with a few listed words (the KJV's "whore" and "ass") and a short page that names one
-    (news of a "sex" trial) are kept. A threshold set to null is no condition. The presets run this step in `annotate` mode: the scores
-go into `signals`, a document over a threshold gets the flag `harmful_content:<reason>`,
-and nothing is dropped.
+    (news of a "sex" trial) are kept. A threshold set to null is no condition.
+The presets run this step in `annotate` mode: the scores go into `signals`, a document over
+the thresholds gets the flag `harmful_content:harmful_terms`, and nothing is dropped.
 """
 
 from __future__ import annotations
