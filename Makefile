@@ -46,6 +46,8 @@ $(BENCH_VENV)/.installed:
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(BENCH_VENV)/bin/python -m pip install --quiet 'datatrove[processing,io]' text-dedup datasketch xxhash spacy
+	# word-list and classifier profanity filters, compared with harmful_content (benchmarks/content.py)
+	$(BENCH_VENV)/bin/python -m pip install --quiet better-profanity alt-profanity-check glin-profanity
 	touch $@
 
 bench: $(VENV)/.installed $(BENCH_VENV)/.installed
