@@ -89,6 +89,7 @@ class ValidateConfig(_Strict):
 class RunConfig(_Strict):
     max_failed_fraction: float = Field(default=0.05, ge=0.0, le=1.0)
     batch_size: int = Field(default=256, ge=1, le=100_000)
+    engine: Literal["local", "flink", "spark"] = "local"  # `corpusmill run --engine` overrides it
 
 
 def _source_union() -> Any:

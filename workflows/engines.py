@@ -58,6 +58,8 @@ FLINK_VERSION = "1.19"  # Beam's Flink runner for Flink 1.19; runs on Java 17
 ENGINES_DIR = Path(os.environ.get("CORPUSMILL_ENGINES_DIR", Path(__file__).resolve().parent.parent / ".engines"))
 JOB_SERVER_HEAP = os.environ.get("CORPUSMILL_JOB_SERVER_HEAP", "1536m")
 START_TIMEOUT_S = 120.0
+SESSION_ENV = "CORPUSMILL_ENGINE_SESSION"  # set to the session's work dir in every process it starts
+ENVIRONMENT_CACHE_MS = 10 * 60 * 1000
 STOP_GRACE_S = 10.0
 
 ARTIFACTS = {
@@ -189,7 +191,8 @@ class _Process:
 
 
 def _start(name: str, cmd: list[str], log_path: str, env: dict[str, str] | None = None) -> _Process:
-    log.info("starting %s: %s", name, " ".join(cmd))
+    log.info("starting %s (log: %s)", name, log_path)
+    log.debug("%s command: %s", name, " ".join(cmd))
     with open(log_path, "ab") as out:
         popen = subprocess.Popen(
             cmd,
@@ -312,13 +315,16 @@ def job_server_command(engine: str, jar: Path, job_port: int, work: str, workers
 
 
 def portable_args(engine: str, beam_args: list[str], job_port: int, pool_port: int, workers: int, verbose: bool) -> list[str]:
-    args = [a for a in beam_args]
+    # the Java job server only knows the level names DEBUG, TRACE, INFO, WARN, ERROR, OFF
+    args = [a.replace("=WARNING", "=WARN") if a.startswith("--default_sdk_harness_log_level=") else a for a in beam_args]
     defaults = {
         "--runner": "PortableRunner",
         "--job_endpoint": f"localhost:{job_port}",
         "--environment_type": "EXTERNAL",
         "--environment_config": f"localhost:{pool_port}",
         "--sdk_worker_parallelism": str(workers),
+        # keep SDK workers between stages: each new worker process costs seconds of start-up
+        "--environment_cache_millis": str(ENVIRONMENT_CACHE_MS),
     }
     if engine == "flink":
         defaults["--parallelism"] = str(workers)
@@ -326,7 +332,7 @@ def portable_args(engine: str, beam_args: list[str], job_port: int, pool_port: i
     else:
         defaults["--storage_level"] = "MEMORY_AND_DISK"
     if not verbose:
-        defaults["--default_sdk_harness_log_level"] = "WARNING"
+        defaults["--default_sdk_harness_log_level"] = "WARN"
     for flag, value in defaults.items():
         if not _given(args, flag):
             args.append(f"{flag}={value}")
@@ -368,18 +374,20 @@ def local_engine(engine: str, beam_args: list[str], work_dir: str, workers: int 
             env = dict(os.environ)
             env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
             env["TMPDIR"] = work
+            env[SESSION_ENV] = work
             pool_port = free_port()
             processes.append(_start(
                 "SDK worker pool",
                 [sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main", f"--service_port={pool_port}"],
-                f"{work}/worker-pool.log",
+                os.path.join(work_dir, f"{engine}-worker-pool.log"),
                 env,
             ))
             job_port = free_port()
             processes.append(_start(
                 f"{engine} job server",
                 job_server_command(engine, job_server_path(engine), job_port, work, workers),
-                f"{work}/job-server.log",
+                os.path.join(work_dir, f"{engine}-job-server.log"),
+                env,
             ))
             for proc, port in zip(processes, (pool_port, job_port)):
                 _wait_for_port(proc, port, START_TIMEOUT_S)
@@ -415,6 +423,8 @@ def engine_session(
 RUNNER_ARTIFACTS = {"flink": f"beam-runners-flink-{FLINK_VERSION}", "spark": "beam-runners-spark-3"}
 # Beam's Spark runner declares Spark as `provided`; its job server bundles Spark 3 for Scala 2.12.
 SPARK_VERSION = os.environ.get("CORPUSMILL_SPARK_VERSION", "3.5.0")
+SLF4J_VERSION = "1.7.30"  # Beam's slf4j-api
+LOG4J_VERSION = "2.20.0"  # Spark 3.5's log4j 2
 POM = """<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
 <groupId>corpusmill.engines</groupId><artifactId>{name}</artifactId><version>1</version>
 <dependencies>{deps}</dependencies></project>
@@ -454,7 +464,10 @@ def fetch(engine: str, engines_dir: Path = ENGINES_DIR) -> str:
         note.unlink(missing_ok=True)
         return f"{engine}: fetched {coordinate}"
     deps = [("org.apache.beam", RUNNER_ARTIFACTS[engine], version), ("org.apache.beam", "beam-runners-java-job-service", version)]
-    if engine == "spark":
+    if engine == "flink":
+        deps.append(("org.slf4j", "slf4j-jdk14", SLF4J_VERSION))  # the job server jar's log binding
+    else:  # Spark bridges java.util.logging into slf4j itself: bind slf4j 1.x to its log4j 2
+        deps.append(("org.apache.logging.log4j", "log4j-slf4j-impl", LOG4J_VERSION))
         deps += [("org.apache.spark", f"spark-{m}_2.12", SPARK_VERSION) for m in ("core", "streaming")]
     shutil.rmtree(assembled, ignore_errors=True)
     assembled.mkdir()

@@ -25,10 +25,11 @@ from corpusmill.pipelines.transforms.stats import read_stage_counts
 from corpusmill.pipelines.transforms.write import finalize_shards
 from corpusmill.tokenizer.train import train_tokenizer
 from corpusmill.workflows import resume
+from corpusmill.workflows.engines import EngineError, engine_session
 from corpusmill.workflows.config import ConfigError, Workflow, load_workflow, resolve_path
 from corpusmill.workflows.manifest import build_manifest, corpus_checksum, package_versions, read_manifest, write_json_atomically
 from corpusmill.workflows.progress import PROGRESS_DIR, ProgressReporter
-from corpusmill.workflows.runner import describe_runner, pipeline_args
+from corpusmill.workflows.runner import describe_runner
 
 log = logging.getLogger("corpusmill")
 
@@ -87,7 +88,19 @@ def resolved_config(workflow: Workflow) -> dict[str, Any]:
     return config
 
 
-def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str], verbose: bool = False) -> int:
+def run_workflow(
+    workflow_path: Path, output: Path | None, beam_args: list[str], verbose: bool = False, engine: str | None = None
+) -> int:
+    """Run a workflow; `engine` (else the workflow's `run.engine`) picks local / flink / spark.
+    Whatever the engine session starts (job server, SDK workers) is stopped when this returns."""
+    with contextlib.ExitStack() as session:
+        return _run_workflow(workflow_path, output, beam_args, verbose, engine, session)
+
+
+def _run_workflow(
+    workflow_path: Path, output: Path | None, beam_args: list[str], verbose: bool, engine: str | None,
+    session: contextlib.ExitStack,
+) -> int:
     try:
         workflow = load_workflow(workflow_path)
     except ConfigError as e:
@@ -95,7 +108,6 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str],
         return 2
     base_dir = workflow_path.resolve().parent
     out_dir = str(output.resolve()) if output else resolve_path(base_dir, workflow.output.dir)
-    args = pipeline_args(beam_args, verbose)
     started = dt.datetime.now(dt.timezone.utc)
     clock = StageClock()
     volatile: dict[str, Any] = {}
@@ -112,6 +124,12 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str],
         source_paths = [expand_paths(resolve_path(base_dir, p) for p in s.paths) for s in workflow.sources]
     except (FileNotFoundError, ValueError) as e:
         print(f"corpusmill: {workflow_path}: {e}", file=sys.stderr)
+        return 2
+    engine = engine or workflow.run.engine
+    try:  # engine logs stay in _stats/engine/; its temporary and spill files are removed on exit
+        args = session.enter_context(engine_session(engine, beam_args, os.path.join(out_dir, "_stats", "engine"), verbose=verbose))
+    except EngineError as e:
+        print(f"corpusmill: {e}", file=sys.stderr)
         return 2
     config = resolved_config(workflow)
     corpus_config = {k: v for k, v in config.items() if k not in ("tokenizer", "validate")}
@@ -190,6 +208,7 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str],
         "finished": None,
         "wall_seconds": None,
         "stage_seconds": clock.seconds,
+        "engine": engine,
         **describe_runner(args),
         "beam_args": args,
         **volatile,

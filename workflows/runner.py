@@ -50,6 +50,6 @@ def describe_runner(args: list[str]) -> dict[str, str | int]:
     values = dict(a.lstrip("-").split("=", 1) for a in args if a.startswith("--") and "=" in a)
     return {
         "runner": values.get("runner", "FnApiRunner"),
-        "workers": int(values.get("direct_num_workers", 1)),
+        "workers": int(values.get("direct_num_workers", values.get("sdk_worker_parallelism", 1))),
         "running_mode": values.get("direct_running_mode", "in_memory"),
     }
