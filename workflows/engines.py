@@ -424,7 +424,7 @@ RUNNER_ARTIFACTS = {"flink": f"beam-runners-flink-{FLINK_VERSION}", "spark": "be
 # Beam's Spark runner declares Spark as `provided`; its job server bundles Spark 3 for Scala 2.12.
 SPARK_VERSION = os.environ.get("CORPUSMILL_SPARK_VERSION", "3.5.0")
 SLF4J_VERSION = "1.7.30"  # Beam's slf4j-api
-LOG4J_VERSION = "2.20.0"  # Spark 3.5's log4j 2
+SPARK_SLF4J_VERSION = "2.0.7"  # Spark 3.5's slf4j-api
 POM = """<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
 <groupId>corpusmill.engines</groupId><artifactId>{name}</artifactId><version>1</version>
 <dependencies>{deps}</dependencies></project>
@@ -466,8 +466,8 @@ def fetch(engine: str, engines_dir: Path = ENGINES_DIR) -> str:
     deps = [("org.apache.beam", RUNNER_ARTIFACTS[engine], version), ("org.apache.beam", "beam-runners-java-job-service", version)]
     if engine == "flink":
         deps.append(("org.slf4j", "slf4j-jdk14", SLF4J_VERSION))  # the job server jar's log binding
-    else:  # Spark bridges java.util.logging into slf4j itself: bind slf4j 1.x to its log4j 2
-        deps.append(("org.apache.logging.log4j", "log4j-slf4j-impl", LOG4J_VERSION))
+    else:  # Spark 3.5 logs through slf4j 2 (bound to its log4j 2); Beam's slf4j 1.7 calls still work
+        deps.append(("org.slf4j", "slf4j-api", SPARK_SLF4J_VERSION))
         deps += [("org.apache.spark", f"spark-{m}_2.12", SPARK_VERSION) for m in ("core", "streaming")]
     shutil.rmtree(assembled, ignore_errors=True)
     assembled.mkdir()
