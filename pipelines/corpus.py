@@ -55,7 +55,8 @@ def build_corpus(pipeline: beam.Pipeline, workflow: Workflow, source_paths: list
         name = f"{source.kind.capitalize()}{i}"
         mine = by_source[i] | f"Untag{name}" >> beam.Map(lambda item: item[1])
         stepped = mine | f"Steps{name}" >> ApplySteps(
-            workflow.steps_for(source), namespace=f"steps.{source.kind}", batch_size=workflow.run.batch_size
+            workflow.steps_for(source), namespace=f"steps.{source.kind}", batch_size=workflow.run.batch_size,
+            progress_dir=f"{out_dir}/{PROGRESS_DIR}",
         )
         documents.append(stepped["documents"])
         rejected.append(stepped["rejected"])
@@ -68,7 +69,7 @@ def build_corpus(pipeline: beam.Pipeline, workflow: Workflow, source_paths: list
     if exact is not None:
         from corpusmill.pipelines.transforms.dedup import ExactDedup
 
-        result = docs | "ExactDedup" >> ExactDedup(exact)
+        result = docs | "ExactDedup" >> ExactDedup(exact, progress_dir=f"{out_dir}/{PROGRESS_DIR}")
         docs = result.kept
         rejected.append(result.rejected)
         counts.append(count_stage(docs, "exact_dedup", "CountExact"))
@@ -76,7 +77,7 @@ def build_corpus(pipeline: beam.Pipeline, workflow: Workflow, source_paths: list
     if workflow.dedup.minhash is not None:
         from corpusmill.pipelines.transforms.dedup import MinHashDedup
 
-        result = docs | "MinHashDedup" >> MinHashDedup(workflow.dedup.minhash)
+        result = docs | "MinHashDedup" >> MinHashDedup(workflow.dedup.minhash, progress_dir=f"{out_dir}/{PROGRESS_DIR}")
         docs = result.kept
         rejected.append(result.rejected)
         counts.append(count_stage(docs, "minhash_dedup", "CountMinHash"))

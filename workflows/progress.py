@@ -1,9 +1,13 @@
-"""Progress of a long run in the terminal: files and documents read, elapsed time.
+"""Progress of a long run in the terminal: files and documents read, then every later stage
+(documents through steps, dedup survivors, MinHash signatures and connected-component rounds,
+shards written), elapsed time.
 
 Readers append one line per finished unit of work to `<out>/_stats/progress/<worker>.tsv`
-(`pipelines.transforms.read.ReadUnitFn`); a thread in the launching process sums those files
-every few seconds and prints a line when something changed. Best effort by design: on a
-cluster whose workers cannot see the output directory it simply prints nothing.
+(`pipelines.transforms.read.ReadUnitFn`), later stages one line per bundle to
+`<worker>.stages` (`pipelines.transforms.progress`); a thread in the launching process sums
+those files every few seconds and prints a line when something changed. It works the same on
+every engine whose workers write to the output directory (local, Flink and Spark on one
+machine); best effort by design: on a cluster whose workers cannot see it, it prints nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import threading
 import time
 from typing import TextIO
 
-from corpusmill.pipelines.transforms.progress import PROGRESS_DIR, read_progress
+from corpusmill.pipelines.transforms.progress import PROGRESS_DIR, read_progress, read_stages
 
 __all__ = ["PROGRESS_DIR", "ProgressReporter"]
 
@@ -31,7 +35,7 @@ class ProgressReporter:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="corpusmill-progress", daemon=True)
         self._started = time.monotonic()
-        self._last: tuple[int, int] | None = None
+        self._last: tuple[tuple[int, int], dict[str, int]] | None = None
 
     def __enter__(self) -> ProgressReporter:
         self._thread.start()
@@ -47,14 +51,15 @@ class ProgressReporter:
             self._print()
 
     def _print(self) -> None:
-        state = read_progress(self._dir)
-        if state == self._last:
+        read, stages = read_progress(self._dir), read_stages(self._dir)
+        if (read, stages) == self._last:
             return
-        self._last = state
-        units, documents = state
+        self._last = (read, stages)
+        units, documents = read
         elapsed = int(time.monotonic() - self._started)
+        later = "".join(f", {stage} {n:,}" for stage, n in stages.items())
         print(
-            f"corpusmill: reading: {units} parts of {self._total} input files done, {documents:,} documents, "
+            f"corpusmill: reading: {units} parts of {self._total} input files done, {documents:,} documents{later}, "
             f"{elapsed // 3600:d}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d} elapsed",
             file=self._stream or sys.stderr,
             flush=True,

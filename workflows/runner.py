@@ -14,6 +14,14 @@ import os
 from apache_beam.options.pipeline_options import PipelineOptions
 
 MAX_DEFAULT_WORKERS = 4
+FN_API_RUNNER = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
+
+
+def local_runner() -> str:
+    """`FnApiRunner`, by its short name where this Beam knows it, else by its full path."""
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    return "FnApiRunner" if FN_API_RUNNER in StandardOptions.ALL_KNOWN_RUNNERS else FN_API_RUNNER
 
 
 def default_workers() -> int:
@@ -33,7 +41,7 @@ def pipeline_args(extra_args: list[str], verbose: bool = False) -> list[str]:
     if not verbose and not _given(args, "--default_sdk_harness_log_level"):
         args.append("--default_sdk_harness_log_level=WARNING")
     if not _given(args, "--runner"):
-        args.append("--runner=FnApiRunner")
+        args.append(f"--runner={local_runner()}")
         if not _given(args, "--direct_num_workers"):
             workers = default_workers()
             args.append(f"--direct_num_workers={workers}")

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
+from corpusmill.pipelines.transforms.progress import PROGRESS_DIR, record_stage
 from corpusmill.schemas.document import SCHEMAS, Document, Failure, Rejection, to_row
 
 ROW_GROUP_ROWS = 4096
@@ -77,6 +78,8 @@ class WriteShardFn(beam.DoFn):
         ordered = sorted(records, key=sort_key)
         path = f"{self._directory}/{self._kind}/{shard_name(index, self._count)}"
         write_parquet_atomically([to_row(r) for r in ordered], SCHEMAS[self._kind], path)
+        if "://" not in self._directory:  # progress files are local-only, best effort
+            record_stage(f"{self._directory}/{PROGRESS_DIR}", uuid.uuid4().hex[:8], f"{self._kind} shards written", 1)
         yield path
 
 
