@@ -6,11 +6,21 @@ order (`sort_key`). A shard is written to a hidden temporary name in the same di
 renamed into place when complete, so a reader never sees a half-written shard. Shards that
 received no rows are written empty by `finalize_shards` after the pipeline, so every run has
 exactly N files per kind.
+
+Bounded groups: a grouping key's values travel as one record on some engines (Flink batch
+builds one list per key), so a shard is never grouped whole when it is large. The rows per
+shard are counted first (a small side input); a shard of more than `max_group_rows` rows is
+split by a second hash of the id into ceil(rows / max_group_rows) groups, each written as a
+sorted run (`.run-...` next to the shards), and the runs are merged by a streaming k-way merge
+(one batch per run in memory) into the shard, row group by row group exactly as a single
+write would lay them out: the shard's bytes do not depend on the split
+(tests/pipelines/transforms/test_write.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import io
 import os
 import uuid
@@ -27,6 +37,9 @@ from corpusmill.schemas.document import SCHEMAS, Document, Failure, Rejection, t
 
 ROW_GROUP_ROWS = 4096
 COMPRESSION = "zstd"
+# Rows of one shard grouped under one key at most (~400 MB of 4 KB documents).
+MAX_GROUP_ROWS = 100_000
+MERGE_BATCH_ROWS = 1024
 
 
 def shard_name(index: int, count: int) -> str:
@@ -53,6 +66,50 @@ def sort_key(record: Document | Rejection | Failure) -> tuple[str, ...]:
     return (record.location, record.step, record.error, record.id or "")
 
 
+def row_sort_key(kind: str, row: dict[str, Any]) -> tuple[str, ...]:
+    """`sort_key` of the record a Parquet row of `kind` holds."""
+    if kind == "corpus":
+        return (row["id"], row["location"], row["text"])
+    if kind == "rejected":
+        return (row["id"], row["step"], row["reason"], row["location"], row["detail"])
+    return (row["location"], row["step"], row["error"], row["id"] or "")
+
+
+def _run_rows(path: str) -> Iterator[dict[str, Any]]:
+    with FileSystems.open(path) as f:
+        parquet = pq.ParquetFile(io.BytesIO(f.read()) if "://" in path else path)
+        for batch in parquet.iter_batches(batch_size=MERGE_BATCH_ROWS):
+            yield from batch.to_pylist()
+
+
+def merge_runs_atomically(run_paths: list[str], kind: str, path: str) -> int:
+    """K-way merge of sorted Parquet runs into `path` (temporary name + rename); row groups of
+    ROW_GROUP_ROWS rows, as `write_parquet_atomically` would write the same rows. Returns rows."""
+    schema = SCHEMAS[kind]
+    directory, name = path.rsplit("/", 1) if "/" in path else (".", path)
+    tmp = f"{directory}/.{name}.{uuid.uuid4().hex}.tmp"
+    merged = heapq.merge(*(_run_rows(p) for p in run_paths), key=lambda row: row_sort_key(kind, row))
+    rows = 0
+    with FileSystems.create(tmp) as f:
+        writer = pq.ParquetWriter(f, schema, compression=COMPRESSION, write_statistics=True)
+        chunk: list[dict[str, Any]] = []
+        for row in merged:
+            chunk.append(row)
+            if len(chunk) == ROW_GROUP_ROWS:
+                writer.write_table(pa.Table.from_pylist(chunk, schema=schema), row_group_size=ROW_GROUP_ROWS)
+                rows += len(chunk)
+                chunk = []
+        if chunk or rows == 0:
+            writer.write_table(pa.Table.from_pylist(chunk, schema=schema), row_group_size=ROW_GROUP_ROWS)
+            rows += len(chunk)
+        writer.close()
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([tmp], [path])
+    FileSystems.delete(run_paths)
+    return rows
+
+
 def write_parquet_atomically(rows: list[dict[str, Any]], schema: pa.Schema, path: str) -> None:
     """Write rows to `path` via a hidden temporary file in the same directory + rename."""
     directory, name = path.rsplit("/", 1) if "/" in path else (".", path)
@@ -67,40 +124,89 @@ def write_parquet_atomically(rows: list[dict[str, Any]], schema: pa.Schema, path
     FileSystems.rename([tmp], [path])
 
 
+def run_name(index: int, count: int, group: int, groups: int) -> str:
+    return f".run-{index:05d}-of-{count:05d}.{group:05d}-of-{groups:05d}.parquet"
+
+
+def group_of(key: str, groups: int) -> int:
+    """The group of a record within its shard: a hash independent of `shard_of`'s."""
+    if groups <= 1:
+        return 0
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8, person=b"shardgrp").digest()
+    return int.from_bytes(digest, "big") % groups
+
+
 class WriteShardFn(beam.DoFn):
+    """((shard, group, groups), records) -> the shard itself when it has one group, else a
+    sorted run; yields (shard, run path) for runs that still have to be merged."""
+
     def __init__(self, directory: str, kind: str, count: int) -> None:
         self._directory = directory
         self._kind = kind
         self._count = count
 
-    def process(self, element: tuple[int, Iterable[Any]]) -> Iterator[str]:
-        index, records = element
+    def process(self, element: tuple[tuple[int, int, int], Iterable[Any]]) -> Iterator[tuple[int, str]]:
+        (index, group, groups), records = element
         ordered = sorted(records, key=sort_key)
-        path = f"{self._directory}/{self._kind}/{shard_name(index, self._count)}"
-        write_parquet_atomically([to_row(r) for r in ordered], SCHEMAS[self._kind], path)
+        folder = f"{self._directory}/{self._kind}"
+        if groups == 1:
+            write_parquet_atomically([to_row(r) for r in ordered], SCHEMAS[self._kind], f"{folder}/{shard_name(index, self._count)}")
+            self._progress()
+            return
+        run = f"{folder}/{run_name(index, self._count, group, groups)}"
+        write_parquet_atomically([to_row(r) for r in ordered], SCHEMAS[self._kind], run)
+        yield index, run
+
+    def _progress(self) -> None:
         if "://" not in self._directory:  # progress files are local-only, best effort
             record_stage(f"{self._directory}/{PROGRESS_DIR}", uuid.uuid4().hex[:8], f"{self._kind} shards written", 1)
+
+
+class MergeRunsFn(WriteShardFn):
+    """(shard, run paths) -> the shard, merged from its runs."""
+
+    def process(self, element: tuple[int, Iterable[str]]) -> Iterator[str]:  # type: ignore[override]
+        index, runs = element
+        path = f"{self._directory}/{self._kind}/{shard_name(index, self._count)}"
+        merge_runs_atomically(sorted(runs), self._kind, path)
+        self._progress()
         yield path
+
+
+def _key_by_group(item: tuple[int, Any], groups: dict[int, int]) -> tuple[tuple[int, int, int], Any]:
+    shard, record = item
+    n = groups[shard]
+    return (shard, group_of(record_key(record), n), n), record
 
 
 class WriteShards(beam.PTransform):
     """Write a PCollection of records of one kind (`corpus`, `rejected`, `failed`)."""
 
-    def __init__(self, directory: str, kind: str, count: int) -> None:
+    def __init__(self, directory: str, kind: str, count: int, max_group_rows: int = MAX_GROUP_ROWS) -> None:
         super().__init__()
         if kind not in SCHEMAS:
             raise ValueError(f"unknown record kind {kind!r}")
         self._directory = directory
         self._kind = kind
         self._count = count
+        self._max_group_rows = max_group_rows
 
     def expand(self, records: beam.PCollection) -> beam.PCollection:
-        count = self._count
+        count, cap = self._count, self._max_group_rows
+        keyed = records | "KeyByShard" >> beam.Map(lambda r: (shard_of(record_key(r), count), r))
+        groups = beam.pvalue.AsDict(
+            keyed
+            | "ShardKeys" >> beam.Keys()
+            | "ShardRows" >> beam.combiners.Count.PerElement()
+            | "GroupsPerShard" >> beam.MapTuple(lambda shard, rows: (shard, -(-rows // cap)))
+        )
         return (
-            records
-            | "KeyByShard" >> beam.Map(lambda r: (shard_of(record_key(r), count), r))
+            keyed
+            | "KeyByGroup" >> beam.Map(_key_by_group, groups)
             | "GroupByShard" >> beam.GroupByKey()
             | "Write" >> beam.ParDo(WriteShardFn(self._directory, self._kind, count))
+            | "RunsByShard" >> beam.GroupByKey()
+            | "MergeRuns" >> beam.ParDo(MergeRunsFn(self._directory, self._kind, count))
         )
 
 

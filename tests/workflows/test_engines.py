@@ -68,8 +68,10 @@ def _marked_processes_prefix(prefix: str) -> list[tuple[int, str]]:
 
 
 def test_local_engine_is_the_in_process_runner() -> None:
+    from corpusmill.workflows.runner import local_runner
+
     with engine_session("local", ["--direct_num_workers=1"]) as args:
-        assert "--runner=FnApiRunner" in args and "--direct_num_workers=1" in args
+        assert f"--runner={local_runner()}" in args and "--direct_num_workers=1" in args
 
 
 def test_unknown_engine_is_refused() -> None:
