@@ -423,6 +423,7 @@ def engine_session(
 RUNNER_ARTIFACTS = {"flink": f"beam-runners-flink-{FLINK_VERSION}", "spark": "beam-runners-spark-3"}
 # Beam's Spark runner declares Spark as `provided`; its job server bundles Spark 3 for Scala 2.12.
 SPARK_VERSION = os.environ.get("CORPUSMILL_SPARK_VERSION", "3.5.0")
+RETRY_AFTER_S = 24 * 3600
 SLF4J_VERSION = "1.7.30"  # Beam's slf4j-api
 SPARK_SLF4J_VERSION = "2.0.7"  # Spark 3.5's slf4j-api
 POM = """<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
@@ -458,6 +459,9 @@ def fetch(engine: str, engines_dir: Path = ENGINES_DIR) -> str:
         return f"{engine}: {jar} present"
     if (assembled / "lib").is_dir() and (assembled / ".complete").is_file():
         return f"{engine}: {assembled} present"
+    recent = note.is_file() and time.time() - note.stat().st_mtime < RETRY_AFTER_S
+    if recent and not os.environ.get("CORPUSMILL_ENGINES_RETRY"):  # Maven takes ~25 s to say no again
+        return f"{engine}: NOT AVAILABLE for Beam {version} (checked within a day; CORPUSMILL_ENGINES_RETRY=1 asks again): " + note.read_text(encoding="utf-8").strip()
     coordinate = f"org.apache.beam:{ARTIFACTS[engine]}:{version}"
     ok, jar_error = _maven(["dependency:copy", f"-Dartifact={coordinate}", f"-DoutputDirectory={engines_dir}"], engines_dir)
     if ok and jar.is_file():

@@ -36,6 +36,7 @@ class ProgressReporter:
         self._thread = threading.Thread(target=self._loop, name="corpusmill-progress", daemon=True)
         self._started = time.monotonic()
         self._last: tuple[tuple[int, int], dict[str, int]] | None = None
+        self._order: list[str] = []
 
     def __enter__(self) -> ProgressReporter:
         self._thread.start()
@@ -57,7 +58,10 @@ class ProgressReporter:
         self._last = (read, stages)
         units, documents = read
         elapsed = int(time.monotonic() - self._started)
-        later = "".join(f", {stage} {n:,}" for stage, n in stages.items())
+        for stage in sorted(stages):  # stages in the order they first showed up
+            if stage not in self._order:
+                self._order.append(stage)
+        later = "".join(f", {stage} {stages[stage]:,}" for stage in self._order)
         print(
             f"corpusmill: reading: {units} parts of {self._total} input files done, {documents:,} documents{later}, "
             f"{elapsed // 3600:d}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d} elapsed",
