@@ -23,8 +23,10 @@ pipeline arguments to run with:
   started with a parent-death signal, so they also die if this process is killed outright.
 * `flink` / `spark` against an existing cluster (`--flink_master=`, `--spark_master_url=`, or a
   `--job_endpoint=` of a running job server): nothing is started; Beam's own FlinkRunner /
-  SparkRunner / PortableRunner options pass through (the local jar is handed to Beam so that it
-  never downloads one).
+  SparkRunner / PortableRunner options pass through. Beam's FlinkRunner / SparkRunner start a
+  job server from a jar, which they download unless given one: the local jar is handed to them,
+  and without one (or an explicit `--flink_job_server_jar` / `--spark_job_server_jar`) the
+  session refuses rather than let Beam download at run time.
 """
 
 from __future__ import annotations
@@ -162,7 +164,13 @@ def cluster_args(engine: str, beam_args: list[str]) -> list[str] | None:
         args.append(f"--runner={runner}")
     jar_flag = f"--{engine}_job_server_jar"
     jar = job_server_path(engine)
-    if not _given(args, jar_flag) and jar.is_file():  # (an assembled folder cannot be handed to Beam)
+    if not _given(args, jar_flag):
+        if not jar.is_file():  # an assembled folder cannot be handed to Beam's runner
+            raise EngineError(
+                f"{flag} needs Beam's {engine} job server jar, and {jar} is not there: Beam's "
+                f"{runner} would download one at run time. Pass {jar_flag}=PATH, or start a job "
+                "server for the cluster and pass --job_endpoint=HOST:PORT"
+            )
         args.append(f"{jar_flag}={jar}")  # Beam's runner would otherwise download one
     if engine == "flink":
         args.append(f"--flink_version={FLINK_VERSION}")

@@ -80,12 +80,17 @@ def test_unknown_engine_is_refused() -> None:
             pass
 
 
-def test_existing_cluster_options_pass_through_to_beam() -> None:
+def test_existing_cluster_options_pass_through_to_beam(tmp_path: Path) -> None:
     """A named cluster or job server: nothing is started, Beam's runner options go through."""
-    flink = cluster_args("flink", ["--flink_master=host:8081"])
+    jar = tmp_path / "server.jar"
+    jar.write_bytes(b"")  # only its path is handed on here; nothing runs it
+    flink = cluster_args("flink", ["--flink_master=host:8081", f"--flink_job_server_jar={jar}"])
     assert flink is not None and "--runner=FlinkRunner" in flink and "--flink_master=host:8081" in flink
-    spark = cluster_args("spark", ["--spark_master_url=spark://host:7077", "--runner=SparkRunner"])
+    spark = cluster_args("spark", ["--spark_master_url=spark://host:7077", "--runner=SparkRunner", f"--spark_job_server_jar={jar}"])
     assert spark is not None and spark.count("--runner=SparkRunner") == 1
+    if not engines.job_server_path("flink").is_file():  # Beam's FlinkRunner would download one
+        with pytest.raises(EngineError, match="download"):
+            cluster_args("flink", ["--flink_master=host:8081"])
     endpoint = cluster_args("spark", ["--job_endpoint=host:8099"])
     assert endpoint == ["--job_endpoint=host:8099", "--runner=PortableRunner"]
     assert cluster_args("flink", ["--parallelism=2"]) is None  # no cluster: start one locally
