@@ -682,7 +682,7 @@ def profile_components(corpus: dict[str, Any], max_docs: int) -> dict[str, Any]:
     n = len(docs)
     alive = docs
     per_language: dict[str, dict[str, list[float]]] = {}  # step -> group -> [docs, cpu s]
-    for spec in [c.spec() for c in load_preset("web")]:
+    for spec in load_preset("web"):
         chain = StepChain([spec])
         chain.setup()
         # warm-up: lazy model/dictionary loads (fastText, jieba) are not per-document cost

@@ -1,13 +1,13 @@
-"""Progress of a long run in the terminal: files and documents read, then every later stage
-(documents through steps, dedup survivors, MinHash signatures and connected-component rounds,
-shards written), elapsed time.
+"""Progress of a long run in the terminal: files and documents read, then the later stages
+(documents through steps, dedup survivors, MinHash signatures and edges after each
+connected-component round, shards written: `<worker>.stages` files written through
+`schemas.outputs.record_stage`), elapsed time. The same on every engine whose workers write to
+the output directory.
 
 Readers append one line per finished unit of work to `<out>/_stats/progress/<worker>.tsv`
-(`pipelines.transforms.read.ReadUnitFn`), later stages one line per bundle to
-`<worker>.stages` (`pipelines.transforms.progress`); a thread in the launching process sums
-those files every few seconds and prints a line when something changed. It works the same on
-every engine whose workers write to the output directory (local, Flink and Spark on one
-machine); best effort by design: on a cluster whose workers cannot see it, it prints nothing.
+(`pipelines.transforms.read.ReadUnitFn` via `schemas.outputs.record_progress`); a thread in the launching process sums those files
+every few seconds and prints a line when something changed. Best effort by design: on a
+cluster whose workers cannot see the output directory it simply prints nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import threading
 import time
 from typing import TextIO
 
-from corpusmill.pipelines.transforms.progress import PROGRESS_DIR, read_progress, read_stages
+from corpusmill.schemas.outputs import PROGRESS_DIR, read_progress, read_stages
 
 __all__ = ["PROGRESS_DIR", "ProgressReporter"]
 
@@ -58,7 +58,7 @@ class ProgressReporter:
         self._last = (read, stages)
         units, documents = read
         elapsed = int(time.monotonic() - self._started)
-        for stage in sorted(stages):  # stages in the order they first showed up
+        for stage in sorted(stages):  # later stages in the order they first showed up
             if stage not in self._order:
                 self._order.append(stage)
         later = "".join(f", {stage} {stages[stage]:,}" for stage in self._order)

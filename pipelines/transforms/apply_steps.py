@@ -12,7 +12,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 
 from corpusmill.pipelines.steps.runner import StepChain, StepSpec
-from corpusmill.pipelines.transforms.progress import record_stage
+from corpusmill.schemas.outputs import record_stage
 from corpusmill.schemas.document import Document
 
 REJECTED = "rejected"

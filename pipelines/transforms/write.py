@@ -3,9 +3,9 @@
 A record goes to shard `hash(id) mod N` (BLAKE2b of the id, so the same id always lands in
 the same shard whatever the runner or worker count); rows are sorted within a shard by a total
 order (`sort_key`). A shard is written to a hidden temporary name in the same directory and
-renamed into place when complete, so a reader never sees a half-written shard. Shards that
-received no rows are written empty by `finalize_shards` after the pipeline, so every run has
-exactly N files per kind.
+renamed into place when complete (`schemas.outputs.write_parquet`), so a reader never sees a
+half-written shard. Shards that received no rows are written empty by
+`schemas.outputs.finalize_shards` after the pipeline, so every run has exactly N files per kind.
 
 Bounded groups: a grouping key's values travel as one record on some engines (Flink batch
 builds one list per key), so a shard is never grouped whole when it is large. The rows per
@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import io
-import os
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -30,20 +28,13 @@ from typing import Any
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 
-from corpusmill.pipelines.transforms.progress import PROGRESS_DIR, record_stage
+from corpusmill.schemas import outputs
 from corpusmill.schemas.document import SCHEMAS, Document, Failure, Rejection, to_row
 
-ROW_GROUP_ROWS = 4096
-COMPRESSION = "zstd"
 # Rows of one shard grouped under one key at most (~400 MB of 4 KB documents).
 MAX_GROUP_ROWS = 100_000
 MERGE_BATCH_ROWS = 1024
-
-
-def shard_name(index: int, count: int) -> str:
-    return f"part-{index:05d}-of-{count:05d}.parquet"
 
 
 def shard_of(key: str, count: int) -> int:
@@ -76,52 +67,34 @@ def row_sort_key(kind: str, row: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _run_rows(path: str) -> Iterator[dict[str, Any]]:
-    with FileSystems.open(path) as f:
-        parquet = pq.ParquetFile(io.BytesIO(f.read()) if "://" in path else path)
-        for batch in parquet.iter_batches(batch_size=MERGE_BATCH_ROWS):
-            yield from batch.to_pylist()
+    for batch in outputs.parquet_file(path).iter_batches(batch_size=MERGE_BATCH_ROWS):
+        yield from batch.to_pylist()
 
 
-def merge_runs_atomically(run_paths: list[str], kind: str, path: str) -> int:
-    """K-way merge of sorted Parquet runs into `path` (temporary name + rename); row groups of
-    ROW_GROUP_ROWS rows, as `write_parquet_atomically` would write the same rows. Returns rows."""
+def merge_runs(run_paths: list[str], kind: str, path: str) -> int:
+    """K-way merge of sorted Parquet runs into `path` (written atomically, runs removed after);
+    row groups of PARQUET_ROW_GROUP_ROWS rows, as `outputs.write_parquet` lays out the same
+    rows. Returns the number of rows."""
     schema = SCHEMAS[kind]
-    directory, name = path.rsplit("/", 1) if "/" in path else (".", path)
-    tmp = f"{directory}/.{name}.{uuid.uuid4().hex}.tmp"
+    size = outputs.PARQUET_ROW_GROUP_ROWS
     merged = heapq.merge(*(_run_rows(p) for p in run_paths), key=lambda row: row_sort_key(kind, row))
     rows = 0
-    with FileSystems.create(tmp) as f:
-        writer = pq.ParquetWriter(f, schema, compression=COMPRESSION, write_statistics=True)
+    with outputs.open_atomically(path) as f:
+        writer = pq.ParquetWriter(f, schema, compression=outputs.PARQUET_COMPRESSION, write_statistics=True)
         chunk: list[dict[str, Any]] = []
         for row in merged:
             chunk.append(row)
-            if len(chunk) == ROW_GROUP_ROWS:
-                writer.write_table(pa.Table.from_pylist(chunk, schema=schema), row_group_size=ROW_GROUP_ROWS)
+            if len(chunk) == size:
+                writer.write_table(pa.Table.from_pylist(chunk, schema=schema), row_group_size=size)
                 rows += len(chunk)
                 chunk = []
         if chunk or rows == 0:
-            writer.write_table(pa.Table.from_pylist(chunk, schema=schema), row_group_size=ROW_GROUP_ROWS)
+            writer.write_table(pa.Table.from_pylist(chunk, schema=schema), row_group_size=size)
             rows += len(chunk)
         writer.close()
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-    FileSystems.rename([tmp], [path])
-    FileSystems.delete(run_paths)
+    for run in run_paths:
+        outputs.remove(run)
     return rows
-
-
-def write_parquet_atomically(rows: list[dict[str, Any]], schema: pa.Schema, path: str) -> None:
-    """Write rows to `path` via a hidden temporary file in the same directory + rename."""
-    directory, name = path.rsplit("/", 1) if "/" in path else (".", path)
-    tmp = f"{directory}/.{name}.{uuid.uuid4().hex}.tmp"
-    table = pa.Table.from_pylist(rows, schema=schema)
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression=COMPRESSION, row_group_size=ROW_GROUP_ROWS, write_statistics=True)
-    with FileSystems.create(tmp) as f:
-        f.write(buffer.getvalue())
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-    FileSystems.rename([tmp], [path])
 
 
 def run_name(index: int, count: int, group: int, groups: int) -> str:
@@ -148,18 +121,18 @@ class WriteShardFn(beam.DoFn):
     def process(self, element: tuple[tuple[int, int, int], Iterable[Any]]) -> Iterator[tuple[int, str]]:
         (index, group, groups), records = element
         ordered = sorted(records, key=sort_key)
-        folder = f"{self._directory}/{self._kind}"
+        table = pa.Table.from_pylist([to_row(r) for r in ordered], schema=SCHEMAS[self._kind])
         if groups == 1:
-            write_parquet_atomically([to_row(r) for r in ordered], SCHEMAS[self._kind], f"{folder}/{shard_name(index, self._count)}")
+            outputs.write_parquet(outputs.join(self._directory, self._kind, outputs.shard_name(index, self._count)), table)
             self._progress()
             return
-        run = f"{folder}/{run_name(index, self._count, group, groups)}"
-        write_parquet_atomically([to_row(r) for r in ordered], SCHEMAS[self._kind], run)
+        run = outputs.join(self._directory, self._kind, run_name(index, self._count, group, groups))
+        outputs.write_parquet(run, table)
         yield index, run
 
     def _progress(self) -> None:
-        if "://" not in self._directory:  # progress files are local-only, best effort
-            record_stage(f"{self._directory}/{PROGRESS_DIR}", uuid.uuid4().hex[:8], f"{self._kind} shards written", 1)
+        progress_dir = outputs.join(self._directory, outputs.PROGRESS_DIR)
+        outputs.record_stage(progress_dir, uuid.uuid4().hex[:8], f"{self._kind} shards written", 1)
 
 
 class MergeRunsFn(WriteShardFn):
@@ -167,8 +140,8 @@ class MergeRunsFn(WriteShardFn):
 
     def process(self, element: tuple[int, Iterable[str]]) -> Iterator[str]:  # type: ignore[override]
         index, runs = element
-        path = f"{self._directory}/{self._kind}/{shard_name(index, self._count)}"
-        merge_runs_atomically(sorted(runs), self._kind, path)
+        path = outputs.join(self._directory, self._kind, outputs.shard_name(index, self._count))
+        merge_runs(sorted(runs), self._kind, path)
         self._progress()
         yield path
 
@@ -208,32 +181,3 @@ class WriteShards(beam.PTransform):
             | "RunsByShard" >> beam.GroupByKey()
             | "MergeRuns" >> beam.ParDo(MergeRunsFn(self._directory, self._kind, count))
         )
-
-
-def finalize_shards(directory: str, kind: str, count: int) -> list[dict[str, Any]]:
-    """After the pipeline: write missing shards empty, remove stale shards of another count,
-    and describe every shard (path relative to `directory`, rows, bytes, sha256)."""
-    folder = os.path.join(directory, kind)
-    os.makedirs(folder, exist_ok=True)
-    expected = {shard_name(i, count) for i in range(count)}
-    for name in os.listdir(folder):
-        if name.startswith("part-") and name not in expected:
-            os.remove(os.path.join(folder, name))
-    entries = []
-    for i in range(count):
-        name = shard_name(i, count)
-        path = os.path.join(folder, name)
-        if not os.path.exists(path):
-            write_parquet_atomically([], SCHEMAS[kind], path)
-        entries.append(describe_file(directory, f"{kind}/{name}"))
-    return entries
-
-
-def describe_file(directory: str, relative: str) -> dict[str, Any]:
-    path = os.path.join(directory, relative)
-    sha = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            sha.update(chunk)
-    rows = pq.ParquetFile(path).metadata.num_rows
-    return {"path": relative, "rows": rows, "bytes": os.path.getsize(path), "sha256": sha.hexdigest()}

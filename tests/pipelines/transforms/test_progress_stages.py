@@ -10,7 +10,8 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
-from corpusmill.pipelines.transforms.progress import count_progress, read_stages, record_stage, record_unit
+from corpusmill.pipelines.transforms.progress import count_progress
+from corpusmill.schemas.outputs import read_stages, record_progress, record_stage
 from corpusmill.workflows.progress import ProgressReporter
 
 
@@ -31,7 +32,7 @@ def test_no_progress_dir_leaves_the_collection_alone() -> None:
 def test_reporter_prints_later_stages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = str(tmp_path / "progress")
     with ProgressReporter(folder, total_files=1, interval=0.05):
-        record_unit(folder, "w1", "a.warc.gz", 10)
+        record_progress(folder, "w1", "a.warc.gz", 10)
         record_stage(folder, "w1", "steps", 6)
         record_stage(folder, "w2", "steps", 4)
         record_stage(folder, "w2", "corpus shards written", 1)
