@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 OUT    ?= out/sample
 
-.PHONY: demo test test-fast bench lint clean setup browser
+.PHONY: demo test test-fast bench lint clean setup browser engines
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ setup: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VENV)/bin/corpusmill run workflows/sample.yaml --output $(OUT)
 
-test: $(VENV)/.installed browser
+test: $(VENV)/.installed browser engines
 	$(PY) -m pytest -q
 
 # The report's browser test uses Debian's Chromium. Installed here when running as root on a
@@ -35,6 +35,14 @@ browser:
 	    echo "installing Debian's chromium for the report's browser test"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium not found: the report's browser test will skip"; fi; }
+
+# Flink and Spark job servers for `--engine flink|spark`, fetched here with Maven (never at run
+# time) into .engines/, at exactly the installed apache_beam version. Idempotent. When Maven
+# Central does not serve them, .engines/*.unavailable records Maven's error, those engines
+# report it and their tests skip (workflows/engines.py, `fetch`).
+ENGINES_DIR ?= .engines
+engines: $(VENV)/.installed
+	CORPUSMILL_ENGINES_DIR=$(ENGINES_DIR) $(PY) -m corpusmill.workflows.engines fetch flink spark
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -q -m "not slow"

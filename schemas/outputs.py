@@ -236,6 +236,34 @@ def read_progress(progress_dir: str) -> tuple[int, int]:
     return units, documents
 
 
+def record_stage(progress_dir: str, worker: str, stage: str, count: int) -> None:
+    """Append `stage<TAB>count` to this worker's `.stages` file: progress of the stages after
+    reading (documents through steps, dedup, shards written; best effort: never raises)."""
+    try:
+        make_dirs(progress_dir)
+        with open(join(progress_dir, f"{worker}.stages"), "a", encoding="utf-8") as f:
+            f.write(f"{stage}\t{count}\n")
+    except OSError:
+        pass
+
+
+def read_stages(progress_dir: str) -> dict[str, int]:
+    """{stage: count so far}, summed over every worker's `.stages` file."""
+    totals: dict[str, int] = {}
+    for name in list_dir(progress_dir):
+        if not name.endswith(".stages"):
+            continue
+        try:
+            lines = read_text(join(progress_dir, name)).splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            stage, _, n = line.rpartition("\t")
+            if stage and n.isdigit():
+                totals[stage] = totals.get(stage, 0) + int(n)
+    return totals
+
+
 def require_run(out_dir: str) -> None:
     """Raise NotARun unless `out_dir` holds a run's manifest.json."""
     if not is_file(join(out_dir, MANIFEST)):
