@@ -12,13 +12,15 @@ code by default).
 
 Detectors:
   step                 `corpusmill.pipelines.steps.pii` as it is (each kind on its own);
+  regexes (...)        the same module at the commit before phonenumbers replaced its phone
+                       regexes (loaded from git), for phones and secrets;
   phonenumbers[...]    `phonenumbers.PhoneNumberMatcher` at leniency POSSIBLE or VALID, for
                        one region (US) or the union over several regions;
   detect-secrets[...]  detect-secrets' file-scanning path run in process on the lines of the
                        text (line filters, plugins, context filters; the file name of the
                        source selects its keyword patterns) with the default plugin set
                        (`all`) or without the two entropy plugins (`no-entropy`); its
-                       `IPPublicDetector` hits count as ipv4. (`scan_line`, its ad-hoc API,
+                       `IPPublicDetector` is off by default. (`scan_line`, its ad-hoc API,
                        searches every word for entropy and flags ordinary words.)
 
 Speed: documents per CPU-second of each detector on real documents (the 346 extraction-eval
@@ -77,11 +79,25 @@ def _spans_from_redaction(original: str, redacted: str, placeholder: str, kind: 
     return [(m.start(i), m.end(i), kind) for i in range(1, len(pieces))]
 
 
-def step_detector(kinds: tuple[str, ...] = KINDS) -> Detector:
+BASELINE_COMMIT = "cc117f7"  # pii.py before phonenumbers: the hand-written phone regexes
+
+
+def baseline_module() -> Any:
+    """`pipelines/steps/pii.py` as of BASELINE_COMMIT, loaded from git (the regexes)."""
+    import types
+
+    source = _git("show", f"{BASELINE_COMMIT}:pipelines/steps/pii.py")
+    source = source.replace('@step("pii_redaction")', "")  # do not register the step twice
+    module = types.ModuleType("pii_baseline")
+    exec(compile(source, f"pii.py@{BASELINE_COMMIT}", "exec"), module.__dict__)
+    return module
+
+
+def step_detector(kinds: tuple[str, ...] = KINDS, module: Any = pii) -> Detector:
     def detect(text: str, name: str = "") -> list[Span]:
         spans: list[Span] = []
         for kind in kinds:
-            redacted, _ = pii.redact(text, (kind,))
+            redacted, _ = module.redact(text, (kind,))
             spans += _spans_from_redaction(text, redacted, pii.PLACEHOLDERS[kind], kind)
         return spans
 
@@ -155,11 +171,12 @@ def detectors() -> dict[str, tuple[tuple[str, ...], Detector]]:
     possible, valid = phonenumbers.Leniency.POSSIBLE, phonenumbers.Leniency.VALID
     return {
         "step": (KINDS, step_detector()),
+        f"regexes (pii.py at {BASELINE_COMMIT})": (("phone", "secret"), step_detector(("phone", "secret"), baseline_module())),
         "phonenumbers[US, VALID]": (("phone",), phonenumbers_detector(("US",), valid)),
         "phonenumbers[8 regions, VALID]": (("phone",), phonenumbers_detector(REGIONS, valid)),
         "phonenumbers[8 regions, POSSIBLE]": (("phone",), phonenumbers_detector(REGIONS, possible)),
-        "detect-secrets[all]": (("secret", "ipv4"), detect_secrets_detector(entropy=True)),
-        "detect-secrets[no-entropy]": (("secret", "ipv4"), detect_secrets_detector(entropy=False)),
+        "detect-secrets[all]": (("secret",), detect_secrets_detector(entropy=True)),
+        "detect-secrets[no-entropy]": (("secret",), detect_secrets_detector(entropy=False)),
     }
 
 
@@ -304,8 +321,11 @@ def speed(docs: list[tuple[str, str]], rounds: int) -> dict[str, Any]:
         "step: secret only": lambda t, n: pii.redact(t, ("secret",)),
         "step: ipv4 only": lambda t, n: pii.redact(t, ("ipv4",)),
     }
+    base = baseline_module()
+    runs[f"regexes at {BASELINE_COMMIT}: phone only"] = lambda t, n: base.redact(t, ("phone",))
+    runs[f"regexes at {BASELINE_COMMIT}: secret only"] = lambda t, n: base.redact(t, ("secret",))
     for name, (_, det) in detectors().items():
-        if name != "step":
+        if name != "step" and not name.startswith("regexes"):
             runs[name] = det
     out: dict[str, Any] = {}
     for name, fn in runs.items():
