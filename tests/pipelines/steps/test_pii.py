@@ -215,6 +215,11 @@ def test_phone_regions_parameter():
     assert redact_phones(line, ("US",)) == (line, 0)  # a German national number is not a US one
     assert redact_phones(line, ("DE",)) == ("Tel. <PHONE>", 1)
     assert redact_phones("Tel. +49 471 80 60 745", ("US",)) == ("Tel. <PHONE>", 1)  # +CC: any region
+    spanish = web("Llámenos al 912 345 678 hoy.")
+    assert PiiRedaction()(spanish) is spanish  # Spain is not a default region
+    assert PiiRedaction(phone_regions=["ES"])(spanish).text == "Llámenos al <PHONE> hoy."
+    with pytest.raises(ValueError):
+        PiiRedaction(phone_regions=["XX"])
 
 
 # --- secrets -------------------------------------------------------------------------------
