@@ -288,6 +288,8 @@ OTHER_VALUES: dict[str, str] = {
         "info@baechli-bergsport.ch", "presse@dlrg.de", "medien@johanniter.de", "Mathilde.Langendorf@caritas.de",
         "info@falstaff.de", "contact@stanley-ks.cn", "550502573@qq.com", "tj@vision-media.ca",
         "tech@jxtdw.com", "info@regiolanda.de", "kda21@yandex.ru",
+        "pressestelle@\u00admluk.brandenburg.de",  # a soft hyphen after the "@" (as on the page)
+        "news@infocomcgt.fr",  # glued to the next line by the page's layout ("...fr4 rue")
     )},
     **{v: P for v in (
         "206.548.5600", "05507 / 91 99 488", "908-310-3960", "021-54098575", "021-54098577", "13611778776",
