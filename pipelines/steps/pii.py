@@ -170,6 +170,15 @@ _DATE_OR_QUAD = re.compile(
     r"^(?:\d{1,4}[./\-]\d{1,2}[./\-]\d{2,4}(?:\D|$)"  # 09-10-2005, 2021.01.15, 22.06.2018 10:20
     r"|\d{1,3}(?:\.\d{1,3}){3}$)"  # a dotted quad: an IPv4 address or a version
 )
+# Candidate runs that are wholly a date, a time stamp or a decimal number never reach
+# phonenumbers (they are the most common digit runs in web text).
+_NOT_A_PHONE_RUN = re.compile(
+    r"\d{1,4}([./\-])\d{1,2}\1\d{2,4}(?:[ T]\d\d?)?(?: ?[-\u2013] ?\d{1,2}(?:[.:]\d\d)?)?"  # date (time, range)
+    r"|(?:1[5-9]|20)\d\d ?[-\u2013/] ?(?:1[5-9]|20)\d\d"  # a range of years: 2013-2014
+    r"|\d+[.,]\d+"  # a decimal number
+    r"|\d{1,3}(?:\.\d{1,3}){3}"  # a dotted quad
+    r"|\(?\d(?: \d)+\)?"  # a list of digits
+)
 _ID_LABEL = re.compile(r"(?:isbn(?:-1[03])?|issn|doi|id|nit)\W{0,3}$")
 
 
@@ -199,6 +208,8 @@ def _phone_spans(text: str, regions: tuple[str, ...]) -> list[tuple[int, int]]:
     for cand in _PHONE_CANDIDATE.finditer(text):
         digits = _digit_count(cand.group(0))
         if digits < _PHONE_MIN_DIGITS or (spans and cand.start() < spans[-1][1]):
+            continue
+        if _NOT_A_PHONE_RUN.fullmatch(cand.group(0)):
             continue
         lo, hi = max(0, cand.start() - 3), min(len(text), cand.end() + 3)
         window = text[lo:hi]
