@@ -127,7 +127,11 @@ def build(specs: list[Spec], other_values: dict[str, str]) -> list[dict[str, obj
                 "source": name,
                 "origin": "real" if spec.fake_for is None else "fake value in real context",
                 "text": snip,
-                "pii": [{"kind": k, "value": v} for k, v in labels if k in PII_KINDS],
+                "pii": [
+                    {"kind": k, "value": v, "fake": spec.fake_for is not None and (k, v) == (spec.kind, spec.value)}
+                    for k, v in labels
+                    if k in PII_KINDS
+                ],
                 "negatives": [{"kind": k, "value": v} for k, v in labels if k not in PII_KINDS],
                 **({"region": spec.region} if spec.region else {}),
             }
@@ -138,7 +142,8 @@ def build(specs: list[Spec], other_values: dict[str, str]) -> list[dict[str, obj
         labelled = {(lab["kind"], lab["value"]) for group in ("pii", "negatives") for lab in row[group]}  # type: ignore[attr-defined]
         for value, kind in other_values.items():
             if value in row["text"] and (kind, value) not in labelled:  # type: ignore[operator]
-                row["pii" if kind in PII_KINDS else "negatives"].append({"kind": kind, "value": value})  # type: ignore[attr-defined]
+                label = {"kind": kind, "value": value, **({"fake": False} if kind in PII_KINDS else {})}
+                row["pii" if kind in PII_KINDS else "negatives"].append(label)  # type: ignore[attr-defined]
     return rows
 
 
