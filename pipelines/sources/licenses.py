@@ -61,7 +61,7 @@ _GNU_ABBREV = rf"gnu (?P<fam4>a|l|)gpl,? (?:version |v\.? ?)?(?P<ver4>{_GNU_VERS
 RULES: tuple[tuple[str, str], ...] = (
     ("MIT-0", r"mit no attribution"),
     ("MIT", r"permission is hereby granted, free of charge, to any person obtaining a copy"),
-    ("Apache-2.0", r"apache license,? version 2\.0|version 2\.0, january 2004 https?://www\.apache\.org/licenses/"),
+    ("Apache-2.0", r"apache license,? (?:version )?2\.0|version 2\.0, january 2004 https?://www\.apache\.org/licenses/"),
     ("BSD", r"redistribution and use in source and binary forms, with or without modification, are permitted"),
     ("ISC", r"permission to use, copy, modify, and(?:/or)? distribute this software for any purpose with or without fee is hereby granted, provided that"),
     ("0BSD", r"permission to use, copy, modify, and(?:/or)? distribute this software for any purpose with or without fee is hereby granted\. the software"),

@@ -75,6 +75,7 @@ def test_gnu_family_only_or_later(text: str, expected: str) -> None:
     [
         # Apache's full text without its "Apache License" title line (Debian copyright bodies)
         ("Version 2.0, January 2004\nhttp://www.apache.org/licenses/\n\nTERMS AND CONDITIONS FOR USE", "Apache-2.0"),
+        ('Licensed under the Apache License 2.0 (the "License").', "Apache-2.0"),  # OpenSSL's notice
         # BSD third clause worded "may not be used to endorse or promote"
         ("Redistribution and use in source and binary forms, with or without modification, are permitted "
          "provided that the following conditions are met: ... 3. The name of the author may not be used to "
