@@ -20,7 +20,17 @@ Extraction (`extract_main_text`), one option `extractor`:
     share widgets, related-article lists);
   * `trafilatura`: `trafilatura.extract` (best quality, slow, pure Python + lxml);
   * `hybrid`: `resiliparse_clean`, falling back to trafilatura on the pages where it kept
-    little of a page with much text (FALLBACK_BELOW_CHARS, FALLBACK_PAGE_CHARS).
+    little of a page with much text (FALLBACK_BELOW_CHARS, FALLBACK_PAGE_CHARS);
+  * `trafilatura_fast`: trafilatura's own main extractor (the stages `trafilatura.extract`
+    runs with `fast=True`: raw-tree prune, tree cleaning, tag conversion, `extract_content`,
+    baseline rescue) on a tree stripped of scripts, styles and other never-text elements,
+    without the readability/justext comparison and the recall escalation that cost most of
+    `trafilatura.extract`'s time;
+  * `routed` (default): `resiliparse_clean`, and on the pages where it kept fewer than
+    ROUTE_BELOW_CHARS characters (it missed or cut the article, or the page is short: where
+    it is least reliable) also `trafilatura_fast`, whose text is taken unless it is much
+    shorter (PREFER_FAST_SHARE). ROUTE_BELOW_CHARS is chosen by cross-validation under a
+    speed floor (3x trafilatura.extract) in benchmarks/extraction.py.
 The measured speed and quality of each is in benchmarks/results/extraction.md; the default
 comes from there. Output: one block (heading, paragraph, list item) per line.
 """
@@ -456,11 +466,118 @@ def extract_hybrid(html: str) -> tuple[str, str | None]:
     return (slow or text), title
 
 
+# Elements that never hold main text, removed from the lxml tree before trafilatura's stages
+# run (they would remove them too, but only after several XPath passes over them). JSON-LD
+# scripts are kept: trafilatura reads them (forum detection, baseline rescue).
+_NEVER_TEXT = ("style", "noscript", "svg", "iframe", "template", "link", "meta", "select", "button", "input", "textarea")
+
+
+# Heading permalinks ("About these documents¶" in Sphinx, "#" or "§" anchors elsewhere): not
+# text, and trafilatura keeps them glued to the heading.
+_PERMALINK_XPATH = "//a[contains(@class, 'headerlink') or normalize-space()='\u00b6' or normalize-space()='#' or normalize-space()='\u00a7']"
+_PERMALINKS_COMPILED = None
+
+
+def _PERMALINKS(tree):  # the permalink <a> elements of an lxml tree
+    global _PERMALINKS_COMPILED
+    if _PERMALINKS_COMPILED is None:
+        from lxml import etree
+
+        _PERMALINKS_COMPILED = etree.XPath(_PERMALINK_XPATH)
+    return _PERMALINKS_COMPILED(tree)
+
+
+def _trafilatura_core(html: str) -> str:
+    """Text of trafilatura's main extractor, fast path (see the module docstring).
+
+    Calls trafilatura's own stage functions (pinned trafilatura 2.3.x; exercised by
+    tests/pipelines/sources/test_html.py), in the order `trafilatura_sequence` runs them for
+    `fast=True, include_comments=False, include_tables=True`, minus the recall escalation."""
+    from lxml import etree
+    from trafilatura.baseline import baseline
+    from trafilatura.htmlprocessing import convert_tags, prune_unwanted_nodes, tree_cleaning
+    from trafilatura.main_extractor import extract_content
+    from trafilatura.utils import load_html
+    from trafilatura.xml import xmltotxt
+    from trafilatura.xpaths import RAW_TREE_PRUNE_XPATH, REMOVE_COMMENTS_AND_LISTS_XPATH
+
+    tree = load_html(html)
+    if tree is None:
+        return ""
+    scripts = [e for e in tree.iter("script") if (e.get("type") or "").lower() != "application/ld+json"]
+    for element in scripts:
+        element.drop_tree()
+    etree.strip_elements(tree, etree.Comment, *_NEVER_TEXT, with_tail=False)
+    for element in _PERMALINKS(tree):
+        element.drop_tree()
+    tree = prune_unwanted_nodes(tree, RAW_TREE_PRUNE_XPATH)
+    tree = prune_unwanted_nodes(tree, REMOVE_COMMENTS_AND_LISTS_XPATH)
+    options = _trafilatura_options()
+    cleaned = convert_tags(tree_cleaning(tree, options), options, None)
+    body, text = extract_content(cleaned, options)
+    if len(text) < options.min_extracted_size:  # trafilatura's baseline rescue (stage 3)
+        _, rescued, rescued_len = baseline(html)
+        if rescued_len > len(text):
+            return tidy_text(rescued)
+    return tidy_text(xmltotxt(body, False))
+
+
+_TRAFILATURA_OPTIONS = None
+
+
+def _trafilatura_options():  # trafilatura.settings.Extractor, built once
+    global _TRAFILATURA_OPTIONS
+    if _TRAFILATURA_OPTIONS is None:
+        from trafilatura.settings import Extractor
+
+        _TRAFILATURA_OPTIONS = Extractor(fast=True, comments=False, tables=True, dedup=False, output_format="txt")
+    return _TRAFILATURA_OPTIONS
+
+
+def extract_trafilatura_fast(html: str) -> tuple[str, str | None]:
+    """(main text, title): trafilatura's main extractor without its fallbacks
+    (`_trafilatura_core`). The page is parsed by resiliparse first for the depth check
+    (PageTooDeep) and the title."""
+    from resiliparse.parse.html import HTMLTree
+
+    tree = HTMLTree.parse(html)
+    check_depth(tree)
+    return _trafilatura_core(html), html_title(tree)
+
+
+# `routed` runs trafilatura's main extractor too when `resiliparse_clean` kept fewer than
+# ROUTE_BELOW_CHARS characters. Chosen by 5-fold cross-validation on the extraction benchmark
+# (benchmarks/extraction.py: the threshold with the best F1 on the training folds among those
+# keeping the whole extractor at >= 3x trafilatura.extract's pages per CPU-second); 45 % of
+# those pages are routed. A single threshold on one signal: rules on more signals (share of
+# sentence-like lines, share of the page's text kept) did not score better on held-out folds.
+ROUTE_BELOW_CHARS = 3000
+# ... and then keeps trafilatura's text unless it is under this share of resiliparse_clean's
+# (trafilatura dropped most of a text resiliparse found: on these pages usually a list or
+# table layout that trafilatura's link-density rules discard). Fixed a priori, not tuned.
+PREFER_FAST_SHARE = 0.5
+
+
+def extract_routed(html: str) -> tuple[str, str | None]:
+    """(main text, title): `resiliparse_clean`; on a page where it kept fewer than
+    ROUTE_BELOW_CHARS characters, `trafilatura_fast`'s text unless that is under
+    PREFER_FAST_SHARE of resiliparse_clean's."""
+    text, title = extract_resiliparse_clean(html)  # also the depth check
+    if len(text) >= ROUTE_BELOW_CHARS:
+        return text, title
+    slow = _trafilatura_core(html)
+    if len(slow) >= PREFER_FAST_SHARE * len(text):
+        return slow, title
+    return text, title
+
+
 EXTRACTORS: dict[str, Callable[[str], tuple[str, str | None]]] = {
+    "routed": extract_routed,
     "hybrid": extract_hybrid,
     "resiliparse": extract_resiliparse,
     "resiliparse_clean": extract_resiliparse_clean,
     "trafilatura": extract_trafilatura,
+    "trafilatura_fast": extract_trafilatura_fast,
 }
 
 
