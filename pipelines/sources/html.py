@@ -593,13 +593,21 @@ class _Watchdog:
     Like a signal, the exception is delivered when the thread next runs Python bytecode:
     it stops trafilatura's Python loops, but not one long call into C (an lxml parse, a
     regex match, resiliparse's C++ extractor); `max_page_bytes` bounds those.
+    The exception is raised again every REFIRE_S until the job is finished: one delivered
+    inside an lxml XPath extension callback (trafilatura's `re:test`) is swallowed by
+    lxml/trafilatura, and the extraction would otherwise run on to its end (seconds on a
+    large page).
     Cheap per page: a dict insert and delete under a lock; the thread is woken only when a
     new deadline is earlier than the one it sleeps towards."""
+
+    REFIRE_S = 0.05
+    MAX_FIRES = 40  # 2 s of re-firing at most: never a stray timeout long after
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._jobs: dict[int, tuple[float, int]] = {}  # job key -> (deadline, thread id)
         self._fired: set[int] = set()
+        self._fires: dict[int, int] = {}
         self._next = 0
         self._wake_at = float("inf")
         self._pid = -1
@@ -617,7 +625,12 @@ class _Watchdog:
             while True:
                 now = time.monotonic()
                 for key in [k for k, (t, _) in self._jobs.items() if t <= now]:
-                    _, tid = self._jobs.pop(key)
+                    _, tid = self._jobs[key]
+                    self._fires[key] = self._fires.get(key, 0) + 1
+                    if self._fires[key] < self.MAX_FIRES:  # until finish() removes it
+                        self._jobs[key] = (now + self.REFIRE_S, tid)
+                    else:
+                        del self._jobs[key]
                     self._fired.add(key)
                     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), ctypes.py_object(ExtractionTimeout))
                 self._wake_at = min((t for t, _ in self._jobs.values()), default=now + 60.0)
@@ -639,6 +652,7 @@ class _Watchdog:
         """Cancel a job; True if it had fired (a still pending exception is then cleared)."""
         with self._cond:
             self._jobs.pop(key, None)
+            self._fires.pop(key, None)
             if key in self._fired:
                 self._fired.discard(key)
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(threading.get_ident()), None)
@@ -654,15 +668,25 @@ def call_with_time_limit(fn: Callable[[str], tuple[str, str | None]], html: str,
     if seconds <= 0:
         return fn(html)
     key = _WATCHDOG.start(seconds)
+    error: BaseException | None = None
+    result: tuple[str, str | None] = ("", None)
+    fired = False
     try:
         try:
             result = fn(html)
-        finally:
-            fired = _WATCHDOG.finish(key)
-    except ExtractionTimeout:
-        raise ExtractionTimeout(f"page extraction exceeded {seconds:g} s") from None
+        except BaseException as e:  # noqa: BLE001 - re-raised below unless the limit fired
+            error = e  # (a timeout delivered inside a library can surface as its own error)
+    finally:
+        while True:  # the job must be removed even if a re-fired timeout lands in between
+            try:
+                fired = _WATCHDOG.finish(key) or fired
+                break
+            except ExtractionTimeout:
+                fired = True
     if fired:
-        raise ExtractionTimeout(f"page extraction exceeded {seconds:g} s")
+        raise ExtractionTimeout(f"page extraction exceeded {seconds:g} s") from None
+    if error is not None:
+        raise error
     return result
 
 
