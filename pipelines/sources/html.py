@@ -23,14 +23,15 @@ Extraction (`extract_main_text`), one option `extractor`:
     little of a page with much text (FALLBACK_BELOW_CHARS, FALLBACK_PAGE_CHARS);
   * `trafilatura_fast`: trafilatura's own main extractor (the stages `trafilatura.extract`
     runs with `fast=True`: raw-tree prune, tree cleaning, tag conversion, `extract_content`,
-    baseline rescue) on a tree stripped of scripts, styles and other never-text elements,
-    without the readability/justext comparison and the recall escalation that cost most of
-    `trafilatura.extract`'s time;
+    baseline rescue) on a tree stripped of scripts, styles, other never-text elements and
+    heading permalinks ("¶"), without the readability/justext comparison and the recall
+    escalation, which take about half of `trafilatura.extract`'s time on the benchmark pages;
   * `routed` (default): `resiliparse_clean`, and on the pages where it kept fewer than
     ROUTE_BELOW_CHARS characters (it missed or cut the article, or the page is short: where
-    it is least reliable) also `trafilatura_fast`, whose text is taken unless it is much
-    shorter (PREFER_FAST_SHARE). ROUTE_BELOW_CHARS is chosen by cross-validation under a
-    speed floor (3x trafilatura.extract) in benchmarks/extraction.py.
+    it is least reliable) and that are at most MAX_ROUTED_HTML_CHARS long, also
+    `trafilatura_fast`, whose text is taken unless it is much shorter (PREFER_FAST_SHARE).
+    ROUTE_BELOW_CHARS is chosen by cross-validation under a speed floor (3x
+    trafilatura.extract) in benchmarks/extraction.py.
 The measured speed and quality of each is in benchmarks/results/extraction.md; the default
 comes from there. Output: one block (heading, paragraph, list item) per line.
 """
@@ -581,14 +582,20 @@ ROUTE_BELOW_CHARS = 3000
 # (trafilatura dropped most of a text resiliparse found: on these pages usually a list or
 # table layout that trafilatura's link-density rules discard). Fixed a priori, not tuned.
 PREFER_FAST_SHARE = 0.5
+# ... unless the page is larger than this (characters of HTML): trafilatura's cost grows with
+# the page (about 1.6 CPU-s per MB of HTML here), and the page time limit would turn such a
+# page into a Failure on a loaded machine. None of the 346 public pages is that large (the
+# largest has 1.27 MB); of the 530 Python docs pages only contents.html (2.6 MB, a table of
+# contents: a list of links, which trafilatura would not keep either).
+MAX_ROUTED_HTML_CHARS = 2_000_000
 
 
 def extract_routed(html: str) -> tuple[str, str | None]:
     """(main text, title): `resiliparse_clean`; on a page where it kept fewer than
-    ROUTE_BELOW_CHARS characters, `trafilatura_fast`'s text unless that is under
-    PREFER_FAST_SHARE of resiliparse_clean's."""
+    ROUTE_BELOW_CHARS characters (and of at most MAX_ROUTED_HTML_CHARS), `trafilatura_fast`'s
+    text unless that is under PREFER_FAST_SHARE of resiliparse_clean's."""
     text, title = extract_resiliparse_clean(html)  # also the depth check
-    if len(text) >= ROUTE_BELOW_CHARS:
+    if len(text) >= ROUTE_BELOW_CHARS or len(html) > MAX_ROUTED_HTML_CHARS:
         return text, title
     slow = _trafilatura_core(html)
     if len(slow) >= PREFER_FAST_SHARE * len(text):

@@ -260,6 +260,11 @@ def test_routed_takes_trafilatura_only_where_resiliparse_kept_little() -> None:
     long_fast = extract_main_text(long_page, "resiliparse_clean")[0]
     assert len(long_fast) >= ROUTE_BELOW_CHARS
     assert extract_main_text(long_page, "routed")[0] == long_fast
+    # a page above MAX_ROUTED_HTML_CHARS stays on the fast path (trafilatura's cost grows with size)
+    from corpusmill.pipelines.sources.html import MAX_ROUTED_HTML_CHARS
+
+    padded = BOILERPLATE_PAGE.replace("<body>", "<body><!--" + "x" * MAX_ROUTED_HTML_CHARS + "-->")
+    assert extract_main_text(padded, "routed")[0] == extract_main_text(padded, "resiliparse_clean")[0]
 
 
 @pytest.mark.timeout(60)
