@@ -18,7 +18,7 @@ import functools
 import importlib
 import inspect
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from corpusmill.schemas.document import Document, Drop
 
@@ -78,7 +78,8 @@ def build(name: str, params: dict[str, Any] | None = None) -> Step:
             inspect.signature(impl).bind(**params)
         except TypeError as e:
             raise TypeError(f"step {name!r}: {e}") from None
-        return impl(**params)
+        # inspect.isclass narrows `impl` to type[Any], whose call mypy types as object
+        return cast(Step, impl(**params))
     sig = inspect.signature(impl)
     try:
         sig.bind(None, **params)
