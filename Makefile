@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 OUT    ?= out/sample
 
-.PHONY: demo test test-fast bench lint clean setup browser
+.PHONY: demo test test-fast typecheck bench lint clean setup browser
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ browser:
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -q -m "not slow"
+
+# mypy on pipelines/ and schemas/ as `make test` runs it (tests/test_types.py), report only
+typecheck: $(VENV)/.installed
+	$(PY) -m tests.test_types
 
 # Competing tools for side-by-side benchmarks live in their own venv, never in the project's:
 # datatrove[processing] pins an old trafilatura and brings another fastText build.
