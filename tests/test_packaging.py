@@ -2,9 +2,10 @@
 lid.176 model inside, and a plain `pip install WHEEL` in a fresh venv (no system site-packages,
 no extra step) runs a workflow with the language step.
 
-The fresh install downloads every dependency from PyPI (about 2 min 20 s on two cores, measured
-2026-12-05; pip's HTTP cache is not used here), so the test is `slow` and has its own time limit;
-each subprocess limit below leaves room for the others inside it.
+The fresh install downloads every dependency from PyPI (the install alone took 136 s on two idle
+cores; the whole test 280-390 s with the cores shared by other test runs, 2026-12-05), so the
+test is `slow` and has its own time limit; each subprocess limit below leaves room for the others
+inside it.
 """
 
 from __future__ import annotations
