@@ -170,7 +170,7 @@ def debian_documents() -> list[Document]:
 
 def run_preset(preset: str, docs: list[Document], batch: int = 256) -> dict[str, tuple[str, str]]:
     """doc id -> ("kept", "") or (step, reason) of the first drop, for one preset's chain."""
-    chain = StepChain([s.spec() for s in load_preset(preset)])
+    chain = StepChain(load_preset(preset))
     chain.setup()
     out: dict[str, tuple[str, str]] = {}
     for i in range(0, len(docs), batch):
@@ -295,7 +295,7 @@ def measure(presets: list[str]) -> dict[str, Any]:
 
 
 def _drop_details(preset: str, docs: list[Document], known: dict[str, bool], limit: int = 60) -> list[str]:
-    chain = StepChain([s.spec() for s in load_preset(preset)])
+    chain = StepChain(load_preset(preset))
     result = chain.run([d for d in docs if known.get(d.title or "", False)])
     by_id = {d.id: d for d in docs}
     lines = []

@@ -1,95 +1,75 @@
 """The one place that wires sources -> steps -> dedup -> shards into a Beam pipeline.
 
-    for each source:  ReadSource
-    all sources:      UniqueIds (a repeated input record is rejected as duplicate_id)
-    for each source:  ApplySteps(the source's steps)
-    all sources:      Flatten -> ExactDedup -> MinHashDedup -> WriteShards(corpus)
+    for each source:  ReadSource -> UniqueIds -> ApplySteps(the source's steps)
+    all sources:      RepeatedIds (ids read more than once, a side input of every UniqueIds:
+                      a repeated input record is rejected as duplicate_id)
+                      Flatten -> ExactDedup -> MinHashDedup -> WriteShards(corpus)
     side outputs:     rejections and failures of every stage -> WriteShards(rejected|failed)
     stage counts:     records per stage and source -> _stats/stages.json (for the manifest)
+
+Each source's documents stay in their own PCollection until its steps ran; only (id, location)
+pairs of all sources meet, to find repeated ids.
 """
 
 from __future__ import annotations
 
 import apache_beam as beam
 
+from corpusmill.pipelines.plan import RunPlan
 from corpusmill.pipelines.transforms.apply_steps import ApplySteps
-from corpusmill.pipelines.transforms.ids import UniqueIds
-from corpusmill.pipelines.transforms.read import ReadSource
+from corpusmill.pipelines.transforms.ids import RepeatedIds, UniqueIds
+from corpusmill.pipelines.transforms.read import ReadSource, expand_paths
 from corpusmill.pipelines.transforms.stats import count_stage, write_stage_counts
 from corpusmill.pipelines.transforms.write import WriteShards
-from corpusmill.workflows.config import Workflow
-from corpusmill.pipelines.transforms.progress import PROGRESS_DIR
+from corpusmill.schemas.outputs import PROGRESS_DIR
 
 
-def rejected_shard_count(workflow: Workflow) -> int:
-    return workflow.output.rejected_shards or workflow.output.shards
+def source_paths(plan: RunPlan) -> list[list[str]]:
+    """The input files of each source (its globs expanded, through Beam's filesystems).
+    Raises FileNotFoundError / ValueError when a source's globs match nothing."""
+    return [expand_paths(s.source.paths) for s in plan.sources]
 
 
-def build_corpus(pipeline: beam.Pipeline, workflow: Workflow, source_paths: list[list[str]], out_dir: str) -> None:
+def build_corpus(pipeline: beam.Pipeline, plan: RunPlan, source_paths: list[list[str]], out_dir: str) -> None:
     """Add the corpus stages to `pipeline`, writing under `out_dir`. `source_paths[i]` are the
-    expanded input paths of `workflow.sources[i]`."""
-    documents: list[beam.PCollection] = []
-    rejected: list[beam.PCollection] = []
-    failed: list[beam.PCollection] = []
-    counts: list[beam.PCollection] = []
+    expanded input paths of `plan.sources[i]`."""
+    names = [f"{s.kind.capitalize()}{i}" for i, s in enumerate(plan.sources)]
+    reads = [
+        pipeline | f"Read{name}" >> ReadSource(s.source, paths, f"{out_dir}/{PROGRESS_DIR}")
+        for name, s, paths in zip(names, plan.sources, source_paths)
+    ]
+    counts = [count_stage(read["documents"], "read", f"CountRead{name}") for name, read in zip(names, reads)]
+    repeated = tuple(r[key] for r in reads for key in ("documents", "rejected")) | "RepeatedIds" >> RepeatedIds()
 
-    read_docs: list[beam.PCollection] = []
-    read_rejected: list[beam.PCollection] = []
-    for i, source in enumerate(workflow.sources):
-        name = f"{source.kind.capitalize()}{i}"
-        read = pipeline | f"Read{name}" >> ReadSource(source, source_paths[i], f"{out_dir}/{PROGRESS_DIR}")
-        counts.append(count_stage(read["documents"], "read", f"CountRead{name}"))
-        read_docs.append(read["documents"] | f"Tag{name}" >> beam.Map(lambda d, i=i: (i, d)))
-        read_rejected.append(read["rejected"])
-        failed.append(read["failed"])
-
-    # one id per output row, even when inputs repeat a record (pipelines/transforms/ids.py)
-    unique = {
-        "documents": tuple(read_docs) | "ReadDocuments" >> beam.Flatten(),
-        "rejected": tuple(read_rejected) | "ReadRejections" >> beam.Flatten(),
-    } | "UniqueIds" >> UniqueIds()
-    rejected.extend([unique["rejected"], unique["duplicates"]])
-
-    by_source = unique["documents"] | "BySource" >> beam.Partition(lambda item, n: item[0], len(workflow.sources))
-    for i, source in enumerate(workflow.sources):
-        name = f"{source.kind.capitalize()}{i}"
-        mine = by_source[i] | f"Untag{name}" >> beam.Map(lambda item: item[1])
-        stepped = mine | f"Steps{name}" >> ApplySteps(
-            workflow.steps_for(source), namespace=f"steps.{source.kind}", batch_size=workflow.run.batch_size
+    documents, rejected, failed = [], [], []
+    for name, source, read in zip(names, plan.sources, reads):
+        unique = {"documents": read["documents"], "rejected": read["rejected"]} | f"UniqueIds{name}" >> UniqueIds(repeated)
+        stepped = unique["documents"] | f"Steps{name}" >> ApplySteps(
+            list(source.steps), namespace=f"steps.{source.kind}", batch_size=plan.run.batch_size
         )
         documents.append(stepped["documents"])
-        rejected.append(stepped["rejected"])
-        failed.append(stepped["failed"])
+        rejected.extend([unique["rejected"], unique["duplicates"], stepped["rejected"]])
+        failed.extend([read["failed"], stepped["failed"]])
 
     docs = tuple(documents) | "AllSources" >> beam.Flatten()
     counts.append(count_stage(docs, "steps", "CountSteps"))
-
-    exact = workflow.dedup.exact_config
-    if exact is not None:
+    if plan.dedup.exact is not None:
         from corpusmill.pipelines.transforms.dedup import ExactDedup
 
-        result = docs | "ExactDedup" >> ExactDedup(exact)
+        result = docs | "ExactDedup" >> ExactDedup(plan.dedup.exact)
         docs = result.kept
         rejected.append(result.rejected)
         counts.append(count_stage(docs, "exact_dedup", "CountExact"))
-
-    if workflow.dedup.minhash is not None:
+    if plan.dedup.minhash is not None:
         from corpusmill.pipelines.transforms.dedup import MinHashDedup
 
-        result = docs | "MinHashDedup" >> MinHashDedup(workflow.dedup.minhash)
+        result = docs | "MinHashDedup" >> MinHashDedup(plan.dedup.minhash)
         docs = result.kept
         rejected.append(result.rejected)
         counts.append(count_stage(docs, "minhash_dedup", "CountMinHash"))
 
-    docs | "WriteCorpus" >> WriteShards(out_dir, "corpus", workflow.output.shards)
-    (
-        tuple(rejected)
-        | "AllRejected" >> beam.Flatten()
-        | "WriteRejected" >> WriteShards(out_dir, "rejected", rejected_shard_count(workflow))
-    )
-    (
-        tuple(failed)
-        | "AllFailed" >> beam.Flatten()
-        | "WriteFailed" >> WriteShards(out_dir, "failed", workflow.output.failed_shards)
-    )
+    output = plan.output
+    docs | "WriteCorpus" >> WriteShards(out_dir, "corpus", output.shards)
+    tuple(rejected) | "AllRejected" >> beam.Flatten() | "WriteRejected" >> WriteShards(out_dir, "rejected", output.rejected_shards)
+    tuple(failed) | "AllFailed" >> beam.Flatten() | "WriteFailed" >> WriteShards(out_dir, "failed", output.failed_shards)
     write_stage_counts(counts, out_dir)

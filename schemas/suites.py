@@ -30,16 +30,16 @@ Cross-shard properties (ids unique across shards, texts unique across shards, to
 pointing at corpus documents) are checked by hash buckets in `workflows/validate.py`, so no
 check needs more than one shard (or one hash bucket) in memory.
 
-Thresholds come from the run's own configuration (`params_from_config`): per source, the
-`keep`, `min_score` and `min_scores` of its language step, when that step drops (not in
-annotate mode). Text length
+Thresholds come from the run's own plan (`workflows/validate.py: suite_params`, which reads
+manifest.json's `plan` through `pipelines.plan.RunPlan`): per source, the `keep`, `min_score`
+and `min_scores` of its language step, when that step drops (not in annotate mode). Text length
 bounds default to 1 .. 10,000,000 characters (a whole long book is ~4.5 M; readers split longer
 ones into parts).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,8 +83,8 @@ INDEX_COLUMN: dict[str, str] = {
 }
 
 
-# The language step's default threshold (pipelines/steps/language.py: cc_net's 0.5), used when a
-# configured language step does not set `min_score`.
+# The language step's default threshold (pipelines/steps/language.py: cc_net's 0.5); the rules
+# built from a run's plan take the step's own default instead (workflows/validate.py).
 LANGUAGE_DEFAULT_MIN_SCORE = 0.5
 ANY_SOURCE = "*"
 
@@ -106,7 +106,7 @@ class LanguageRule:
 
 @dataclass(frozen=True)
 class SuiteParams:
-    """The thresholds the suites check, taken from the run's configuration.
+    """The thresholds the suites check, taken from the run's plan (workflows/validate.py).
 
     `language_rules` maps a source label (the documents' `source`) to the rule of the language
     step that source ran in drop mode; `ANY_SOURCE` applies to sources not listed. A source
@@ -151,81 +151,6 @@ class SuiteParams:
     @property
     def checks_languages(self) -> bool:
         return any(r.keep is not None for r in self.language_rules.values())
-
-
-def _step_entries(steps: Any) -> Iterable[tuple[str, Mapping[str, Any], str | None]]:
-    """(name, params, mode) for each step of a config's `steps`, in the shapes configs use:
-    a list of {"step"|"name": ..., "params": {...}, "mode": ...} or a mapping name -> params."""
-    if isinstance(steps, Mapping):
-        for name, params in steps.items():
-            params = params if isinstance(params, Mapping) else {}
-            yield str(name), params.get("params", params), params.get("mode")
-        return
-    if not isinstance(steps, list):
-        return
-    for entry in steps:
-        if isinstance(entry, str):
-            yield entry, {}, None
-        elif isinstance(entry, Mapping):
-            name = entry.get("step") or entry.get("name") or entry.get("type")
-            if name is None:
-                continue
-            params = entry.get("params")
-            if not isinstance(params, Mapping):
-                params = {k: v for k, v in entry.items() if k not in ("name", "step", "type", "mode")}
-            mode = entry.get("mode") or params.get("mode")
-            yield str(name), params, mode
-
-
-def language_rule(steps: Any) -> LanguageRule | None:
-    """The rule of the last `language` step of a step list that drops (not `annotate`)."""
-    rule = None
-    for name, params, mode in _step_entries(steps):
-        if name != "language" or mode == "annotate":
-            continue
-        keep = params.get("keep")
-        scores = params.get("min_scores")
-        rule = LanguageRule(
-            keep=frozenset([keep] if isinstance(keep, str) else [str(k) for k in keep]) if keep else None,
-            min_score=float(params["min_score"]) if params.get("min_score") is not None else LANGUAGE_DEFAULT_MIN_SCORE,
-            min_scores={str(k): float(v) for k, v in scores.items() if v is not None} if isinstance(scores, Mapping) else {},
-        )
-    return rule
-
-
-def params_from_config(
-    config: Mapping[str, Any] | None,
-    *,
-    source_steps: Mapping[str, Any] | None = None,
-    vocab_size: int | None = None,
-    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
-) -> SuiteParams:
-    """The suite thresholds for a run, from its resolved config (manifest["config"]).
-
-    `source_steps` maps each source label to the step list it ran (a source's own steps or
-    its preset's, see `workflows.validate.source_steps`); without it the config's top-level
-    `steps` apply to every source. Languages and scores are checked for sources whose step
-    list has a `language` step in drop mode. Exact-duplicate texts are checked unless the
-    config says `dedup: false` or `dedup: {exact: false}`."""
-    config = config or {}
-    rules: dict[str, LanguageRule] = {}
-    if source_steps is None:
-        rule = language_rule(config.get("steps"))
-        if rule is not None:
-            rules[ANY_SOURCE] = rule
-    else:
-        for label, steps in source_steps.items():
-            rule = language_rule(steps)
-            if rule is not None:
-                rules[label] = rule
-    dedup = config.get("dedup", True)
-    unique_texts = bool(dedup) and not (isinstance(dedup, Mapping) and dedup.get("exact") is False)
-    return SuiteParams(
-        language_rules=rules,
-        max_text_chars=max_text_chars,
-        vocab_size=vocab_size,
-        unique_texts=unique_texts,
-    )
 
 
 def type_name(t: pa.DataType) -> str:
@@ -454,10 +379,8 @@ __all__ = [
     "KINDS",
     "LanguageRule",
     "SuiteParams",
-    "language_rule",
     "build_suites",
     "expected_columns",
-    "params_from_config",
     "required_columns",
     "type_name",
 ]

@@ -9,6 +9,8 @@ Modules (what the workflow calls):
              and `write_report(path, report)`
 - `shards`:  `encode_corpus(corpus_files, model_path, out_dir, *, pipeline_options=None,
              pack=None, seed=0, batch_docs=256, num_threads=1) -> dict` (Apache Beam)
+- `mixture`: `Mixture` (the workflow's `mixture:` section) and `write_mixture(tokens_dir, mixture,
+             *, model_path=None) -> dict`: mixed training shards + Megatron / HF exports
 Helpers: `sample` (seeded balanced sample), `hf` (.model -> tokenizer.json), `spm_proto`
 (reads .model files without protobuf), `encode` (per-shard encoding, no Beam).
 """

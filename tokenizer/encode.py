@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sentencepiece as spm
 
+from corpusmill.schemas import outputs
 from corpusmill.schemas.tokens import document_token_schema, id_type, packed_token_schema
 from corpusmill.tokenizer.sample import UNKNOWN_LANGUAGE
 from corpusmill.tokenizer.spm_proto import NORMAL, USER_DEFINED, read_model
@@ -133,7 +134,7 @@ def encode_shard(
     pf = pq.ParquetFile(corpus_path)
     cols = [c for c in ("id", "text", "source", "language") if c in pf.schema_arrow.names]
     stats: dict[str, Any] = {"documents": 0, "tokens": 0, "chars": 0, "by_source": {}, "by_language": {}}
-    tmp = out_path + ".tmp"
+    tmp = outputs.temporary_path(out_path)
     schema = packed_token_schema(encoder.vocab_size) if pack else document_token_schema(encoder.vocab_size)
     writer = (
         pq.ParquetWriter(tmp, schema, compression="zstd", use_dictionary=["id", "source", "language"],
@@ -185,12 +186,11 @@ def encode_shard(
             writer.add_key_value_metadata({STATS_KEY: json.dumps(stats, sort_keys=True)})
             writer.close()
             writer = None
-        os.replace(tmp, out_path)
+        outputs.commit(tmp, out_path)
     finally:
         if writer is not None:
             writer.close()
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        outputs.remove(tmp)
     return stats
 
 

@@ -19,8 +19,6 @@ and `vocab_usage`: distinct ids over the whole sample / vocabulary size.
 from __future__ import annotations
 
 import heapq
-import json
-import os
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +27,7 @@ import regex
 import sentencepiece as spm
 from tokenizers import Tokenizer
 
+from corpusmill.schemas import outputs
 from corpusmill.tokenizer.sample import UNKNOWN_LANGUAGE, doc_rank, iter_corpus_batches
 
 WORD = regex.compile(r"\w+")
@@ -163,12 +162,7 @@ def tokenizer_report(
 
 def write_report(path: str, report: dict[str, Any]) -> None:
     """Write the report as JSON (temporary file, then rename)."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(report, f, indent=2, ensure_ascii=False)
-        f.write("\n")
-    os.replace(tmp, path)
+    outputs.write_json(path, report)
 
 
 __all__ = ["LoadedTokenizer", "group_metrics", "text_counts", "tokenizer_report", "write_report"]

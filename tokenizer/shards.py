@@ -22,11 +22,8 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from corpusmill.schemas.outputs import shard_name
 from corpusmill.tokenizer.encode import Encoder, encode_shard, read_shard_stats
-
-
-def shard_name(index: int, count: int) -> str:
-    return f"part-{index:05d}-of-{count:05d}.parquet"
 
 
 class EncodeShardFn(beam.DoFn):

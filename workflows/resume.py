@@ -1,11 +1,12 @@
 """Stage markers that let a rerun with the same output directory skip completed stages.
 
 After a stage finishes, `_stats/done/<stage>.json` records a fingerprint of everything the
-stage's output depends on (the relevant part of the resolved config, the input files' names,
-sizes and modification times, and the fingerprint of the stage before it). A rerun skips a
-stage whose marker matches and reruns it (and everything after it) otherwise. A run killed in
-the middle of a stage leaves no marker for it, so that stage runs again from scratch; its
-shards are replaced atomically.
+stage's output depends on (the relevant part of the run plan, the input files' names, sizes and
+modification times, and the fingerprint of the stage before it) together with the stage's
+result (its part of the manifest). A rerun skips a stage whose marker matches, taking its
+result from the marker, and reruns it (and everything after it) otherwise. A run killed in the
+middle of a stage leaves no marker for it, so that stage runs again from scratch; its shards
+are replaced atomically.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import hashlib
 import json
 import os
 from typing import Any
+
+from corpusmill.schemas import outputs
 
 DONE_DIR = "_stats/done"
 
@@ -45,29 +48,21 @@ def input_listing(paths: list[str]) -> list[tuple[str, int, int]]:
 
 
 def _marker(out_dir: str, stage: str) -> str:
-    return os.path.join(out_dir, DONE_DIR, f"{stage}.json")
+    return outputs.join(out_dir, DONE_DIR, f"{stage}.json")
 
 
-def is_done(out_dir: str, stage: str, print_: str) -> bool:
-    try:
-        with open(_marker(out_dir, stage), encoding="utf-8") as f:
-            return json.load(f).get("fingerprint") == print_
-    except (OSError, ValueError):
-        return False
+def done_result(out_dir: str, stage: str, print_: str) -> dict[str, Any] | None:
+    """The result recorded by a completed `stage` with fingerprint `print_`, else None."""
+    marker = outputs.read_json_or_none(_marker(out_dir, stage))
+    if isinstance(marker, dict) and marker.get("fingerprint") == print_ and isinstance(marker.get("result"), dict):
+        return marker["result"]
+    return None
 
 
-def mark_done(out_dir: str, stage: str, print_: str) -> None:
-    path = _marker(out_dir, stage)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump({"stage": stage, "fingerprint": print_}, f)
-    os.replace(tmp, path)
+def mark_done(out_dir: str, stage: str, print_: str, result: dict[str, Any]) -> None:
+    outputs.write_json(_marker(out_dir, stage), {"stage": stage, "fingerprint": print_, "result": result})
 
 
 def clear(out_dir: str, stages: list[str]) -> None:
     for stage in stages:
-        try:
-            os.remove(_marker(out_dir, stage))
-        except FileNotFoundError:
-            pass
+        outputs.remove(_marker(out_dir, stage))

@@ -1,8 +1,13 @@
-"""`corpusmill run`: corpus pipeline -> manifest -> tokenizer -> validation -> report.
+"""`corpusmill run`: plan -> corpus pipeline -> tokenizer -> manifest -> validation -> report.
 
-Stages are timed into run_info.json (the only non-deterministic output file). The run fails
-(exit 1) after writing everything it could when validation fails in `fail` mode or when the
-share of failed records exceeds `run.max_failed_fraction`.
+`run_workflow` is the list of stages over the run plan. Everything that can be refused is
+refused in `prepare` (exit 2, one line on stderr) before any output is written: the workflow
+file, Beam options no options class knows, source globs that match nothing. The producing
+stages (corpus, tokenizer) record their result in a resume marker (`workflows/resume.py`), so a
+rerun skips what is complete; `manifest.json` is written once, after them. Stages are timed into
+run_info.json (the only non-deterministic output file). The run fails (exit 1) after writing
+everything it could when validation fails in `fail` mode, when the share of failed records
+exceeds `run.max_failed_fraction`, or when the accounting does not balance.
 """
 
 from __future__ import annotations
@@ -12,34 +17,43 @@ import dataclasses
 import datetime as dt
 import logging
 import os
-import shutil
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
-import apache_beam as beam
-
-from corpusmill.pipelines.transforms.stats import read_stage_counts
-from corpusmill.pipelines.transforms.write import finalize_shards
-from corpusmill.tokenizer.train import train_tokenizer
+from corpusmill.pipelines.plan import RunPlan
+from corpusmill.schemas import outputs
 from corpusmill.workflows import resume
-from corpusmill.workflows.config import ConfigError, Workflow, load_workflow, resolve_path
-from corpusmill.workflows.manifest import build_manifest, corpus_checksum, package_versions, read_manifest, write_json_atomically
+from corpusmill.workflows.config import ConfigError, load_plan
+from corpusmill.workflows.manifest import build_manifest, corpus_checksum, package_versions
 from corpusmill.workflows.progress import PROGRESS_DIR, ProgressReporter
-from corpusmill.workflows.runner import describe_runner, pipeline_args
+from corpusmill.workflows.runner import describe_runner, pipeline_args, unknown_options
 
 log = logging.getLogger("corpusmill")
+T = TypeVar("T")
+WORKER_LOG = "_stats/beam-workers.log"
+VOLATILE_KEYS = ("seconds", "rss", "memory", "out_dir", "started", "finished")
 
 
-class StageClock:
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-        self.seconds: dict[str, float] = {}
+@dataclasses.dataclass
+class Run:
+    """One run in progress: the plan, where it writes, Beam's arguments, and what it measured."""
 
-    def run(self, name: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-        log.info("stage %s: started (%.1fs elapsed)", name, time.monotonic() - self.started)
+    plan: RunPlan
+    out_dir: str
+    args: list[str]
+    source_paths: list[list[str]]
+    verbose: bool = False
+    started: dt.datetime = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    clock_start: float = dataclasses.field(default_factory=time.monotonic)
+    seconds: dict[str, float | str] = dataclasses.field(default_factory=dict)
+    volatile: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def stage(self, name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run one stage, timing it into run_info.json."""
+        log.info("stage %s: started (%.1fs elapsed)", name, time.monotonic() - self.clock_start)
         t = time.monotonic()
         result = fn(*args, **kwargs)
         self.seconds[name] = round(time.monotonic() - t, 3)
@@ -47,198 +61,229 @@ class StageClock:
         return result
 
 
-WORKER_LOG = "_stats/beam-workers.log"
-
-
-@contextlib.contextmanager
-def quiet_workers(log_path: str, enabled: bool = True) -> Iterator[TextIO]:
-    """While the pipeline runs, send file descriptor 2 (inherited by Beam's worker
-    subprocesses, whose start-up chatter ignores the log level) to `log_path`; yield a stream
-    to the real terminal for progress lines. Disabled with --verbose."""
-    if not enabled:
-        yield sys.stderr
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    os.makedirs(os.path.dirname(log_path), exist_ok=True)
-    with open(log_path, "ab") as log_file:
-        os.dup2(log_file.fileno(), 2)
-    terminal = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8", errors="replace")
-    handlers = [h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)]
-    previous = [h.setStream(terminal) for h in handlers]  # our own log lines stay on the terminal
-    try:
-        yield terminal
-    finally:
-        for handler, stream in zip(handlers, previous):
-            handler.setStream(stream)  # type: ignore[arg-type]
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        terminal.close()
-
-
-def resolved_config(workflow: Workflow) -> dict[str, Any]:
-    """The workflow with every default filled in and each source's step list resolved (its own
-    `steps`, else its `preset`, else the top-level `steps`), as it goes into the manifest: a
-    later edit of a preset file cannot change what a finished run says it did."""
-    config = workflow.model_dump(mode="json", by_alias=True)
-    for source, dumped in zip(workflow.sources, config["sources"]):
-        dumped["steps"] = [dataclasses.asdict(spec) for spec in workflow.steps_for(source)]
-    return config
-
-
 def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str], verbose: bool = False) -> int:
+    """Run a workflow file into `output` (default: its `output.dir`); the process exit status."""
     try:
-        workflow = load_workflow(workflow_path)
+        run = prepare(workflow_path, output, beam_args, verbose)
+        corpus = corpus_stage(run)
     except ConfigError as e:
         print(f"corpusmill: {e}", file=sys.stderr)
         return 2
-    base_dir = workflow_path.resolve().parent
-    out_dir = str(output.resolve()) if output else resolve_path(base_dir, workflow.output.dir)
-    args = pipeline_args(beam_args, verbose)
-    started = dt.datetime.now(dt.timezone.utc)
-    clock = StageClock()
-    volatile: dict[str, Any] = {}
-    os.makedirs(out_dir, exist_ok=True)
-    for kind in ("corpus", "rejected", "failed", "_stats"):
-        os.makedirs(os.path.join(out_dir, kind), exist_ok=True)
+    manifest = {**corpus, "plan": run.plan.to_json(), **tokenizer_stage(run, corpus)}
+    try:
+        manifest.update(mixture_stage(run))
+    except ConfigError as e:
+        print(f"corpusmill: {e}", file=sys.stderr)
+        return 2
+    outputs.write_manifest(run.out_dir, manifest)
+    exit_code = max(validation_stage(run), accounting_check(run, manifest))
+    finish(run, manifest)
+    return exit_code
 
-    from apache_beam.options.pipeline_options import PipelineOptions
 
-    from corpusmill.pipelines.corpus import build_corpus, rejected_shard_count
-    from corpusmill.pipelines.transforms.read import expand_paths
+def prepare(workflow_path: Path, output: Path | None, beam_args: list[str], verbose: bool) -> Run:
+    """The plan, the Beam arguments and the input files, or ConfigError; writes nothing."""
+    plan = load_plan(workflow_path)
+    refused = unknown_options(beam_args)
+    if refused:
+        raise ConfigError(refused[0] + (f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""))
+    from corpusmill.pipelines.corpus import source_paths
 
     try:
-        source_paths = [expand_paths(resolve_path(base_dir, p) for p in s.paths) for s in workflow.sources]
+        paths = source_paths(plan)
     except (FileNotFoundError, ValueError) as e:
-        print(f"corpusmill: {workflow_path}: {e}", file=sys.stderr)
-        return 2
-    config = resolved_config(workflow)
-    corpus_config = {k: v for k, v in config.items() if k not in ("tokenizer", "validate")}
+        raise ConfigError(f"{workflow_path}: {e}") from None
+    out_dir = str(output.resolve()) if output else plan.output.dir
+    return Run(plan, out_dir, pipeline_args(beam_args, verbose), paths, verbose)
+
+
+def corpus_stage(run: Run) -> dict[str, Any]:
+    """Read, filter, deduplicate and write the shards; the corpus part of the manifest."""
+    plan, out_dir = run.plan, run.out_dir
+    minhash = plan.dedup.minhash
     # earlier runs' signature indexes are inputs too: a changed index must rerun the corpus stage
-    index_dirs = list(workflow.dedup.minhash.index_in) if workflow.dedup.minhash else []
-    corpus_print = resume.fingerprint(
+    print_ = resume.fingerprint(
         "corpus",
-        corpus_config,
-        [resume.input_listing(p) for p in source_paths],
-        resume.input_listing(index_dirs),
+        plan.corpus_part(),
+        [resume.input_listing(p) for p in run.source_paths],
+        resume.input_listing(list(minhash.index_in) if minhash else []),
         package_versions(),
     )
-
-    if resume.is_done(out_dir, "corpus", corpus_print):
+    done = resume.done_result(out_dir, "corpus", print_)
+    if done is not None:
         log.info("stage corpus: already complete in %s, skipped", out_dir)
-        clock.seconds["corpus"] = "skipped"  # type: ignore[assignment]
-        manifest = read_manifest(out_dir)
-    else:
-        resume.clear(out_dir, ["corpus", "tokenizer"])
-        index_out = workflow.dedup.minhash.index_out if workflow.dedup.minhash else None
-        if index_out and os.path.isdir(index_out):  # a rerun replaces its index, never mixes with it
-            for stale in Path(index_out).glob("index-*.parquet"):
-                stale.unlink()
-        pipeline = beam.Pipeline(options=PipelineOptions(args))
-        try:
-            build_corpus(pipeline, workflow, source_paths, out_dir)
-        except (FileNotFoundError, ValueError) as e:
-            print(f"corpusmill: {workflow_path}: {e}", file=sys.stderr)
-            return 2
-        log.info("running the corpus pipeline on %s", describe_runner(args))
-        progress_dir = os.path.join(out_dir, PROGRESS_DIR)
-        shutil.rmtree(progress_dir, ignore_errors=True)
-        with quiet_workers(os.path.join(out_dir, WORKER_LOG), enabled=not verbose) as terminal:
-            with ProgressReporter(progress_dir, sum(len(p) for p in source_paths), stream=terminal):
-                volatile["beam_counters"] = clock.run("corpus", run_and_count, pipeline)
-        unconverged = volatile["beam_counters"].get("dedup.cc_unconverged_nodes", 0)
-        if unconverged:
-            log.warning(
-                "MinHash connected components did not converge for %d nodes: they were kept rather "
-                "than removed; raise dedup.minhash.max_rounds", unconverged,
-            )
+        run.seconds["corpus"] = "skipped"
+        return done
+    pipeline = _corpus_pipeline(run)
+    resume.clear(out_dir, ["corpus", "tokenizer"])
+    if minhash is not None and minhash.index_out:  # a rerun replaces its index, never mixes with it
+        for name in outputs.list_dir(minhash.index_out):
+            if name.startswith("index-") and name.endswith(".parquet"):
+                outputs.remove(outputs.join(minhash.index_out, name))
+    log.info("running the corpus pipeline on %s", describe_runner(run.args))
+    progress_dir = outputs.join(out_dir, PROGRESS_DIR)
+    outputs.remove(progress_dir)
+    with quiet_workers(outputs.join(out_dir, WORKER_LOG), enabled=not run.verbose) as terminal:
+        with ProgressReporter(progress_dir, sum(len(p) for p in run.source_paths), stream=terminal):
+            run.volatile["beam_counters"] = run.stage("corpus", run_and_count, pipeline)
+    unconverged = run.volatile["beam_counters"].get("dedup.cc_unconverged_nodes", 0)
+    if unconverged:
+        log.warning(
+            "MinHash connected components did not converge for %d nodes: they were kept rather "
+            "than removed; raise dedup.minhash.max_rounds", unconverged,
+        )
+    manifest = run.stage("manifest", build_manifest, out_dir, plan)
+    resume.mark_done(out_dir, "corpus", print_, manifest)
+    return manifest
 
-        def finalize() -> dict[str, Any]:
-            shards = {
-                "corpus": finalize_shards(out_dir, "corpus", workflow.output.shards),
-                "rejected": finalize_shards(out_dir, "rejected", rejected_shard_count(workflow)),
-                "failed": finalize_shards(out_dir, "failed", workflow.output.failed_shards),
-            }
-            return build_manifest(out_dir, config, shards, read_stage_counts(out_dir))
 
-        manifest = clock.run("manifest", finalize)
-        write_json_atomically(os.path.join(out_dir, "manifest.json"), manifest)
-        resume.mark_done(out_dir, "corpus", corpus_print)
+def _corpus_pipeline(run: Run) -> Any:
+    """The Beam pipeline of the corpus stage (built, not run), with the output folders made."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
 
-    manifest["config"] = config
-    if workflow.tokenizer is not None and workflow.tokenizer.enabled:
-        tokenizer_print = resume.fingerprint(corpus_print, config["tokenizer"])
-        if resume.is_done(out_dir, "tokenizer", tokenizer_print):
-            log.info("stage tokenizer: already complete, skipped")
-            clock.seconds["tokenizer"] = "skipped"  # type: ignore[assignment]
-        else:
-            with quiet_workers(os.path.join(out_dir, WORKER_LOG), enabled=not verbose):
-                manifest = clock.run("tokenizer", _tokenizer_stage, workflow, out_dir, manifest, args, volatile)
-            write_json_atomically(os.path.join(out_dir, "manifest.json"), manifest)
-            resume.mark_done(out_dir, "tokenizer", tokenizer_print)
-    else:
-        manifest["tokenizer"] = None
-        manifest.pop("tokens", None)
-        manifest["shards"].pop("tokens", None)
-    write_json_atomically(os.path.join(out_dir, "manifest.json"), manifest)
+    from corpusmill.pipelines.corpus import build_corpus
 
-    exit_code = 0
-    validation = workflow.validation
-    run_info = {
-        "started": started.isoformat(timespec="seconds"),
-        "finished": None,
-        "wall_seconds": None,
-        "stage_seconds": clock.seconds,
-        **describe_runner(args),
-        "beam_args": args,
-        **volatile,
-    }
-    if validation.enabled:
-        from corpusmill.workflows.validate import validate_output
+    for kind in (*outputs.KINDS, outputs.STATS_DIR):
+        outputs.make_dirs(outputs.join(run.out_dir, kind))
+    pipeline = beam.Pipeline(options=PipelineOptions(run.args))
+    try:
+        build_corpus(pipeline, run.plan, run.source_paths, run.out_dir)
+    except (FileNotFoundError, ValueError) as e:
+        raise ConfigError(str(e)) from None
+    return pipeline
 
-        result = clock.run("validate", validate_output, out_dir, mode=validation.mode, sample_rows=validation.sample_rows)
-        if not result.success:
-            for message in result.messages():
-                print(f"corpusmill: validation: {message}", file=sys.stderr)
-            if validation.mode == "fail":
-                exit_code = 1
 
+def tokenizer_stage(run: Run, corpus: dict[str, Any]) -> dict[str, Any]:
+    """Train the tokenizer and encode token shards when the plan has a tokenizer; the
+    manifest's `tokenizer`, `tokens` and `shards` (with `tokens`) entries."""
+    shards = {k: v for k, v in corpus["shards"].items() if k != "tokens"}
+    config = run.plan.tokenizer
+    if config is None:
+        return {"tokenizer": None, "shards": shards}
+    print_ = resume.fingerprint(resume.fingerprint("corpus", corpus_checksum(corpus)), config.model_dump(mode="json"))
+    done = resume.done_result(run.out_dir, "tokenizer", print_)
+    if done is not None:
+        log.info("stage tokenizer: already complete, skipped")
+        run.seconds["tokenizer"] = "skipped"
+        return done
+    with quiet_workers(outputs.join(run.out_dir, WORKER_LOG), enabled=not run.verbose):
+        result = run.stage("tokenizer", _train_and_encode, run, corpus)
+    result["shards"] = {**shards, **result.pop("token_shards", {})}
+    resume.mark_done(run.out_dir, "tokenizer", print_, result)
+    return result
+
+
+def mixture_stage(run: Run) -> dict[str, Any]:
+    """Write the training mixture from the token shards when the plan has one (the manifest's
+    `mixture` entry); without one, remove a mixture left by an earlier run of this output."""
+    from corpusmill.tokenizer.mixture import MixtureError, write_mixture
+
+    tokens_dir = outputs.join(run.out_dir, "tokens")
+    if run.plan.mixture is None:
+        outputs.remove(outputs.join(tokens_dir, "mixture"))
+        return {}
+    model_path = outputs.join(run.out_dir, "tokenizer", "tokenizer.model")
+    try:
+        return {"mixture": run.stage("mixture", write_mixture, tokens_dir, run.plan.mixture, model_path=model_path)}
+    except MixtureError as e:
+        raise ConfigError(f"mixture: {e}") from None
+
+
+def _train_and_encode(run: Run, corpus: dict[str, Any]) -> dict[str, Any]:
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from corpusmill.tokenizer.report import tokenizer_report, write_report
+    from corpusmill.tokenizer.shards import encode_corpus
+    from corpusmill.tokenizer.train import train_tokenizer
+
+    config = run.plan.tokenizer
+    assert config is not None
+    out_dir = run.out_dir
+    corpus_files = [outputs.join(out_dir, e["path"]) for e in corpus["shards"]["corpus"]]
+    tok_dir = outputs.join(out_dir, "tokenizer")
+    model_path = outputs.join(tok_dir, "tokenizer.model")
+    summary, run.volatile["tokenizer_training"] = split_volatile(
+        train_tokenizer(corpus_files, tok_dir, config, corpus_checksum=corpus_checksum(corpus))
+    )
+    report = tokenizer_report(model_path, corpus_files, baseline=config.baseline, seed=config.seed)
+    write_report(outputs.join(tok_dir, "report.json"), report)
+    result: dict[str, Any] = {"tokenizer": summary}
+    if config.shards.enabled:
+        tokens_dir = outputs.join(out_dir, "tokens")
+        totals = encode_corpus(
+            corpus_files,
+            model_path,
+            tokens_dir,
+            pipeline_options=PipelineOptions(run.args),
+            pack=config.shards.pack.seq_len if config.shards.pack else None,
+            seed=config.shards.seed,
+            batch_docs=config.shards.batch_docs,
+            num_threads=config.shards.num_threads,
+        )
+        result["tokens"], run.volatile["token_shards"] = split_volatile(totals)
+        names = [n for n in outputs.list_dir(tokens_dir) if outputs.is_shard_name(n)]
+        result["token_shards"] = {"tokens": [outputs.describe_file(out_dir, f"tokens/{n}") for n in names]}
+    return result
+
+
+def validation_stage(run: Run) -> int:
+    """Validate the output with great-expectations: 1 when it fails in `fail` mode, else 0."""
+    validation = run.plan.validation
+    if not validation.enabled:
+        return 0
+    from corpusmill.workflows.validate import validate_output
+
+    result = run.stage("validate", validate_output, run.out_dir, mode=validation.mode, sample_rows=validation.sample_rows)
+    if result.success:
+        return 0
+    for message in result.messages():
+        print(f"corpusmill: validation: {message}", file=sys.stderr)
+    return 1 if validation.mode == "fail" else 0
+
+
+def accounting_check(run: Run, manifest: dict[str, Any]) -> int:
+    """1 when too many records failed or the accounting does not balance, else 0."""
     accounting = manifest["accounting"]
-    inputs = max(1, accounting["input_records"])
-    failed_fraction = (accounting["failed"] + accounting["records_failed_in_readers"]) / inputs
-    if failed_fraction > workflow.run.max_failed_fraction:
+    failed_fraction = (accounting["failed"] + accounting["records_failed_in_readers"]) / max(1, accounting["input_records"])
+    limit = run.plan.run.max_failed_fraction
+    exit_code = 0
+    if failed_fraction > limit:
         print(
-            f"corpusmill: {failed_fraction:.1%} of input records failed "
-            f"(max_failed_fraction {workflow.run.max_failed_fraction:.1%}); see {out_dir}/failed/",
+            f"corpusmill: {failed_fraction:.1%} of input records failed (max_failed_fraction {limit:.1%}); "
+            f"see {run.out_dir}/failed/",
             file=sys.stderr,
         )
         exit_code = 1
     if not accounting["balanced"]:
         print(f"corpusmill: accounting does not balance: {accounting}", file=sys.stderr)
         exit_code = 1
-
-    finished = dt.datetime.now(dt.timezone.utc)
-    run_info["finished"] = finished.isoformat(timespec="seconds")
-    run_info["wall_seconds"] = round(time.monotonic() - clock.started, 3)
-    write_json_atomically(os.path.join(out_dir, "run_info.json"), run_info)
-
-    try:
-        from corpusmill.workflows.report import render_report
-
-        report = clock.run("report", render_report, out_dir)
-        run_info["stage_seconds"] = clock.seconds
-        write_json_atomically(os.path.join(out_dir, "run_info.json"), run_info)
-    except ImportError:
-        report = None
-    _print_summary(out_dir, manifest, run_info, report)
     return exit_code
 
 
-VOLATILE_KEYS = ("seconds", "rss", "memory", "out_dir", "started", "finished")
+def finish(run: Run, manifest: dict[str, Any]) -> None:
+    """Write run_info.json and the report, print the summary."""
+    from corpusmill.workflows.report import render_report
+    from corpusmill.workflows.summary import summary_lines
+
+    def run_info() -> dict[str, Any]:
+        return {
+            "started": run.started.isoformat(timespec="seconds"),
+            "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "wall_seconds": round(time.monotonic() - run.clock_start, 3),
+            "stage_seconds": run.seconds,
+            **describe_runner(run.args),
+            "beam_args": run.args,
+            **run.volatile,
+        }
+
+    outputs.write_json(outputs.join(run.out_dir, outputs.RUN_INFO), run_info())  # the report reads it
+    run.stage("report", render_report, run.out_dir)
+    outputs.write_json(outputs.join(run.out_dir, outputs.RUN_INFO), run_info())
+    print("\n".join(summary_lines(run.out_dir)))
 
 
-def run_and_count(pipeline: beam.Pipeline) -> dict[str, int]:
+def run_and_count(pipeline: Any) -> dict[str, int]:
     """Run `pipeline` to completion; return its Beam counters as {"namespace.name": total}
     (committed values where the runner reports them, else attempted; {} when it reports none).
     They go to run_info.json, not the manifest: not every runner reports them."""
@@ -266,61 +311,29 @@ def split_volatile(summary: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
     return stable, volatile
 
 
-def _tokenizer_stage(
-    workflow: Workflow, out_dir: str, manifest: dict[str, Any], args: list[str], volatile: dict[str, Any]
-) -> dict[str, Any]:
-    from apache_beam.options.pipeline_options import PipelineOptions
-
-    from corpusmill.tokenizer.report import tokenizer_report, write_report
-    from corpusmill.tokenizer.shards import encode_corpus
-    from corpusmill.pipelines.transforms.write import describe_file
-
-    config = workflow.tokenizer
-    assert config is not None
-    corpus_files = [os.path.join(out_dir, e["path"]) for e in manifest["shards"]["corpus"]]
-    tok_dir = os.path.join(out_dir, "tokenizer")
-    model_path = os.path.join(tok_dir, "tokenizer.model")
-    summary, volatile["tokenizer_training"] = split_volatile(
-        train_tokenizer(corpus_files, tok_dir, config, corpus_checksum=corpus_checksum(manifest))
-    )
-    report = tokenizer_report(model_path, corpus_files, baseline=config.baseline, seed=config.seed)
-    write_report(os.path.join(tok_dir, "report.json"), report)
-    manifest = dict(manifest)
-    manifest["tokenizer"] = summary
-    manifest["shards"] = dict(manifest["shards"])
-    manifest.pop("tokens", None)
-    manifest["shards"].pop("tokens", None)
-    if config.shards.enabled:
-        tokens_dir = os.path.join(out_dir, "tokens")
-        totals = encode_corpus(
-            corpus_files,
-            model_path,
-            tokens_dir,
-            pipeline_options=PipelineOptions(args),
-            pack=config.shards.pack.seq_len if config.shards.pack else None,
-            seed=config.shards.seed,
-            batch_docs=config.shards.batch_docs,
-            num_threads=config.shards.num_threads,
-        )
-        manifest["tokens"], volatile["token_shards"] = split_volatile(totals)
-        manifest["shards"]["tokens"] = [
-            describe_file(out_dir, f"tokens/{name}")
-            for name in sorted(os.listdir(tokens_dir))
-            if name.startswith("part-") and name.endswith(".parquet")
-        ]
-    return manifest
-
-
-def _print_summary(out_dir: str, manifest: dict[str, Any], run_info: dict[str, Any], report: Any) -> None:
+@contextlib.contextmanager
+def quiet_workers(log_path: str, enabled: bool = True) -> Iterator[TextIO]:
+    """While the pipeline runs, send file descriptor 2 (inherited by Beam's worker
+    subprocesses, whose start-up chatter ignores the log level) to `log_path`; yield a stream
+    to the real terminal for progress lines. Disabled with --verbose."""
+    if not enabled:
+        yield sys.stderr
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    outputs.make_dirs(os.path.dirname(log_path))
+    with open(log_path, "ab") as log_file:
+        os.dup2(log_file.fileno(), 2)
+    terminal = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8", errors="replace")
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)]
+    previous = [h.setStream(terminal) for h in handlers]  # our own log lines stay on the terminal
     try:
-        from corpusmill.workflows.summary import summary_lines
-
-        lines = summary_lines(out_dir)
-    except ImportError:
-        acc = manifest["accounting"]
-        lines = [
-            f"corpusmill: {acc['documents_read']} documents read, {acc['kept']} kept, "
-            f"{acc['rejected']} rejected, {acc['failed']} failed in {run_info['wall_seconds']}s",
-            f"output: {out_dir}",
-        ]
-    print("\n".join(lines))
+        yield terminal
+    finally:
+        for handler, stream in zip(handlers, previous):
+            if stream is not None:
+                handler.setStream(stream)
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        terminal.close()

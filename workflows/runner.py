@@ -5,13 +5,16 @@ process per core (up to 4) when the machine has several. Beam's default DirectRu
 first try to download a Prism binary from the internet; the default here never touches the
 network. Any other runner and its options pass straight through, e.g.
 `--runner=PortableRunner --job_endpoint=...`, `--runner=DataflowRunner --project=...`.
+An option no Beam options class defines (`--direct_num_wrkers=2`) is an error, not ignored:
+`unknown_options` names it with the closest known option.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
 
 MAX_DEFAULT_WORKERS = 4
 
@@ -26,6 +29,24 @@ def default_workers() -> int:
 
 def _given(args: list[str], flag: str) -> bool:
     return any(a == flag or a.startswith(flag + "=") for a in args)
+
+
+def unknown_options(args: list[str]) -> list[str]:
+    """One message per argument that no Beam options class defines (the parser Beam itself
+    builds in `PipelineOptions.get_all_options`), with the closest known option."""
+    parser = _BeamArgumentParser(allow_abbrev=False)
+    classes = {str(cls): cls for cls in PipelineOptions.__subclasses__()}
+    for cls in classes.values():
+        cls._add_argparse_args(parser)
+    _known, unknown = parser.parse_known_args(args)
+    flags = [flag for action in parser._actions for flag in action.option_strings]
+    messages = []
+    for arg in unknown:
+        name = arg.split("=", 1)[0]
+        close = difflib.get_close_matches(name, flags, n=1) if name.startswith("--") else []
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        messages.append(f"unknown Beam pipeline option {arg!r}{hint}")
+    return messages
 
 
 def pipeline_args(extra_args: list[str], verbose: bool = False) -> list[str]:

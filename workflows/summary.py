@@ -9,20 +9,17 @@ the validation outcome, and where the report is.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from corpusmill.schemas import outputs
 
 TOP_REASONS = 6
 
 
 def _load(path: Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return None
+    return outputs.read_json_or_none(str(path))
 
 
 def _size(n: float) -> str:
@@ -75,7 +72,7 @@ def summary_lines(output_dir: str | Path) -> list[str]:
 
     shards = manifest.get("shards") or {}
     shard_counts = ", ".join(f"{kind} {len(v)}" for kind, v in shards.items() if isinstance(v, list) and v)
-    total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    total = outputs.tree_size(str(out))
     lines.append(f"  output    {_size(total):>12}   ({shard_counts} shards)" if shard_counts else f"  output    {_size(total):>12}")
     tok = manifest.get("tokenizer")
     if isinstance(tok, Mapping) and tok:

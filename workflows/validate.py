@@ -24,7 +24,6 @@ Nothing here touches the network: great-expectations analytics are disabled
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -45,8 +44,11 @@ import pyarrow.compute as pc  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 import xxhash  # noqa: E402
 
+from corpusmill.pipelines.plan import RunPlan, SourcePlan  # noqa: E402
+from corpusmill.pipelines.steps import registry  # noqa: E402
+from corpusmill.schemas import outputs  # noqa: E402
 from corpusmill.schemas import suites as S  # noqa: E402
-from corpusmill.workflows.report import source_steps  # noqa: E402
+from corpusmill.workflows.manifest import read_plan  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +115,7 @@ def iter_batches(
 ) -> Iterator[pa.RecordBatch]:
     """Record batches of the given columns (missing columns come back as nulls), row group by
     row group; with `sample_rows`, only the sampled rows (and only row groups holding some)."""
-    pf = pq.ParquetFile(path)
+    pf = outputs.parquet_file(str(path))
     present = [c for c in columns if c in pf.schema_arrow.names]
     picks = _sample_indices(pf.metadata.num_rows, sample_rows)
     start = 0
@@ -296,7 +298,7 @@ def schema_rows(path: Path, rel: str, kind: str) -> list[dict[str, Any]]:
     path, column, signature (`name:type`, `name:missing`), and required_nulls (nulls in a
     column that must have none; from the footer statistics, or counted row group by row
     group for nested columns and footers without statistics)."""
-    pf = pq.ParquetFile(path)
+    pf = outputs.parquet_file(str(path))
     required = set(S.required_columns(kind))
     rows = []
     for f in pf.schema_arrow:
@@ -381,12 +383,31 @@ class HashBuckets:
 
 
 def load_json(path: Path) -> dict[str, Any] | None:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return None
+    data = outputs.read_json_or_none(str(path))
     return data if isinstance(data, dict) else None
+
+
+def language_rule(source: SourcePlan) -> S.LanguageRule | None:
+    """The rule of the source's last `language` step that drops (not `annotate`), its
+    parameters read through the step's own signature (so defaults are the step's)."""
+    rule = None
+    for spec in source.steps:
+        if spec.step != "language" or spec.mode == "annotate":
+            continue
+        params = registry.params_model("language").model_validate(spec.params).model_dump()
+        rule = S.LanguageRule(
+            keep=frozenset(params["keep"]) if params["keep"] is not None else None,
+            min_score=float(params["min_score"]),
+            min_scores={str(k): float(v) for k, v in (params["min_scores"] or {}).items() if v is not None},
+        )
+    return rule
+
+
+def suite_params(plan: RunPlan, vocab_size: int | None) -> S.SuiteParams:
+    """The suites' thresholds for a run, from its plan: per source label, the language rule of
+    its steps; exact-duplicate texts are checked when the plan has exact dedup."""
+    rules = {source.label: rule for source in plan.sources if (rule := language_rule(source)) is not None}
+    return S.SuiteParams(language_rules=rules, vocab_size=vocab_size, unique_texts=plan.dedup.exact is not None)
 
 
 def vocab_size(output_dir: Path, manifest: Mapping[str, Any] | None) -> int | None:
@@ -407,8 +428,7 @@ def vocab_size(output_dir: Path, manifest: Mapping[str, Any] | None) -> int | No
             pass
     vocab = tdir / "tokenizer.vocab"
     if vocab.is_file():
-        with open(vocab, encoding="utf-8", errors="replace") as fh:
-            return sum(1 for line in fh if line.strip("\n"))
+        return sum(1 for line in outputs.read_text(str(vocab)).split("\n") if line)
     data = load_json(tdir / "tokenizer.json")
     if data and isinstance(data.get("model"), Mapping) and isinstance(data["model"].get("vocab"), (dict, list)):
         return len(data["model"]["vocab"]) + len(data.get("added_tokens") or [])
@@ -419,14 +439,6 @@ def manifest_shards(manifest: Mapping[str, Any] | None, kind: str) -> dict[str, 
     shards = (manifest or {}).get("shards") or {}
     entries = shards.get(kind) or [] if isinstance(shards, Mapping) else []
     return {str(e["path"]): e for e in entries if isinstance(e, Mapping) and "path" in e}
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # ----------------------------------------------------------------------------- GX plumbing
@@ -624,7 +636,7 @@ def _observe_counts(kind: str, path: Path, seen: _Collected) -> None:
 
 def _token_document_hashes(path: Path, sample_rows: int | None) -> list[int | None]:
     """Hashes of the corpus ids a token shard refers to: `doc_ids` of packed rows, else `id`."""
-    packed = "doc_ids" in pq.ParquetFile(path).schema_arrow.names
+    packed = "doc_ids" in outputs.parquet_file(str(path)).schema_arrow.names
     hashes: list[int | None] = []
     for b in iter_batches(path, ["doc_ids" if packed else "id"], sample_rows):
         col = b.column(0)
@@ -655,99 +667,114 @@ def validate_output(
     `mode` is `fail` (a failure makes `exit_code` 1) or `warn` (failures are reported, exit 0).
     `sample_rows` checks that many evenly spaced rows per shard instead of all of them (row
     counts and counters still use every row; sha256 of shards is skipped). `docs=False` skips
-    rendering the Data Docs (the JSON results are always written)."""
+    rendering the Data Docs (the JSON results are always written). Raises
+    `schemas.outputs.NotARun` for a directory without manifest.json."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     out = Path(output_dir)
+    manifest = outputs.read_manifest(str(out))
+    params = suite_params(read_plan(manifest), vocab_size(out, manifest))
     vdir = out / "validation"
-    vdir.mkdir(parents=True, exist_ok=True)
-    manifest = load_json(out / "manifest.json")
-    seen = _Collected()
-    if manifest is None:
-        seen.checks.append(_custom("expect_manifest_to_exist", "manifest.json", False, "manifest.json missing or not a JSON object"))
-        manifest = {}
-    config = manifest.get("config") if isinstance(manifest.get("config"), Mapping) else {}
-    params = S.params_from_config(config, source_steps=source_steps(config), vocab_size=vocab_size(out, manifest))
     runner = _Runner(S.build_suites(params), vdir / "data_docs")
+    shards = [(kind, rel) for kind in S.KINDS for rel in _shard_paths(out, kind)]
+    seen = _Collected()
+    inventory = _check_shards(out, shards, params, runner, seen, sample_rows)
+    seen.checks += _check_inventory(manifest, inventory, runner)
+    counts = _counts_frame(manifest, seen)
+    if len(counts):
+        seen.checks += runner.run("counts", counts.astype({"manifest": "Int64", "observed": "Int64"}), "manifest.json")
+    docs_path = runner.build_docs() if docs else None
+    return _write_results(vdir, mode, sample_rows, params, seen, len(shards), docs_path)
 
-    shard_lists = {kind: sorted(p.relative_to(out).as_posix() for p in (out / kind).glob("*.parquet")) for kind in S.KINDS}
-    all_shards = [(k, rel) for k in S.KINDS for rel in shard_lists[k]]
-    total_rows = sum(pq.ParquetFile(out / rel).metadata.num_rows for _, rel in all_shards if _readable(out / rel))
+
+def _shard_paths(out: Path, kind: str) -> list[str]:
+    return [f"{kind}/{name}" for name in outputs.list_dir(str(out / kind)) if name.endswith(".parquet")]
+
+
+def _check_shards(
+    out: Path, shards: list[tuple[str, str]], params: S.SuiteParams, runner: _Runner, seen: _Collected,
+    sample_rows: int | None,
+) -> list[dict[str, Any]]:
+    """Run the suites of each shard, then the schema suites and the checks across shards;
+    returns the shard inventory found on disk (rows, sha256)."""
+    total_rows = sum(outputs.parquet_rows(str(out / rel)) for _, rel in shards if _readable(out / rel))
     inventory: list[dict[str, Any]] = []
     schema_table: dict[str, list[dict[str, Any]]] = {}
-
     with tempfile.TemporaryDirectory(prefix="corpusmill-validate-") as tmp:
         buckets = HashBuckets(Path(tmp), total_rows)
-        for index, (kind, rel) in enumerate(all_shards):
+        for index, (kind, rel) in enumerate(shards):
             path = out / rel
             if not _readable(path):
                 seen.checks.append(_custom("expect_shard_to_be_readable_parquet", rel, False, "not a readable Parquet file"))
-                inventory.append({"path": rel, "manifest_rows": None, "file_rows": None, "manifest_sha256": None, "file_sha256": None})
+                inventory.append({"path": rel, "file_rows": None, "file_sha256": None})
                 continue
-            num_rows = pq.ParquetFile(path).metadata.num_rows
+            num_rows = outputs.parquet_rows(str(path))
             seen.rows[kind] = seen.rows.get(kind, 0) + num_rows
             schema_table.setdefault(kind, []).extend(schema_rows(path, rel, kind))
-            if kind == "corpus":
-                frame = corpus_frame(path, params, sample_rows)
-                buckets.add("text", index, [None if pd.isna(v) else int(v) % (1 << 64) for v in frame["text_hash"]])
-            elif kind == "rejected":
-                frame = rejected_frame(path, sample_rows)
-            elif kind == "failed":
-                frame = failed_frame(path, sample_rows)
-            else:
-                frame = tokens_frame(path, sample_rows)
-            if kind in ("corpus", "rejected"):
-                id_hashes = _hash_column(pa.array(frame["id"], type=pa.string(), from_pandas=True))
-                buckets.add("doc_id", index, id_hashes)
-                if kind == "corpus":
-                    buckets.add("corpus_id", index, id_hashes)
-            if kind == "tokens":
-                buckets.add("token_id", index, _token_document_hashes(path, sample_rows))
-            seen.checks += runner.run(kind, frame, rel)
-            del frame
+            seen.checks += _check_shard(kind, index, path, rel, params, runner, buckets, sample_rows)
             _observe_counts(kind, path, seen)
-            inventory.append({"path": rel, "file_rows": num_rows, "file_sha256": None if sample_rows else _sha256(path)})
-
+            inventory.append({"path": rel, "file_rows": num_rows, "file_sha256": None if sample_rows else outputs.sha256(str(path))})
         for kind, rows in schema_table.items():
             table = pd.DataFrame(rows, columns=SCHEMA_COLUMNS).astype({"required_nulls": "Int64"})
             seen.checks += runner.run(f"{kind}_schema", table, f"{kind}/*", split_by="path")
-        seen.checks += _cross_shard_checks(out, buckets, all_shards, params, tokens_complete=sample_rows is None)
+        seen.checks += _cross_shard_checks(out, buckets, shards, params, tokens_complete=sample_rows is None)
+    return inventory
 
-    # shard inventory: manifest vs disk
+
+def _check_shard(
+    kind: str, index: int, path: Path, rel: str, params: S.SuiteParams, runner: _Runner, buckets: HashBuckets,
+    sample_rows: int | None,
+) -> list[dict[str, Any]]:
+    """The suite of one shard on its derived frame; its hashes go to the buckets."""
+    if kind == "corpus":
+        frame = corpus_frame(path, params, sample_rows)
+        buckets.add("text", index, [None if pd.isna(v) else int(v) % (1 << 64) for v in frame["text_hash"]])
+    elif kind == "rejected":
+        frame = rejected_frame(path, sample_rows)
+    elif kind == "failed":
+        frame = failed_frame(path, sample_rows)
+    else:
+        frame = tokens_frame(path, sample_rows)
+    if kind in ("corpus", "rejected"):
+        id_hashes = _hash_column(pa.array(frame["id"], type=pa.string(), from_pandas=True))
+        buckets.add("doc_id", index, id_hashes)
+        if kind == "corpus":
+            buckets.add("corpus_id", index, id_hashes)
+    if kind == "tokens":
+        buckets.add("token_id", index, _token_document_hashes(path, sample_rows))
+    return runner.run(kind, frame, rel)
+
+
+def _check_inventory(manifest: Mapping[str, Any], inventory: list[dict[str, Any]], runner: _Runner) -> list[dict[str, Any]]:
+    """The manifest's shard list (rows, sha256) against the shards on disk."""
     by_path = {row["path"]: row for row in inventory}
     for kind in S.KINDS:
         for rel, entry in manifest_shards(manifest, kind).items():
             row = by_path.setdefault(rel, {"path": rel, "file_rows": None, "file_sha256": None})
             row["manifest_rows"] = entry.get("rows")
             row["manifest_sha256"] = entry.get("sha256")
-    frame = pd.DataFrame(
-        [
-            {
-                "path": r["path"],
-                "manifest_rows": r.get("manifest_rows"),
-                "file_rows": r.get("file_rows"),
-                "manifest_sha256": r.get("manifest_sha256"),
-                "file_sha256": r.get("file_sha256"),
-            }
-            for r in sorted(by_path.values(), key=lambda r: r["path"])
-        ],
-        columns=["path", "manifest_rows", "file_rows", "manifest_sha256", "file_sha256"],
-    ).astype({"manifest_rows": "Int64", "file_rows": "Int64", "manifest_sha256": object, "file_sha256": object})
-    if manifest and len(frame):
-        seen.checks += runner.run("shards", frame, "manifest.json")
-    counts = _counts_frame(manifest, seen) if manifest else pd.DataFrame()
-    if len(counts):
-        seen.checks += runner.run("counts", counts.astype({"manifest": "Int64", "observed": "Int64"}), "manifest.json")
+    columns = ["path", "manifest_rows", "file_rows", "manifest_sha256", "file_sha256"]
+    rows = [{c: r.get(c) for c in columns} for r in sorted(by_path.values(), key=lambda r: r["path"])]
+    if not rows:
+        return []
+    frame = pd.DataFrame(rows, columns=columns).astype(
+        {"manifest_rows": "Int64", "file_rows": "Int64", "manifest_sha256": object, "file_sha256": object}
+    )
+    return runner.run("shards", frame, "manifest.json")
 
-    docs_path = runner.build_docs() if docs else None
+
+def _write_results(
+    vdir: Path, mode: str, sample_rows: int | None, params: S.SuiteParams, seen: _Collected, shards: int,
+    docs_path: Path | None,
+) -> ValidationResult:
+    """`validation/results.json` (every check, deterministic) and the result."""
     failures = [CheckFailure(c["expectation"], c["shard"], c["details"]) for c in seen.checks if not c["success"]]
-    success = not failures
     path = vdir / "results.json"
     record = {
-        "success": success,
+        "success": not failures,
         "mode": mode,
         "sample_rows": sample_rows,
-        "shards": len(all_shards),
+        "shards": shards,
         "evaluated": len(seen.checks),
         "failed": len(failures),
         "params": {
@@ -763,23 +790,16 @@ def validate_output(
         },
         "checks": seen.checks,
     }
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(_plain(record), fh, indent=1, sort_keys=True, ensure_ascii=False)
-        fh.write("\n")
+    outputs.write_json(str(path), _plain(record), indent=1, sort_keys=True)
     return ValidationResult(
-        success=success,
-        failures=failures,
-        path=path,
-        mode=mode,
-        evaluated=len(seen.checks),
-        docs_path=docs_path,
-        shards=len(all_shards),
+        success=not failures, failures=failures, path=path, mode=mode, evaluated=len(seen.checks),
+        docs_path=docs_path, shards=shards,
     )
 
 
 def _readable(path: Path) -> bool:
     try:
-        pq.ParquetFile(path)
+        outputs.parquet_file(str(path))
     except (OSError, pa.ArrowException):
         return False
     return True
@@ -816,11 +836,11 @@ def _cross_shard_checks(
         if lost:
             h, s = lost[0]
             shard = out / shards[s][1]
-            column = "doc_ids" if "doc_ids" in pq.ParquetFile(shard).schema_arrow.names else "id"
+            column = "doc_ids" if "doc_ids" in outputs.parquet_file(str(shard)).schema_arrow.names else "id"
             v = _find_values(shard, column, {h}).get(h, f"hash {h:016x}")
             details = f"{len(lost)} token rows name no corpus document, e.g. {v!r} in {shards[s][1]}"
         checks.append(_custom("expect_token_ids_to_name_documents(id)", "*", not lost, details))
     return checks
 
 
-__all__ = ["CheckFailure", "ValidationResult", "validate_output", "vocab_size"]
+__all__ = ["CheckFailure", "ValidationResult", "suite_params", "validate_output", "vocab_size"]

@@ -20,7 +20,7 @@ import bz2
 import gzip
 import io
 import lzma
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast
+from typing import TYPE_CHECKING, BinaryIO, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,8 +42,6 @@ class SourceConfig(BaseModel):
     name: str | None = Field(default=None, description="label for reports (default: kind)")
     max_decompressed_bytes: int = Field(default=DEFAULT_MAX_DECOMPRESSED_BYTES, gt=0)
     max_record_bytes: int = Field(default=DEFAULT_MAX_RECORD_BYTES, gt=0)
-    preset: str | None = Field(default=None, description="steps preset for this source (workflows/presets)")
-    steps: list[dict[str, Any]] | None = Field(default=None, description="steps for this source only")
 
     @property
     def label(self) -> str:

@@ -8,17 +8,23 @@ A step is either
     `batch(self, docs: list[Document]) -> list[Document | Drop]` (used when present).
 
 Register with the `@step("name")` decorator in the step's module and list the module in
-`STEP_MODULES`. `build(name, params)` checks the parameter names against the signature (so a
-typo in the YAML fails before the pipeline starts) and returns a ready `Step`.
+`STEP_MODULES`. `check_params(name, params)` validates the parameters by name and by type
+against the signature (a pydantic model built from it: `min_words: "ten"` is refused, a
+misspelt name gets a "did you mean"), so a bad YAML fails before the pipeline starts;
+`build(name, params)` checks them the same way and returns a ready `Step`.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
 import inspect
+import typing
 from collections.abc import Callable
 from typing import Any, Protocol, cast
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from corpusmill.schemas.document import Document, Drop
 
@@ -33,6 +39,11 @@ STEP_MODULES: tuple[str, ...] = (
 )
 
 _REGISTRY: dict[str, Callable[..., Any]] = {}
+
+
+class StepParamsError(TypeError, ValueError):
+    """Parameters that do not fit a step's signature (a TypeError, as Python raises for a wrong
+    keyword, and a ValueError, as a bad configuration value)."""
 
 
 class Step(Protocol):
@@ -66,23 +77,63 @@ def lookup(name: str) -> Callable[..., Any]:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise KeyError(f"unknown step {name!r}; known steps: {', '.join(sorted(_REGISTRY))}") from None
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise KeyError(f"unknown step {name!r}{hint}; known steps: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def _parameters(impl: Callable[..., Any]) -> list[inspect.Parameter]:
+    """The configurable parameters of a step: the keyword parameters of a class's `__init__`,
+    or of a function after its document argument."""
+    params = list(inspect.signature(impl).parameters.values())
+    if not inspect.isclass(impl):
+        params = params[1:]
+    return [p for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+@functools.cache
+def params_model(name: str) -> type[BaseModel]:
+    """A pydantic model of step `name`'s parameters, built from its signature: each parameter
+    with its annotation (Any when it has none or its annotation cannot be resolved) and its
+    default; unknown names are refused."""
+    impl = lookup(name)
+    target = impl.__init__ if inspect.isclass(impl) else impl
+    try:
+        hints = typing.get_type_hints(target)
+    except (NameError, TypeError):  # an annotation that only exists for type checkers
+        hints = {}
+    fields: dict[str, Any] = {}
+    for p in _parameters(impl):
+        default = ... if p.default is inspect.Parameter.empty else p.default
+        fields[p.name] = (hints.get(p.name, Any), default)
+    config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    return create_model(f"{name}_params", __config__=config, **fields)
+
+
+def check_params(name: str, params: dict[str, Any] | None) -> None:
+    """Raise StepParamsError (one line) unless `params` fit step `name`'s signature by name and type."""
+    impl = lookup(name)
+    known = [p.name for p in _parameters(impl)]
+    for key in params or {}:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f"; it takes: {', '.join(known) or 'no parameters'}"
+            raise StepParamsError(f"step {name!r}: unknown parameter {key!r}{hint}")
+    try:
+        params_model(name).model_validate(params or {})
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"])
+        raise StepParamsError(f"step {name!r}: {loc}: {first['msg']} (got {first['input']!r})") from None
 
 
 def build(name: str, params: dict[str, Any] | None = None) -> Step:
-    """Instantiate step `name` with `params`. Raises TypeError/ValueError on bad parameters."""
+    """Instantiate step `name` with `params` (checked by `check_params`). Raises StepParamsError
+    (or the step's own ValueError) on bad parameters."""
     impl = lookup(name)
     params = dict(params or {})
+    check_params(name, params)
     if inspect.isclass(impl):
-        try:
-            inspect.signature(impl).bind(**params)
-        except TypeError as e:
-            raise TypeError(f"step {name!r}: {e}") from None
         # inspect.isclass narrows `impl` to type[Any], whose call mypy types as object
         return cast(Step, impl(**params))
-    sig = inspect.signature(impl)
-    try:
-        sig.bind(None, **params)
-    except TypeError as e:
-        raise TypeError(f"step {name!r}: {e}") from None
     return functools.partial(impl, **params)

@@ -14,7 +14,8 @@ Rule, for documents and reader rejections together (the ids the readers produced
   * a later reader rejection (e.g. the same redirect page in two dumps) keeps its reason and
     gets the same derived id, with the original id and first location appended to its detail.
 Cost: one shuffle of (id, location) pairs (no text); the ids that occur more than once travel
-as a side input, so documents are not shuffled.
+as a side input, so documents are not shuffled, and each source's documents stay in their own
+PCollection (`RepeatedIds` over all of them, then `UniqueIds` per source).
 """
 
 from __future__ import annotations
@@ -53,11 +54,10 @@ def _repeated(item: tuple[str, Iterable[str]]) -> Iterator[tuple[str, str]]:
         yield doc_id, first
 
 
-def _check_document(item: tuple[int, Document], repeated: dict[str, str]) -> Iterator[Any]:
-    _tag, doc = item
+def _check_document(doc: Document, repeated: dict[str, str]) -> Iterator[Any]:
     first = repeated.get(doc.id)
     if first is None or doc.location == first:
-        yield item
+        yield doc
         return
     _DUPLICATES.inc()
     yield TaggedOutput(
@@ -75,7 +75,8 @@ def _check_document(item: tuple[int, Document], repeated: dict[str, str]) -> Ite
     )
 
 
-def _check_rejection(rejection: Rejection, repeated: dict[str, str]) -> Rejection:
+def check_rejection(rejection: Rejection, repeated: dict[str, str]) -> Rejection:
+    """A reader rejection, re-identified when an earlier location holds its id."""
     first = repeated.get(rejection.id)
     if first is None or rejection.location == first:
         return rejection
@@ -84,25 +85,35 @@ def _check_rejection(rejection: Rejection, repeated: dict[str, str]) -> Rejectio
     return dataclasses.replace(rejection, id=derived_id(rejection.id, rejection.location), detail=detail)
 
 
-class UniqueIds(beam.PTransform):
-    """{"documents": (tag, Document) pairs, "rejected": reader Rejections} -> the same keys
-    plus "duplicates" (Rejections of documents whose id an earlier location already holds).
-    The tag (e.g. the index of the document's source in the workflow) rides along untouched."""
+class RepeatedIds(beam.PTransform):
+    """Documents and reader rejections of every source (a tuple of PCollections) ->
+    (id, first location) of each id that occurs more than once."""
 
-    def expand(self, pcolls: dict[str, beam.PCollection]) -> dict[str, beam.PCollection]:
-        docs, rejected = pcolls["documents"], pcolls["rejected"]
-        repeated = beam.pvalue.AsDict(
-            (
-                docs | "DocLocations" >> beam.Map(lambda item: (item[1].id, item[1].location)),
-                rejected | "RejectionLocations" >> beam.Map(lambda r: (r.id, r.location)),
-            )
+    def expand(self, pcolls: tuple[beam.PCollection, ...]) -> beam.PCollection:
+        return (
+            [pcoll | f"Locations{i}" >> beam.Map(lambda r: (r.id, r.location)) for i, pcoll in enumerate(pcolls)]
             | "AllLocations" >> beam.Flatten()
             | "GroupById" >> beam.GroupByKey()
             | "Repeated" >> beam.FlatMap(_repeated)
         )
-        checked = docs | "CheckDocuments" >> beam.FlatMap(_check_document, repeated).with_outputs(DUPLICATE, main="documents")
+
+
+class UniqueIds(beam.PTransform):
+    """One source's {"documents", "rejected" (by its reader)} -> {"documents": those that hold
+    their id, "rejected": reader rejections (re-identified when repeated), "duplicates":
+    Rejections of later document copies}, given `RepeatedIds` of all sources."""
+
+    def __init__(self, repeated: beam.PCollection) -> None:
+        super().__init__()
+        self._repeated = repeated
+
+    def expand(self, pcolls: dict[str, beam.PCollection]) -> dict[str, beam.PCollection]:
+        repeated = beam.pvalue.AsDict(self._repeated)
+        checked = pcolls["documents"] | "CheckIds" >> beam.FlatMap(_check_document, repeated).with_outputs(
+            DUPLICATE, main="documents"
+        )
         return {
             "documents": checked.documents,
-            "rejected": rejected | "CheckRejections" >> beam.Map(_check_rejection, repeated),
+            "rejected": pcolls["rejected"] | "CheckRejections" >> beam.Map(check_rejection, repeated),
             "duplicates": checked[DUPLICATE],
         }

@@ -28,7 +28,7 @@ from apache_beam.pvalue import TaggedOutput
 from corpusmill.pipelines.sources import SOURCE_MODULES
 from corpusmill.pipelines.sources.base import SourceConfig, describe_error
 from corpusmill.schemas.document import Document, Failure, Rejection
-from corpusmill.pipelines.transforms.progress import record_unit
+from corpusmill.schemas.outputs import record_progress
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class ReadUnitFn(beam.DoFn):
             )
         log.info("read %s: %d documents in %.1fs", unit, n, time.monotonic() - started)
         if self._progress_dir:
-            record_unit(self._progress_dir, self._worker, unit, n)
+            record_progress(self._progress_dir, self._worker, unit, n)
 
 
 class ReadSource(beam.PTransform):

@@ -1,15 +1,14 @@
 """CountStages: how many records passed each stage, per source kind, counted by the pipeline
-itself (runner-independent, unlike metrics) and written to `<out>/_stats/stages.json`."""
+itself (runner-independent, unlike metrics) and written to `<out>/_stats/stages.json`
+(`schemas.outputs.STAGE_COUNTS`)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 
-STATS_FILE = "_stats/stages.json"
+from corpusmill.schemas import outputs
 
 
 def count_stage(pcoll: beam.PCollection, stage: str, label: str) -> beam.PCollection:
@@ -29,12 +28,7 @@ class _WriteStatsFn(beam.DoFn):
         table: dict[str, dict[str, int]] = {}
         for (stage, source), n in sorted(counts):
             table.setdefault(stage, {})[source] = n
-        tmp = self._path + ".tmp"
-        with FileSystems.create(tmp) as f:
-            f.write(json.dumps(table, indent=1, sort_keys=True).encode())
-        if FileSystems.exists(self._path):
-            FileSystems.delete([self._path])
-        FileSystems.rename([tmp], [self._path])
+        outputs.write_json(self._path, table, indent=1, sort_keys=True)
         yield self._path
 
 
@@ -43,10 +37,5 @@ def write_stage_counts(counts: list[beam.PCollection], out_dir: str) -> beam.PCo
         tuple(counts)
         | "AllStageCounts" >> beam.Flatten()
         | "StageCountsList" >> beam.combiners.ToList()
-        | "WriteStageCounts" >> beam.ParDo(_WriteStatsFn(f"{out_dir}/{STATS_FILE}"))
+        | "WriteStageCounts" >> beam.ParDo(_WriteStatsFn(outputs.join(out_dir, outputs.STAGE_COUNTS)))
     )
-
-
-def read_stage_counts(out_dir: str) -> dict[str, dict[str, int]]:
-    with open(f"{out_dir}/{STATS_FILE}", encoding="utf-8") as f:
-        return json.load(f)

@@ -22,6 +22,8 @@ import pytest
 import yaml
 
 from corpusmill.schemas.document import DOCUMENT_SCHEMA, FAILURE_SCHEMA, REJECTION_SCHEMA
+from corpusmill.workflows.config import load_plan
+from corpusmill.workflows.manifest import read_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "workflows" / "sample.yaml"
@@ -100,6 +102,19 @@ def test_corpus_schema_sources_and_languages(sample_run: Path) -> None:
     web = [r for r in rows if r["source"] == "web"]
     assert web and all(r["url"] and r["warc_record_id"] for r in web)
     assert any(r["language"] == "zh" for r in web) and any(r["language"] == "ja" for r in web)
+
+
+def test_manifest_records_the_plan_that_ran(sample_run: Path) -> None:
+    """The plan in manifest.json reads back, through the same model, as the workflow's plan; the
+    report and validation of the run read it (their per-source rules and step order)."""
+    manifest = json.loads((sample_run / "manifest.json").read_text())
+    plan = read_plan(manifest)
+    assert plan == load_plan(SAMPLE)
+    assert [s.preset for s in plan.sources] == ["web", "wiki", "books", "code"]
+    results = json.loads((sample_run / "validation" / "results.json").read_text())
+    assert set(results["params"]["language_rules"]) == {
+        s.label for s in plan.sources if any(step.step == "language" and step.mode == "drop" for step in s.steps)
+    }
 
 
 def test_manifest_accounts_for_every_document(sample_run: Path) -> None:

@@ -1,5 +1,5 @@
 """Progress of a run in the terminal (workflows/progress.py) fed by the readers' progress files
-(pipelines/transforms/progress.py, written by `ReadUnitFn` after each unit of work)."""
+(schemas/outputs.py, written by `ReadUnitFn` after each unit of work)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import apache_beam as beam
 import pytest
 
 from corpusmill.pipelines.sources.jsonl import Config as JsonlConfig
-from corpusmill.pipelines.transforms.progress import read_progress, record_unit
 from corpusmill.pipelines.transforms.read import ReadSource
+from corpusmill.schemas.outputs import read_progress, record_progress
 from corpusmill.workflows.progress import ProgressReporter
 
 LINE = re.compile(r"^corpusmill: reading: (\d+) parts of (\d+) input files done, ([\d,]+) documents, (\d+):(\d\d):(\d\d) elapsed$")
@@ -43,9 +43,9 @@ def wait_for(predicate: Callable[[], bool], seconds: float = 10.0) -> bool:
 def test_read_progress_sums_every_worker_file(tmp_path: Path) -> None:
     folder = tmp_path / "progress"
     assert read_progress(str(folder)) == (0, 0)  # no folder yet: nothing read
-    record_unit(str(folder), "w1", "a.warc.gz", 10)
-    record_unit(str(folder), "w2", "b.warc.gz\twith tab", 5)  # a tab in a unit name
-    record_unit(str(folder), "w1", "c.warc.gz#streams=0-9", 0)
+    record_progress(str(folder), "w1", "a.warc.gz", 10)
+    record_progress(str(folder), "w2", "b.warc.gz\twith tab", 5)  # a tab in a unit name
+    record_progress(str(folder), "w1", "c.warc.gz#streams=0-9", 0)
     assert sorted(p.name for p in folder.iterdir()) == ["w1.tsv", "w2.tsv"]
     assert read_progress(str(folder)) == (3, 15)
     # a line cut short by a worker that died mid-write is not a unit
@@ -58,14 +58,14 @@ def test_reporter_prints_while_running_and_only_on_change(tmp_path: Path) -> Non
     folder = str(tmp_path / "progress")
     stream = io.StringIO()
     with ProgressReporter(folder, total_files=3, interval=0.02, stream=stream):
-        record_unit(folder, "w1", "a", 12_345)
+        record_progress(folder, "w1", "a", 12_345)
         assert wait_for(lambda: "1 parts of 3 input files done, 12,345 documents" in stream.getvalue())
         printed = stream.getvalue()
         time.sleep(0.3)  # ~15 intervals without news: nothing more is printed
         assert stream.getvalue() == printed
-        record_unit(folder, "w2", "b", 5)
+        record_progress(folder, "w2", "b", 5)
         assert wait_for(lambda: "2 parts of 3" in stream.getvalue())
-        record_unit(folder, "w1", "c", 0)
+        record_progress(folder, "w1", "c", 0)
     lines = parsed(stream.getvalue())
     assert lines[0] == (1, 3, 12_345) and lines[-1] == (3, 3, 12_350)
     assert (2, 3, 12_350) in lines
@@ -80,17 +80,17 @@ def test_reporter_prints_the_final_state_on_exit_without_waiting(tmp_path: Path)
     stream = io.StringIO()
     reporter = ProgressReporter(folder, total_files=2, interval=60.0, stream=stream)
     with reporter:
-        record_unit(folder, "w1", "a", 3)
-        record_unit(folder, "w1", "b", 4)
+        record_progress(folder, "w1", "a", 3)
+        record_progress(folder, "w1", "b", 4)
         started = time.monotonic()
     assert time.monotonic() - started < 1.5
     assert parsed(stream.getvalue()) == [(2, 2, 7)]
 
 
-def test_record_unit_never_raises_and_writes_nothing_it_cannot(tmp_path: Path) -> None:
+def test_record_progress_never_raises_and_writes_nothing_it_cannot(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    record_unit(str(blocker / "sub"), "w", "u", 1)  # a file where the folder should be: no error
+    record_progress(str(blocker / "sub"), "w", "u", 1)  # a file where the folder should be: no error
     assert blocker.read_text() == "x"
     assert read_progress(str(blocker / "sub")) == (0, 0)
 
@@ -120,7 +120,7 @@ def test_readers_record_each_unit_in_a_real_pipeline(tmp_path: Path) -> None:
 @pytest.mark.parametrize("documents, shown", [(0, "0 documents"), (999, "999 documents"), (1_234_567, "1,234,567 documents")])
 def test_document_counts_have_thousands_separators(tmp_path: Path, documents: int, shown: str) -> None:
     folder = str(tmp_path / "progress")
-    record_unit(folder, "w", "u", documents)
+    record_progress(folder, "w", "u", documents)
     stream = io.StringIO()
     with ProgressReporter(folder, total_files=1, interval=60.0, stream=stream):
         pass

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 
 from tests.workflows.output_fixture import HOSTILE, built_output, output  # noqa: F401 (fixtures)
+from corpusmill.schemas.outputs import NotARun
 from corpusmill.workflows import report as R
 from corpusmill.workflows.report import render_report
 from corpusmill.workflows.summary import summary_lines
@@ -211,10 +213,10 @@ def test_decimated_sample_is_bounded_and_exact_at_the_ends() -> None:
     assert again.values == d.values
 
 
-def test_report_of_an_empty_directory_renders(tmp_path: Path) -> None:
-    text, page = _parse(render_report(tmp_path))
-    assert "no counters in manifest.json" in text and "no corpus shards" in text
-    assert page.tags["script"] == 0
+def test_report_of_a_directory_that_is_not_a_run_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(NotARun, match="no manifest.json"):
+        render_report(tmp_path)
+    assert list(tmp_path.iterdir()) == []  # no report written
     assert summary_lines(tmp_path) == [f"corpusmill: no manifest.json in {tmp_path}"]
 
 

@@ -5,6 +5,7 @@ expectation and the shard."""
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import shutil
@@ -18,10 +19,14 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from corpusmill.pipelines.steps import registry
 from corpusmill.schemas import suites as S
-from tests.workflows.output_fixture import built_output, output  # noqa: F401 (fixtures)
+from corpusmill.schemas.outputs import NotARun
 from corpusmill.workflows import validate as V
+from corpusmill.workflows.config import load_plan, load_preset
+from corpusmill.workflows.manifest import read_plan
 from corpusmill.workflows.validate import validate_output
+from tests.workflows.output_fixture import built_output, output  # noqa: F401 (fixtures)
 
 CORPUS0 = "corpus/part-00000-of-00004.parquet"
 CORPUS1 = "corpus/part-00001-of-00004.parquet"
@@ -196,8 +201,8 @@ def test_corrupted_shards_fail_naming_expectation_and_shard(output: Path) -> Non
 def test_manifest_disagreeing_with_shards_fails(output: Path) -> None:
     manifest = json.loads((output / "manifest.json").read_text())
     manifest["shards"]["corpus"][2]["rows"] += 1
-    too_short = manifest["counts"]["rejected"]["quality"]["too_short"]
-    manifest["counts"]["rejected"]["quality"]["too_short"] += 3
+    too_short = manifest["counts"]["rejected"]["gopher_quality"]["too_short"]
+    manifest["counts"]["rejected"]["gopher_quality"]["too_short"] += 3
     manifest["accounting"]["documents_read"] += 3
     (output / "manifest.json").write_text(json.dumps(manifest))
     result = validate_output(output, docs=False)
@@ -206,7 +211,7 @@ def test_manifest_disagreeing_with_shards_fails(output: Path) -> None:
     assert "corpus/part-00002-of-00004.parquet" in rows[0].details
     counters = [f for f in result.failures if f.expectation == "expect_column_pair_values_to_be_equal(manifest,observed)"]
     assert counters and "3 of" in counters[0].details
-    assert f"rejected/step=quality/reason=too_short': manifest={too_short + 3}, observed={too_short}" in counters[0].details
+    assert f"rejected/step=gopher_quality/reason=too_short': manifest={too_short + 3}, observed={too_short}" in counters[0].details
     assert "accounting/documents_read=kept+rejected+failed" in counters[0].details
     assert "accounting/input_records=documents_read+reader_rejected+reader_failed" in counters[0].details
     assert len(result.failures) == 2, result.messages()
@@ -306,13 +311,12 @@ def test_sample_indices_are_spread_and_bounded() -> None:
     assert V._sample_indices(5, 10) is None
 
 
-def test_without_tokens_tokenizer_and_sources(output: Path) -> None:
+def test_without_tokens_and_tokenizer(output: Path) -> None:
     shutil.rmtree(output / "tokens")
     shutil.rmtree(output / "tokenizer")
     manifest = json.loads((output / "manifest.json").read_text())
     del manifest["shards"]["tokens"]
     manifest["tokenizer"] = None
-    del manifest["config"]["sources"]  # the top-level steps then apply to every source
     (output / "manifest.json").write_text(json.dumps(manifest))
     _rewrite(output, CORPUS1, _bad_language)
     result = validate_output(output, docs=False)
@@ -322,9 +326,9 @@ def test_without_tokens_tokenizer_and_sources(output: Path) -> None:
         ("expect_column_values_to_be_in_set(source_language)", CORPUS1),
         ("expect_column_pair_values_a_to_be_greater_than_b(language_score,language_min_score)", CORPUS1),
     }, result.messages()
-    assert "source_language='*:fr'" in found[("expect_column_values_to_be_in_set(source_language)", CORPUS1)]
+    assert ":fr'" in found[("expect_column_values_to_be_in_set(source_language)", CORPUS1)]
     record = json.loads(result.path.read_text())
-    assert list(record["params"]["language_rules"]) == ["*"]
+    assert sorted(record["params"]["language_rules"]) == ["kjv", "tang300"]
     assert record["params"]["vocab_size"] is None
     assert not [c for c in record["checks"] if c["suite"].startswith("tokens")]
 
@@ -336,52 +340,61 @@ def test_vocab_size_read_from_tokenizer_files(output: Path) -> None:
     assert V.vocab_size(output, None) == expected  # from tokenizer.vocab
 
 
-def test_missing_manifest_fails(output: Path) -> None:
+def test_a_folder_without_manifest_is_not_a_run(output: Path) -> None:
     (output / "manifest.json").unlink()
-    result = validate_output(output, docs=False)
-    assert ("expect_manifest_to_exist", "manifest.json") in {(f.expectation, f.shard) for f in result.failures}
+    with pytest.raises(NotARun, match="no manifest.json"):
+        validate_output(output, docs=False)
 
 
-def test_params_from_config_shapes() -> None:
-    drop = {"steps": [{"step": "language", "params": {"keep": ["en", "de"], "min_score": 0.7, "min_scores": {"de": 0.6}}}]}
-    p = S.params_from_config(drop)
-    assert p.rule("any-source") == S.LanguageRule(frozenset({"en", "de"}), 0.7, {"de": 0.6})
-    assert p.language_min_score("web", "de") == 0.6 and p.language_min_score("web", "en") == 0.7
-    assert p.language_min_score("web", None) is None
-    assert p.source_language("web", "fr") == "*:fr"  # governed by the rule for any source
-    assert p.allowed_source_languages() == ["*:de", "*:en"]
-    annotate = {"steps": [{"step": "language", "mode": "annotate", "params": {"keep": ["en"], "min_score": 0.9}}]}
-    assert S.params_from_config(annotate).language_rules == {}
-    mapping = {"steps": {"language": {"keep": "en"}}, "dedup": False}
-    p = S.params_from_config(mapping)
-    assert p.rule("x") == S.LanguageRule(frozenset({"en"}), S.LANGUAGE_DEFAULT_MIN_SCORE, {})
-    assert not p.unique_texts
-    assert S.params_from_config(None) == S.SuiteParams()
-
-
-def test_language_rules_per_source_follow_presets() -> None:
-    """Sources run their own steps, their preset's, or the top-level steps (Workflow.steps_for)."""
-    config = {
+def test_language_rules_come_from_each_sources_planned_steps(tmp_path: Path) -> None:
+    """A source runs its own steps, its preset's, or the top-level steps; the suites check the
+    language rule of the steps it ran (drop mode only), with the step's own defaults."""
+    workflow = tmp_path / "wf.yaml"
+    workflow.write_text(yaml.safe_dump({
         "steps": [{"step": "language", "params": {"keep": ["fr"]}}],
         "sources": [
-            {"kind": "web", "name": None, "preset": "web", "steps": None},
-            {"kind": "code", "name": "repos", "preset": "code", "steps": None},
-            {"kind": "books", "name": "own", "steps": [{"step": "language", "params": {"keep": ["de"], "min_score": 0.8}}]},
-            {"kind": "wiki", "name": "plain", "steps": None},
+            {"kind": "web", "paths": ["a.warc.gz"], "preset": "web"},
+            {"kind": "code", "name": "repos", "paths": ["b"], "preset": "code"},
+            {"kind": "books", "name": "own", "paths": ["c"], "steps": [
+                {"step": "language", "params": {"keep": ["de"], "min_score": 0.8}}]},
+            {"kind": "wiki", "name": "plain", "paths": ["d"]},
+            {"kind": "jsonl", "name": "notes", "paths": ["e"], "steps": [
+                {"step": "language", "mode": "annotate", "params": {"keep": ["en"]}}]},
         ],
-    }
-    steps = V.source_steps(config)
-    assert set(steps) == {"web", "repos", "own", "plain"}
-    p = S.params_from_config(config, source_steps=steps)
-    preset = yaml.safe_load((Path(V.__file__).parent / "presets" / "web.yaml").read_text())["steps"]
-    web_language = next(s for s in preset if s["step"] == "language")["params"]
-    assert p.rule("web") == S.LanguageRule(
-        frozenset(web_language["keep"]) if web_language.get("keep") else None,
-        web_language.get("min_score", S.LANGUAGE_DEFAULT_MIN_SCORE),
-        web_language.get("min_scores") or {},
-    )
+        "dedup": {"exact": False},
+    }))
+    plan = load_plan(workflow)
+    p = V.suite_params(plan, vocab_size=None)
+    web_language = next(s for s in load_preset("web") if s.step == "language").params
+    assert p.rule("web") == S.LanguageRule(None, web_language["min_score"], web_language["min_scores"])
     assert p.rule("repos") is None  # code preset: no language step, nothing to check
     assert p.rule("own") == S.LanguageRule(frozenset({"de"}), 0.8, {})
-    assert p.rule("plain") == S.LanguageRule(frozenset({"fr"}), S.LANGUAGE_DEFAULT_MIN_SCORE, {})
+    default = inspect.signature(registry.lookup("language")).parameters["min_score"].default
+    assert p.rule("plain") == S.LanguageRule(frozenset({"fr"}), default, {})
+    assert p.rule("notes") is None  # annotate mode drops nothing
     assert p.source_language("plain", "fr") == "plain:fr" and p.source_language("web", "fr") is None
     assert p.allowed_source_languages() == ["own:de", "plain:fr"]
+    assert p.language_min_score("web", "en") == web_language["min_scores"]["en"]
+    assert not p.unique_texts  # no exact dedup: duplicate texts are allowed
+
+
+def test_the_fixture_plan_reads_back_from_its_manifest(output: Path) -> None:
+    """validate and report read the plan through the model that wrote it."""
+    manifest = json.loads((output / "manifest.json").read_text())
+    plan = read_plan(manifest)
+    assert [s.label for s in plan.sources] == ["kjv", "tang300"]
+    assert plan.to_json() == manifest["plan"]
+    assert [spec.step for spec in plan.sources[0].steps] == ["language", "gopher_quality", "gopher_repetition"]
+
+
+def test_a_manifest_without_a_readable_plan_is_refused(output: Path) -> None:
+    """A manifest from before the run plan (a `config` instead), or one whose plan no longer
+    fits the steps' signatures, is refused in one line rather than read half-way."""
+    manifest = json.loads((output / "manifest.json").read_text())
+    (output / "manifest.json").write_text(json.dumps({**manifest, "plan": None, "config": {"steps": []}}))
+    with pytest.raises(NotARun, match="records no run plan"):
+        validate_output(output, docs=False)
+    manifest["plan"]["sources"][0]["steps"][1]["params"] = {"min_words": "ten"}
+    (output / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(NotARun, match="min_words"):
+        validate_output(output, docs=False)

@@ -121,7 +121,7 @@ def japanese_wiki_pages(shared_data: Path, n: int) -> list[str]:
 @functools.cache
 def preset_chain(name: str, without: tuple[str, ...] = ()) -> StepChain:
     """The real step runner (pipelines/steps/runner.py) over a preset's steps, less `without`."""
-    chain = StepChain([cfg.spec() for cfg in load_preset(name) if cfg.step not in without])
+    chain = StepChain([spec for spec in load_preset(name) if spec.step not in without])
     chain.setup()
     return chain
 

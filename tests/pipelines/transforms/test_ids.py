@@ -13,7 +13,7 @@ import pyarrow.dataset as ds
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
-from corpusmill.pipelines.transforms.ids import REASON, STEP, UniqueIds, derived_id
+from corpusmill.pipelines.transforms.ids import REASON, STEP, RepeatedIds, UniqueIds, derived_id
 from corpusmill.schemas.document import Document, Rejection
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -24,16 +24,26 @@ def doc(doc_id: str, location: str) -> Document:
 
 
 def test_first_location_keeps_the_id_later_copies_are_rejected_or_reidentified() -> None:
-    docs = [(0, doc("a", "f2#line=1")), (1, doc("a", "f1#line=9")), (0, doc("b", "f1#line=1")), (1, doc("a", "f3#line=1"))]
+    # two sources: their documents meet only as (id, location) pairs in RepeatedIds
+    docs = [[doc("a", "f2#line=1"), doc("b", "f1#line=1")], [doc("a", "f1#line=9"), doc("a", "f3#line=1")]]
     redirect = Rejection(id="r", source="wiki", step="read", reason="wiki_redirect", location="d2#page=10", detail="Target")
     rejections = [redirect, Rejection(id="r", source="wiki", step="read", reason="wiki_redirect", location="d1#page=10", detail="Target")]
     with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
-        out = {"documents": p | "Docs" >> beam.Create(docs), "rejected": p | "Rej" >> beam.Create(rejections)} | UniqueIds()
-        assert_that(
-            out["documents"] | "DocKeys" >> beam.Map(lambda item: (item[0], item[1].id, item[1].location)),
-            equal_to([(1, "a", "f1#line=9"), (0, "b", "f1#line=1")]),
-            label="KeptDocuments",
-        )
+        inputs = [
+            {"documents": p | "Docs0" >> beam.Create(docs[0]), "rejected": p | "Rej0" >> beam.Create(rejections)},
+            {"documents": p | "Docs1" >> beam.Create(docs[1]), "rejected": p | "Rej1" >> beam.Create([])},
+        ]
+        repeated = tuple(pc for i in inputs for pc in i.values()) | RepeatedIds()
+        outs = [i | f"Unique{n}" >> UniqueIds(repeated) for n, i in enumerate(inputs)]
+        for n, expected in enumerate([[("b", "f1#line=1")], [("a", "f1#line=9")]]):
+            assert_that(
+                outs[n]["documents"] | f"DocKeys{n}" >> beam.Map(lambda d: (d.id, d.location)),
+                equal_to(expected),
+                label=f"KeptDocuments{n}",
+            )
+        out = {
+            key: (outs[0][key], outs[1][key]) | f"All{key}" >> beam.Flatten() for key in ("duplicates", "rejected")
+        }
         assert_that(
             out["duplicates"] | "DupKeys" >> beam.Map(lambda r: (r.id, r.step, r.reason, r.location, r.detail)),
             equal_to([

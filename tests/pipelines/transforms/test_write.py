@@ -9,7 +9,8 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from corpusmill.pipelines.transforms.write import WriteShards, finalize_shards, shard_of
+from corpusmill.pipelines.transforms.write import WriteShards, shard_of
+from corpusmill.schemas.outputs import finalize_shards
 from corpusmill.schemas.document import DOCUMENT_SCHEMA, Document, make_id
 
 
