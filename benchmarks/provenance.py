@@ -1,0 +1,47 @@
+"""Where a benchmark result comes from: the git commit and the UTC date it was produced at.
+
+Every results writer of benchmarks/ puts `provenance()` into its .json (keys `commit`,
+`dirty`, `date`) and `header_line()` as the line under the title of its .md, so a stale figure
+is visible: `Generated at commit <sha> (clean|dirty) on <UTC date>`. "dirty" means the work
+tree had uncommitted changes to tracked files when the benchmark ran (the figures are then
+not exactly those of the commit).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _git(*args: str) -> str | None:
+    try:
+        proc = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def provenance() -> dict[str, Any]:
+    """{"commit": full sha or None (not a git checkout), "dirty": bool or None, "date": UTC ISO}."""
+    commit = _git("rev-parse", "HEAD")
+    status = _git("status", "--porcelain", "--untracked-files=no") if commit else None
+    return {
+        "commit": commit,
+        "dirty": None if status is None else bool(status),
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def header_line(p: dict[str, Any] | None = None) -> str:
+    """`Generated at commit <short sha> (clean|dirty) on <UTC date>` for a results .md."""
+    p = p or provenance()
+    commit = (p.get("commit") or "unknown")[:12]
+    state = {True: "dirty", False: "clean"}.get(p.get("dirty"), "unknown state")
+    return f"Generated at commit {commit} ({state}) on {p['date']}"
+
+
+__all__ = ["header_line", "provenance"]
