@@ -10,6 +10,7 @@ not exactly those of the commit).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -44,4 +45,35 @@ def header_line(p: dict[str, Any] | None = None) -> str:
     return f"Generated at commit {commit} ({state}) on {p['date']}"
 
 
-__all__ = ["header_line", "provenance"]
+def with_provenance(data: dict[str, Any], p: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`data` with `commit`, `dirty` and `date` first (replacing keys of those names)."""
+    p = p or provenance()
+    return {**p, **{k: v for k, v in data.items() if k not in p}}
+
+
+def stamp_markdown(text: str, p: dict[str, Any] | None = None) -> str:
+    """`text` with the `header_line` under its first "# " title (at the top when it has none);
+    an earlier "Generated at commit" line is replaced."""
+    line = header_line(p)
+    lines = [x for x in text.split("\n") if not x.startswith("Generated at commit ")]
+    if lines and lines[0].startswith("# "):
+        rest = lines[1:]
+        while rest and not rest[0].strip():
+            rest = rest[1:]
+        return "\n".join([lines[0], "", line, "", *rest])
+    return "\n".join([line, "", *lines])
+
+
+def write_json(path: Path, data: dict[str, Any], **dumps: Any) -> None:
+    """Write a results .json with its provenance (`json.dumps` options as given, indent 2 by
+    default)."""
+    dumps.setdefault("indent", 2)
+    path.write_text(json.dumps(with_provenance(data), **dumps) + "\n", encoding="utf-8")
+
+
+def write_markdown(path: Path, text: str) -> None:
+    """Write a results .md with its provenance line under the title."""
+    path.write_text(stamp_markdown(text), encoding="utf-8")
+
+
+__all__ = ["header_line", "provenance", "stamp_markdown", "with_provenance", "write_json", "write_markdown"]

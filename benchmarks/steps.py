@@ -41,6 +41,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.provenance import write_json, write_markdown
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))
 BENCH_PY = Path(os.environ.get("CORPUSMILL_BENCH_PYTHON", ROOT / ".venv-bench" / "bin" / "python"))
@@ -407,8 +409,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "preset_keep": presets,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "steps.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "steps.md").write_text(_markdown(result))
+    write_json(RESULTS / "steps.json", result)
+    write_markdown(RESULTS / "steps.md", _markdown(result))
     print(_markdown(result))
     return result
 

@@ -35,6 +35,7 @@ import bisect
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from functools import lru_cache
 
 import regex
@@ -260,7 +261,44 @@ def _glue_punctuation(tokens: list[str]) -> list[str]:
     return out
 
 
+# A real word segmenter of one unspaced script, in place of the heuristic: it gets one
+# whitespace-free token that holds letters of the script and returns its words.
+WordSegmenter = Callable[[str], list[str]]
+_SEGMENTERS: dict[str, WordSegmenter] = {}
+_SCRIPT_CHARS: dict[str, regex.Pattern[str]] = {
+    "Jpan": _JA_CHARS,
+    **{s: regex.compile(rf"\p{{Script={s}}}") for s in ("Thai", "Laoo", "Khmr", "Mymr", "Tibt", "Yiii")},
+}
+
+
+def set_word_segmenter(script: str, segmenter: WordSegmenter | None) -> None:
+    """Segment the words of `script` (one of `_SCRIPT_CHARS`: Jpan, Thai, Laoo, Khmr, Mymr,
+    Tibt, Yiii) with `segmenter` instead of this module's heuristic; None puts the heuristic
+    back. Whitespace tokens without a letter of the script stay whole, and punctuation-only
+    words are glued to the word before, as for the heuristics. Clears the `words` cache."""
+    if script not in _SCRIPT_CHARS:
+        raise ValueError(f"no word segmentation to replace for script {script!r}")
+    if segmenter is None:
+        _SEGMENTERS.pop(script, None)
+    else:
+        _SEGMENTERS[script] = segmenter
+    words.cache_clear()
+
+
+def _segment_with(text: str, script: str, segmenter: WordSegmenter) -> list[str]:
+    chars = _SCRIPT_CHARS[script]
+    tokens: list[str] = []
+    for tok in text.split():
+        if chars.search(tok):
+            tokens.extend(segmenter(tok))
+        else:
+            tokens.append(tok)
+    return _glue_punctuation(tokens)
+
+
 def _segment(text: str, script: str) -> list[str]:
+    if _SEGMENTERS and script in _SEGMENTERS:
+        return _segment_with(text, script, _SEGMENTERS[script])
     if script == "Hani":
         return _glue_punctuation(list(_jieba_tokenizer().cut(text, HMM=False)))
     if script == "Jpan":
@@ -333,11 +371,24 @@ CLOSING_MARKS = "\"'”’»)]」』）】"
 SCRIPT_TERMINAL_MARKS: dict[str, tuple[str, ...]] = {"Grek": (";", "\u037e")}
 
 
+# The same marks for a fast test of a line's last character (a set lookup instead of
+# `str.endswith` over a tuple of ~100 marks); the longer marks (Ethiopic "፡፡") apart.
+_TERMINAL_CHARS = frozenset(m for m in TERMINAL_PUNCTUATION if len(m) == 1)
+_TERMINAL_LONGER = tuple(m for m in TERMINAL_PUNCTUATION if len(m) > 1)
+
+
+def ends_with_marks(line: str, chars: frozenset[str], longer: tuple[str, ...]) -> bool:
+    """`line.endswith(marks)` for the marks split into single characters and longer ones."""
+    return bool(line) and (line[-1] in chars or line.endswith(longer))
+
+
 def ends_with_terminal_punctuation(line: str, script: str | None = None) -> bool:
     """True if the (stripped) line ends with a terminal mark, maybe followed by closing quotes
     (with `script`, also a mark of `SCRIPT_TERMINAL_MARKS` for that script)."""
     line = line.rstrip().rstrip(CLOSING_MARKS)
-    return line.endswith(TERMINAL_PUNCTUATION) or line.endswith(SCRIPT_TERMINAL_MARKS.get(script or "", ()))
+    return ends_with_marks(line, _TERMINAL_CHARS, _TERMINAL_LONGER) or line.endswith(
+        SCRIPT_TERMINAL_MARKS.get(script or "", ())
+    )
 
 
 def nonempty_lines(text: str) -> list[str]:
@@ -392,6 +443,33 @@ def split_sentences(text: str, script: str | None = None) -> list[str]:
     if tail and _HAS_LETTER.search(tail):
         out.append(tail)
     return out
+
+
+def count_sentences(text: str, script: str | None = None, limit: int | None = None) -> int:
+    """`len(split_sentences(text, script))`, the count stopping at `limit` when given (a caller
+    that only needs "at least `limit`" does not scan the rest of the text)."""
+    if limit is None:
+        return len(split_sentences(text, script))
+    n = 0
+    if script in _SPACE_SENTENCE_SCRIPTS:
+        for p in _SPACES.split(text):
+            if p and _HAS_LETTER.search(p):
+                n += 1
+                if n >= limit:
+                    return n
+        return n
+    start = 0
+    for m in _SENTENCE_END_BY_SCRIPT.get(script or "", _SENTENCE_END).finditer(text):
+        piece = text[start : m.end()].strip()
+        start = m.end()
+        if piece and _HAS_LETTER.search(piece):
+            n += 1
+            if n >= limit:
+                return n
+    tail = text[start:].strip()
+    if tail and _HAS_LETTER.search(tail):
+        n += 1
+    return n
 
 
 # ---------------------------------------------------------------------------------------------
@@ -493,9 +571,12 @@ __all__ = [
     "UNKNOWN_SCRIPT",
     "UNSPACED_SCRIPTS",
     "char_script",
+    "count_sentences",
     "count_words",
+    "ends_with_marks",
     "detect_script",
     "script_tally",
+    "set_word_segmenter",
     "ends_with_terminal_punctuation",
     "nonempty_lines",
     "split_sentences",
