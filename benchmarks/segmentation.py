@@ -30,6 +30,14 @@ Measured per script and segmenter:
     `--rounds` interleaved rounds; the `words` cache cleared before each step, as in
     benchmarks/steps.py), as documents per CPU-second.
 
+Decision rule (stated before the run): a script switches to its real segmenter when the web
+chain's keep/drop decision differs from the heuristic's on at least 2 % of its documents, the
+real segmenter's decisions are the right ones on those documents (read: clean prose kept,
+junk dropped), and the web chain stays at >= 600 docs per CPU-s on benchmarks/steps.py.
+Result (results/segmentation.md): Japanese, Thai, Lao, Khmer: no keep/drop decision differs;
+Myanmar: 2 of 7 UDHR documents differ, and it is the real words that drop clean prose; so the
+heuristics stay, and `text.set_word_segmenter` lets a user plug a real segmenter in.
+
 Run: .venv/bin/python -m benchmarks.segmentation [--rounds R]
 Writes benchmarks/results/segmentation.json and segmentation.md.
 """

@@ -342,3 +342,31 @@ def test_set_word_segmenter_replaces_the_heuristic_for_one_script() -> None:
     assert words(text, "Jpan") == heuristic
     with pytest.raises(ValueError):
         set_word_segmenter("Latn", by_character)
+
+
+def test_japanese_heuristic_against_mecab_on_the_udhr(shared_data: Path) -> None:
+    """Measured in benchmarks/segmentation.py: the script-run heuristic finds fewer words than
+    MeCab (UniDic-lite) in Japanese, particles being glued to their hiragana runs, but the
+    word-based steps decide the same. Here on the Japanese UDHR, through the same hook."""
+    pytest.importorskip("fugashi")
+    pytest.importorskip("unidic_lite")
+    from benchmarks.scripts_coverage import udhr_documents
+    from benchmarks.segmentation import mecab_segmenter
+    from corpusmill.pipelines.steps.quality import GopherQuality, GopherRepetition
+    from corpusmill.pipelines.steps.text import set_word_segmenter, words
+
+    import dataclasses
+
+    udhr = udhr_documents(shared_data / "lid" / "udhr2_paragraphs.tsv.xz")
+    docs = [dataclasses.replace(d, language="ja", script="Jpan") for d in udhr if d.title == "jpn"]
+    assert docs
+    steps = [GopherQuality(), GopherRepetition()]
+    heuristic = [(len(words(d.text, "Jpan")), [type(st(d)).__name__ for st in steps]) for d in docs]
+    set_word_segmenter("Jpan", mecab_segmenter())
+    try:
+        mecab = [(len(words(d.text, "Jpan")), [type(st(d)).__name__ for st in steps]) for d in docs]
+    finally:
+        set_word_segmenter("Jpan", None)
+    ratio = sum(h for h, _ in heuristic) / sum(m for m, _ in mecab)
+    assert 0.7 < ratio < 0.95, ratio
+    assert [v for _, v in heuristic] == [v for _, v in mecab]
