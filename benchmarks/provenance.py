@@ -3,8 +3,8 @@
 Every results writer of benchmarks/ puts `provenance()` into its .json (keys `commit`,
 `dirty`, `date`) and `header_line()` as the line under the title of its .md, so a stale figure
 is visible: `Generated at commit <sha> (clean|dirty) on <UTC date>`. "dirty" means the work
-tree had uncommitted changes to tracked files when the benchmark ran (the figures are then
-not exactly those of the commit).
+tree had uncommitted changes to tracked files (other than benchmarks/results/) when the
+benchmark first asked, at its start (the figures are then not exactly those of the commit).
 """
 
 from __future__ import annotations
@@ -26,15 +26,25 @@ def _git(*args: str) -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
+_STATE: tuple[str | None, bool | None] | None = None
+
+
+def _commit_state() -> tuple[str | None, bool | None]:
+    """(HEAD, whether tracked files outside benchmarks/results/ differ from it), read once per
+    process: the code a benchmark loaded, not what was committed while it ran; the results
+    files it writes itself do not count as changes."""
+    global _STATE
+    if _STATE is None:
+        commit = _git("rev-parse", "HEAD")
+        status = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)benchmarks/results") if commit else None
+        _STATE = (commit, None if status is None else bool(status))
+    return _STATE
+
+
 def provenance() -> dict[str, Any]:
     """{"commit": full sha or None (not a git checkout), "dirty": bool or None, "date": UTC ISO}."""
-    commit = _git("rev-parse", "HEAD")
-    status = _git("status", "--porcelain", "--untracked-files=no") if commit else None
-    return {
-        "commit": commit,
-        "dirty": None if status is None else bool(status),
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
+    commit, dirty = _commit_state()
+    return {"commit": commit, "dirty": dirty, "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 def header_line(p: dict[str, Any] | None = None) -> str:
@@ -75,5 +85,7 @@ def write_markdown(path: Path, text: str) -> None:
     """Write a results .md with its provenance line under the title."""
     path.write_text(stamp_markdown(text), encoding="utf-8")
 
+
+_commit_state()  # at import, i.e. when the benchmark starts
 
 __all__ = ["header_line", "provenance", "stamp_markdown", "with_provenance", "write_json", "write_markdown"]

@@ -196,11 +196,23 @@ def char_script(ch: str) -> str:
     return UNKNOWN_SCRIPT
 
 
+# Every byte but those of the ASCII letters (deleted with bytes.translate to count those).
+_NOT_ASCII_LETTER = bytes(b for b in range(256) if not (0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A))
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+
+
 def script_tally(text: str) -> Counter[str]:
     """Letters of `text` per script (ISO 15924; Han, kana and Hangul weighing 3, as in
-    `detect_script`; Hiragana and Katakana apart), letters of no known script left out."""
+    `detect_script`; Hiragana and Katakana apart), letters of no known script left out.
+
+    The ASCII letters (Latin) are counted in one C-level pass over the UTF-8 bytes (the bytes
+    of other characters are >= 0x80 and never letters); only the other characters are tallied
+    one by one."""
     tally: Counter[str] = Counter()
-    for ch, n in Counter(text).items():
+    ascii_letters = len(text.encode("utf-8", "surrogatepass").translate(None, _NOT_ASCII_LETTER))
+    if ascii_letters:
+        tally["Latn"] = ascii_letters
+    for ch, n in Counter("".join(_NON_ASCII_RUN.findall(text))).items():
         if ch.isalpha():
             script = char_script(ch)
             tally[script] += n * _LETTER_WEIGHT.get(script, 1)

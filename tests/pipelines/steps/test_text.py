@@ -370,3 +370,29 @@ def test_japanese_heuristic_against_mecab_on_the_udhr(shared_data: Path) -> None
     ratio = sum(h for h, _ in heuristic) / sum(m for m, _ in mecab)
     assert 0.7 < ratio < 0.95, ratio
     assert [v for _, v in heuristic] == [v for _, v in mecab]
+
+
+def test_script_tally_matches_the_plain_count() -> None:
+    """The ASCII fast path of `script_tally` counts exactly what a per-character count does."""
+    from collections import Counter
+
+    from corpusmill.pipelines.steps.text import _LETTER_WEIGHT, UNKNOWN_SCRIPT, char_script, script_tally
+
+    def plain(text: str) -> Counter[str]:
+        tally: Counter[str] = Counter()
+        for ch in text:
+            if ch.isalpha():
+                tally[char_script(ch)] += _LETTER_WEIGHT.get(char_script(ch), 1)
+        tally.pop(UNKNOWN_SCRIPT, None)
+        return tally
+
+    texts = [
+        "plain ASCII text, with 123 digits_and [brackets] ^ ` @",
+        "Café naïve — “quotes” ’s Ωmega Жук",
+        "東京は日本の首都です。Tokyo 2024 ภาษาไทย 한국어 ሰላም ꆈꌠ",
+        "\ud800 lone surrogate and ÿ Ā ɐ ʯ",
+        "",
+        "１２３ ＡＢＣ ｱｲｳ",
+    ]
+    for text in texts:
+        assert script_tally(text) == plain(text), text
