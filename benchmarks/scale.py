@@ -64,6 +64,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.provenance import write_json, write_markdown
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))
 BENCH_PY = Path(os.environ.get("CORPUSMILL_BENCH_PYTHON", ROOT / ".venv-bench" / "bin" / "python"))
@@ -649,7 +651,7 @@ def write_md(res: dict[str, Any], path: Path) -> None:
             g = by.get(comp.removeprefix("step:"), {})
             cells = [f"{g[k]['ms_per_doc']:.2f} (n={g[k]['docs']})" if k in g else "" for k in ("en", "zh", "other")]
             lines.append(f"| {comp} | {sec:.2f} | " + " | ".join(cells) + " |")
-    path.write_text("\n".join(lines) + "\n")
+    write_markdown(path, "\n".join(lines) + "\n")
 
 
 def profile_components(corpus: dict[str, Any], max_docs: int) -> dict[str, Any]:
@@ -766,7 +768,7 @@ def write_results(res: dict[str, Any], append: bool = False) -> None:
             res["profile"] = old["profile"]
         res["notes"] = list(dict.fromkeys(old.get("notes", []) + res["notes"]))
         summarize(res, sorted(int(k) for k in res["ours"]))
-    (RESULTS / "scale.json").write_text(json.dumps(res, indent=2) + "\n")
+    write_json(RESULTS / "scale.json", res)
     write_md(res, RESULTS / "scale.md")
 
 

@@ -586,3 +586,71 @@ def test_c4_keeps_greek_questions() -> None:
     assert reason(c4(doc(text, language="el", script="Latn"))) == "too_few_sentences"  # ";" is no end there
     fw = FineWebQuality(record_signals=True)(doc(text, language="el", script="Grek"))
     assert isinstance(fw, Document) and fw.signal("fineweb_terminal_punctuation_lines") == 1.0
+
+
+def _reference_top_ngram(ws: tuple[str, ...], lengths: list[int], total: int, n: int) -> float:
+    """Gopher's top n-gram rule written the plain way (tuples of words, a loop)."""
+    from collections import Counter
+
+    if len(ws) < n or total == 0:
+        return 0.0
+    grams = [tuple(ws[i : i + n]) for i in range(len(ws) - n + 1)]
+    gram, count = Counter(grams).most_common(1)[0]
+    if count < 2:
+        return 0.0
+    covered = [False] * len(ws)
+    for i, g in enumerate(grams):
+        if g == gram:
+            covered[i : i + n] = [True] * n
+    return sum(x for x, c in zip(lengths, covered) if c) / total
+
+
+def _reference_duplicate_ngram(ws: tuple[str, ...], lengths: list[int], total: int, n: int) -> float:
+    """Gopher's duplicate n-gram rule written the plain way."""
+    if len(ws) < n or total == 0:
+        return 0.0
+    seen: set[tuple[str, ...]] = set()
+    covered = [False] * len(ws)
+    for i in range(len(ws) - n + 1):
+        g = tuple(ws[i : i + n])
+        if g in seen:
+            covered[i : i + n] = [True] * n
+        seen.add(g)
+    return sum(x for x, c in zip(lengths, covered) if c) / total
+
+
+@pytest.mark.parametrize("vocabulary", [2, 3, 5, 40])
+def test_ngram_fractions_match_the_plain_reading(vocabulary: int) -> None:
+    """The refinement (`NgramIds`: ids of n-grams built level by level from the repeated ones)
+    gives exactly the plain computation, for every n, shared or not between calls: on random
+    word sequences with few distinct words (long repeats, ties) and many."""
+    import random
+
+    from corpusmill.pipelines.steps.quality import NgramIds
+
+    rng = random.Random(vocabulary)
+    for trial in range(40):
+        size = rng.randrange(0, 120)
+        ws = tuple(f"w{rng.randrange(vocabulary)}" + "x" * rng.randrange(3) for _ in range(size))
+        lengths = [len(w) for w in ws]
+        total = sum(lengths)
+        shared = NgramIds(ws)
+        for n in range(1, 14):
+            want_top = _reference_top_ngram(ws, lengths, total, n)
+            want_dup = _reference_duplicate_ngram(ws, lengths, total, n)
+            assert top_ngram_fraction(ws, lengths, total, n) == want_top, (trial, n)
+            assert duplicate_ngram_fraction(ws, lengths, total, n) == want_dup, (trial, n)
+            assert top_ngram_fraction(ws, lengths, total, n, shared) == want_top, (trial, n)
+            assert duplicate_ngram_fraction(ws, lengths, total, n, shared) == want_dup, (trial, n)
+
+
+def test_alpha_word_counts_match_the_plain_reading() -> None:
+    import re
+
+    from corpusmill.pipelines.steps.quality import alpha_word_counts
+
+    ws = tuple("The 3 cats — « sat » on 12:30 mat, naïve 東京 x2 -- _ __a 9_ ¿qué? ٣ ١٢٣ ...".split())
+    alpha = sum(1 for w in ws if re.search(r"[^\W\d_]", w))
+    counted = sum(1 for w in ws if re.search(r"[^\W_]", w))
+    assert alpha_word_counts(ws) == (alpha, counted)
+    assert alpha_word_counts(()) == (0, 0)
