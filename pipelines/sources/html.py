@@ -45,7 +45,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from corpusmill.pipelines.sources.encoding import charset_codec
 
@@ -491,10 +491,10 @@ _APPENDED_XPATH = (
     " or contains(@class, 'infinitescroll')) and not(.//h1))"
     " or contains(@class, 'elementor-share-buttons')]"
 )
-_XPATHS: dict[str, object] = {}
+_XPATHS: dict[str, Any] = {}
 
 
-def _xpath(expression: str):  # a compiled lxml XPath, cached
+def _xpath(expression: str) -> Any:  # a compiled lxml XPath (lxml is untyped here), cached
     if expression not in _XPATHS:
         from lxml import etree
 
@@ -502,12 +502,12 @@ def _xpath(expression: str):  # a compiled lxml XPath, cached
     return _XPATHS[expression]
 
 
-def _PERMALINKS(tree) -> list:  # the permalink <a> elements of an lxml tree
-    return _xpath(_PERMALINK_XPATH)(tree)  # type: ignore[operator]
+def _PERMALINKS(tree: Any) -> list[Any]:  # the permalink <a> elements of an lxml tree
+    return list(_xpath(_PERMALINK_XPATH)(tree))
 
 
-def _APPENDED_ARTICLES(tree) -> list:  # infinite-scroll follow-ups, share buttons (outermost first)
-    found = _xpath(_APPENDED_XPATH)(tree)  # type: ignore[operator]
+def _APPENDED_ARTICLES(tree: Any) -> list[Any]:  # infinite-scroll follow-ups, share buttons (outermost first)
+    found = list(_xpath(_APPENDED_XPATH)(tree))
     ids = {id(e) for e in found}
     return [e for e in found if not any(id(a) in ids for a in e.iterancestors())]
 
@@ -548,10 +548,10 @@ def _trafilatura_core(html: str) -> str:
     return tidy_text(xmltotxt(body, False))
 
 
-_TRAFILATURA_OPTIONS = None
+_TRAFILATURA_OPTIONS: Any = None
 
 
-def _trafilatura_options():  # trafilatura.settings.Extractor, built once
+def _trafilatura_options() -> Any:  # trafilatura.settings.Extractor, built once
     global _TRAFILATURA_OPTIONS
     if _TRAFILATURA_OPTIONS is None:
         from trafilatura.settings import Extractor

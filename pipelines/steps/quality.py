@@ -300,8 +300,8 @@ class NgramIds:
             positions, ids = positions[:keep], ids[:keep]
             nexts = map(self.words.__getitem__, map(operator.add, positions, itertools.repeat(top)))
             keys = list(zip(ids, nexts))
-            first = dict(zip(reversed(keys), reversed(positions)))
-            self._set_level(top + 1, positions, list(map(first.__getitem__, keys)))
+            first_at: dict[tuple[Any, str], int] = dict(zip(reversed(keys), reversed(positions)))
+            self._set_level(top + 1, positions, list(map(first_at.__getitem__, keys)))
             top += 1
         return self._levels[n]
 

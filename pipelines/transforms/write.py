@@ -138,6 +138,8 @@ class WriteShardFn(beam.DoFn):
 class MergeRunsFn(WriteShardFn):
     """(shard, run paths) -> the shard, merged from its runs."""
 
+    # The parent's element is (shard, rows); this one takes (shard, run paths): same DoFn
+    # lifecycle (setup, directory), another input type, so mypy sees an incompatible override.
     def process(self, element: tuple[int, Iterable[str]]) -> Iterator[str]:  # type: ignore[override]
         index, runs = element
         path = outputs.join(self._directory, self._kind, outputs.shard_name(index, self._count))

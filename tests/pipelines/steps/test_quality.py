@@ -347,9 +347,9 @@ def test_presets_load_and_name_the_expected_steps() -> None:
     web = [(c.step, c.mode) for c in load_preset("web")]
     assert [s for s, _ in web] == [
         "normalize_text", "language", "gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality",
-        "pii_redaction",
+        "harmful_content", "pii_redaction",
     ]  # fmt: skip
-    assert all(mode == "drop" for _, mode in web)
+    assert all(mode == ("annotate" if step == "harmful_content" else "drop") for step, mode in web)
     c4 = next(c for c in load_preset("web") if c.step == "c4_quality")
     assert c4.params["require_terminal_punctuation"] is False
     assert [c.step for c in load_preset("code")] == ["code_quality", "pii_redaction"]
