@@ -59,7 +59,7 @@ def is_shard_name(name: str) -> bool:
 def is_remote(path: str) -> bool:
     """True for a `scheme://` path (s3://, gs://, ...) other than file://: Beam's FileSystems
     handles it; everything else is a local path handled with os."""
-    scheme, sep, _ = path.partition("://")
+    scheme, sep, _ = os.fspath(path).partition("://")  # (a local pathlib.Path is accepted too)
     return bool(sep) and scheme.isidentifier() and scheme != "file"
 
 
@@ -213,13 +213,13 @@ def open_atomically(path: str) -> Iterator[IO[bytes]]:
     f = _fs().create(tmp, compression_type=CompressionTypes.UNCOMPRESSED)
     try:
         yield f
-        f.close()
-        commit(tmp, path)
-    finally:
-        if not f.closed:
-            f.close()
-        if _fs().exists(tmp):
+    except BaseException:
+        with contextlib.suppress(Exception):
+            f.close()  # completes the upload of the temporary object, which is then deleted
             _fs().delete([tmp])
+        raise
+    f.close()
+    commit(tmp, path)  # a server-side copy, then the temporary object's delete
 
 
 def open_read(path: str) -> IO[bytes]:

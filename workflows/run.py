@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -61,7 +62,7 @@ class Run:
         return result
 
 
-def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str], verbose: bool = False) -> int:
+def run_workflow(workflow_path: Path, output: str | Path | None, beam_args: list[str], verbose: bool = False) -> int:
     """Run a workflow file into `output` (default: its `output.dir`); the process exit status."""
     try:
         run = prepare(workflow_path, output, beam_args, verbose)
@@ -81,19 +82,24 @@ def run_workflow(workflow_path: Path, output: Path | None, beam_args: list[str],
     return exit_code
 
 
-def prepare(workflow_path: Path, output: Path | None, beam_args: list[str], verbose: bool) -> Run:
-    """The plan, the Beam arguments and the input files, or ConfigError; writes nothing."""
+def prepare(workflow_path: Path, output: str | Path | None, beam_args: list[str], verbose: bool) -> Run:
+    """The plan, the Beam arguments and the input files, or ConfigError; writes nothing.
+    The output may be a local directory or an s3://, gs://... prefix: Beam's FileSystems get
+    the run's options (`--s3_endpoint_url`, credentials, ...) for the files this process writes."""
     plan = load_plan(workflow_path)
     refused = unknown_options(beam_args)
     if refused:
         raise ConfigError(refused[0] + (f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""))
+    outputs.set_filesystem_options(beam_args)
     from corpusmill.pipelines.corpus import source_paths
 
     try:
         paths = source_paths(plan)
     except (FileNotFoundError, ValueError) as e:
         raise ConfigError(f"{workflow_path}: {e}") from None
-    out_dir = str(output.resolve()) if output else plan.output.dir
+    out_dir = outputs.absolute(str(output)) if output else plan.output.dir
+    if plan.mixture is not None and outputs.is_remote(out_dir):  # tokenizer/mixture.py writes locally
+        raise ConfigError(f"mixture: needs a local output directory for now, not {out_dir}")
     return Run(plan, out_dir, pipeline_args(beam_args, verbose), paths, verbose)
 
 
@@ -319,6 +325,8 @@ def quiet_workers(log_path: str, enabled: bool = True) -> Iterator[TextIO]:
     if not enabled:
         yield sys.stderr
         return
+    if outputs.is_remote(log_path):  # file descriptor 2 needs a local file: the temp directory
+        log_path = os.path.join(tempfile.gettempdir(), "corpusmill-" + outputs.basename(log_path))
     sys.stderr.flush()
     saved = os.dup(2)
     outputs.make_dirs(os.path.dirname(log_path))
