@@ -69,13 +69,32 @@ def _fs() -> Any:
     return FileSystems
 
 
+# S3 pipeline options -> the environment variables boto3 reads when a client gets no value
+S3_ENVIRONMENT = {
+    "s3_endpoint_url": "AWS_ENDPOINT_URL_S3",
+    "s3_access_key_id": "AWS_ACCESS_KEY_ID",
+    "s3_secret_access_key": "AWS_SECRET_ACCESS_KEY",
+    "s3_session_token": "AWS_SESSION_TOKEN",
+    "s3_region_name": "AWS_DEFAULT_REGION",
+}
+
+
 def set_filesystem_options(args: list[str]) -> None:
     """Give Beam's FileSystems the pipeline options in `args` (`--s3_endpoint_url`, credentials,
     `--project` for gs://, ...) for the files this process reads and writes outside a pipeline.
-    Workers get them from the pipeline itself."""
-    from apache_beam.options.pipeline_options import PipelineOptions
 
-    _fs().set_options(PipelineOptions(args))
+    Workers of a portable runner (Flink, Spark, Dataflow) receive the options with the job. The
+    local FnApiRunner's multi-process workers do not (Beam 2.77 provisions them with empty
+    pipeline options), so the S3 options given are also exported as boto3's standard
+    environment variables, which those worker processes inherit."""
+    from apache_beam.options.pipeline_options import PipelineOptions, S3Options
+
+    options = PipelineOptions(args)
+    _fs().set_options(options)
+    s3 = options.view_as(S3Options).get_all_options()
+    for option, variable in S3_ENVIRONMENT.items():
+        if s3.get(option):
+            os.environ[variable] = str(s3[option])
 
 
 def absolute(path: str) -> str:

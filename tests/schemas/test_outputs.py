@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -72,8 +73,11 @@ def test_progress_files_and_tree_size(tmp_path: Path) -> None:
 
 
 @pytest.fixture()
-def bucket(s3_server: dict, request: pytest.FixtureRequest) -> str:
-    """A fresh bucket on the loopback S3 server; `outputs` configured to reach it."""
+def bucket(s3_server: dict, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh bucket on the loopback S3 server; `outputs` configured to reach it (the
+    environment variables it exports are restored afterwards)."""
+    for variable in outputs.S3_ENVIRONMENT.values():
+        monkeypatch.delenv(variable, raising=False)
     name = "outputs-" + request.node.name.replace("_", "-")[:40].strip("-").lower()
     s3_server["client"].create_bucket(Bucket=name)
     outputs.set_filesystem_options(s3_server["args"])
@@ -112,6 +116,7 @@ def test_remote_files_round_trip_and_match_independent_readers(s3_server: dict, 
     assert outputs.is_file(outputs.join(run, "manifest.json")) and not outputs.is_file(outputs.join(run, "corpus"))
     assert outputs.tree_size(run) == len(raw) + outputs.size(outputs.join(run, "manifest.json"))
     assert outputs.tree_size(run, skip=("corpus",)) == outputs.size(outputs.join(run, "manifest.json"))
+    assert os.environ["AWS_ENDPOINT_URL_S3"] == s3_server["endpoint"]  # for the runner's worker processes
 
 
 def test_a_failed_remote_write_leaves_neither_object_nor_temporary(s3_server: dict, bucket: str) -> None:
