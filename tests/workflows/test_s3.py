@@ -142,5 +142,5 @@ def test_remote_commands_refuse_unknown_options_and_missing_runs(s3_server: dict
     s3_server["client"].create_bucket(Bucket=bucket)
     missing = _cli(["validate", f"s3://{bucket}/nothing", *s3_server["args"]], cwd=tmp_path)
     assert missing.returncode == 2 and "no manifest.json" in missing.stderr
-    wrong = _cli(["report", f"s3://{bucket}/nothing", "--s3_endpoint=http://x"], cwd=tmp_path)
-    assert wrong.returncode == 2 and "--s3_endpoint" in wrong.stderr
+    wrong = _cli(["report", f"s3://{bucket}/nothing", "--s3_endpoint_uri=http://x"], cwd=tmp_path)
+    assert wrong.returncode == 2 and "--s3_endpoint_uri" in wrong.stderr
