@@ -27,7 +27,7 @@ DOCS = 160
 EXACT_COPIES = 6
 NEAR_COPIES = 6
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]  # two whole runs on a shared machine
 
 
 def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
