@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 OUT    ?= out/sample
 
-.PHONY: demo test test-fast bench lint clean setup browser
+.PHONY: demo test test-fast bench lint clean setup browser engines
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ setup: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VENV)/bin/corpusmill run workflows/sample.yaml --output $(OUT)
 
-test: $(VENV)/.installed browser
+test: $(VENV)/.installed browser engines
 	$(PY) -m pytest -q
 
 # The report's browser test uses Debian's Chromium. Installed here when running as root on a
@@ -36,6 +36,14 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium not found: the report's browser test will skip"; fi; }
 
+# Flink and Spark job servers for `--engine flink|spark`, fetched here with Maven (never at run
+# time) into .engines/, at exactly the installed apache_beam version. Idempotent. When Maven
+# Central does not serve them, .engines/*.unavailable records Maven's error, those engines
+# report it and their tests skip (workflows/engines.py, `fetch`).
+ENGINES_DIR ?= .engines
+engines: $(VENV)/.installed
+	CORPUSMILL_ENGINES_DIR=$(ENGINES_DIR) $(PY) -m corpusmill.workflows.engines fetch flink spark
+
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -q -m "not slow"
 
@@ -46,6 +54,8 @@ $(BENCH_VENV)/.installed:
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(BENCH_VENV)/bin/python -m pip install --quiet 'datatrove[processing,io]' text-dedup datasketch xxhash spacy
+	# word-list and classifier profanity filters, compared with harmful_content (benchmarks/content.py)
+	$(BENCH_VENV)/bin/python -m pip install --quiet better-profanity alt-profanity-check glin-profanity
 	touch $@
 
 bench: $(VENV)/.installed $(BENCH_VENV)/.installed

@@ -45,7 +45,8 @@ def build_corpus(pipeline: beam.Pipeline, plan: RunPlan, source_paths: list[list
     for name, source, read in zip(names, plan.sources, reads):
         unique = {"documents": read["documents"], "rejected": read["rejected"]} | f"UniqueIds{name}" >> UniqueIds(repeated)
         stepped = unique["documents"] | f"Steps{name}" >> ApplySteps(
-            list(source.steps), namespace=f"steps.{source.kind}", batch_size=plan.run.batch_size
+            list(source.steps), namespace=f"steps.{source.kind}", batch_size=plan.run.batch_size,
+            progress_dir=f"{out_dir}/{PROGRESS_DIR}",
         )
         documents.append(stepped["documents"])
         rejected.extend([unique["rejected"], unique["duplicates"], stepped["rejected"]])
@@ -56,14 +57,14 @@ def build_corpus(pipeline: beam.Pipeline, plan: RunPlan, source_paths: list[list
     if plan.dedup.exact is not None:
         from corpusmill.pipelines.transforms.dedup import ExactDedup
 
-        result = docs | "ExactDedup" >> ExactDedup(plan.dedup.exact)
+        result = docs | "ExactDedup" >> ExactDedup(plan.dedup.exact, progress_dir=f"{out_dir}/{PROGRESS_DIR}")
         docs = result.kept
         rejected.append(result.rejected)
         counts.append(count_stage(docs, "exact_dedup", "CountExact"))
     if plan.dedup.minhash is not None:
         from corpusmill.pipelines.transforms.dedup import MinHashDedup
 
-        result = docs | "MinHashDedup" >> MinHashDedup(plan.dedup.minhash)
+        result = docs | "MinHashDedup" >> MinHashDedup(plan.dedup.minhash, progress_dir=f"{out_dir}/{PROGRESS_DIR}")
         docs = result.kept
         rejected.append(result.rejected)
         counts.append(count_stage(docs, "minhash_dedup", "CountMinHash"))

@@ -86,10 +86,13 @@ class Document:
 @dataclass(frozen=True, slots=True)
 class Drop:
     """A step's verdict to reject a document. `reason` is from the step's fixed vocabulary;
-    `detail` is free text (e.g. the measured value, or the surviving duplicate's id)."""
+    `detail` is free text (e.g. the measured value, or the surviving duplicate's id);
+    `signals` are scores the step measured (kept on the document in annotate mode)."""
 
     reason: str
     detail: str = ""
+    # scores the step measured; in annotate mode the runner adds them to the flagged document
+    signals: tuple[Signal, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -374,22 +374,28 @@ def finalize_shards(out_dir: str, kind: str, count: int) -> list[dict[str, Any]]
     return [describe_file(out_dir, f"{kind}/{name}") for name in expected]
 
 
-def record_progress(progress_dir: str, worker: str, unit: str, documents: int) -> None:
-    """Append `unit<TAB>documents` to this worker's progress file (best effort: never raises).
-    Object stores cannot append: there each record is its own small object
-    `<worker>.<unique>.tsv`, which `read_progress` sums the same way."""
+def _append_line(progress_dir: str, name: str, line: str) -> None:
+    """Append `line` to `progress_dir/name` (best effort: never raises). Object stores cannot
+    append: there each line is its own small object `<stem>.<unique><suffix>` (the readers
+    sum every file with the suffix, so they read both layouts the same way)."""
     if is_remote(progress_dir):
+        stem, dot, suffix = name.rpartition(".")
         try:
-            write_text(join(progress_dir, f"{worker}.{uuid.uuid4().hex}.tsv"), f"{unit}\t{documents}\n")
+            write_text(join(progress_dir, f"{stem}.{uuid.uuid4().hex}{dot}{suffix}"), line)
         except Exception:  # progress is a convenience: a failed upload must not fail the run
             pass
         return
     try:
         make_dirs(progress_dir)
-        with open(join(progress_dir, f"{worker}.tsv"), "a", encoding="utf-8") as f:
-            f.write(f"{unit}\t{documents}\n")
+        with open(join(progress_dir, name), "a", encoding="utf-8") as f:
+            f.write(line)
     except OSError:
         pass
+
+
+def record_progress(progress_dir: str, worker: str, unit: str, documents: int) -> None:
+    """Append `unit<TAB>documents` to this worker's progress file (best effort: never raises)."""
+    _append_line(progress_dir, f"{worker}.tsv", f"{unit}\t{documents}\n")
 
 
 def read_progress(progress_dir: str) -> tuple[int, int]:
@@ -408,6 +414,29 @@ def read_progress(progress_dir: str) -> tuple[int, int]:
                 units += 1
                 documents += int(n)
     return units, documents
+
+
+def record_stage(progress_dir: str, worker: str, stage: str, count: int) -> None:
+    """Append `stage<TAB>count` to this worker's `.stages` file: progress of the stages after
+    reading (documents through steps, dedup, shards written; best effort: never raises)."""
+    _append_line(progress_dir, f"{worker}.stages", f"{stage}\t{count}\n")
+
+
+def read_stages(progress_dir: str) -> dict[str, int]:
+    """{stage: count so far}, summed over every worker's `.stages` file."""
+    totals: dict[str, int] = {}
+    for name in list_dir(progress_dir):
+        if not name.endswith(".stages"):
+            continue
+        try:
+            lines = read_text(join(progress_dir, name)).splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            stage, _, n = line.rpartition("\t")
+            if stage and n.isdigit():
+                totals[stage] = totals.get(stage, 0) + int(n)
+    return totals
 
 
 def require_run(out_dir: str) -> None:

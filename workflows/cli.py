@@ -56,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run a workflow (extra arguments go to Beam)")
     run.add_argument("workflow", type=Path)
     run.add_argument("--output", "-o", help="output directory or s3://, gs://... prefix (default: the workflow's output.dir)")
+    run.add_argument(
+        "--engine", choices=["local", "flink", "spark"], default=None,
+        help="where the pipelines run (default: the workflow's run.engine, else local); see README 'Running at scale'",
+    )
     validate = sub.add_parser("validate", help="validate an output directory with great-expectations")
     validate.add_argument("output")
     validate.add_argument("--warn", action="store_true", help="report failed expectations but exit 0")
@@ -82,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from corpusmill.workflows.run import run_workflow
 
-        return run_workflow(args.workflow, args.output, extra, args.verbose)
+        return run_workflow(args.workflow, args.output, extra, args.verbose, engine=args.engine)
     from corpusmill.schemas.outputs import NotARun, require_run
 
     try:

@@ -30,6 +30,7 @@ from corpusmill.workflows import resume
 from corpusmill.workflows.config import ConfigError, load_plan
 from corpusmill.workflows.manifest import build_manifest, corpus_checksum, package_versions
 from corpusmill.workflows.progress import PROGRESS_DIR, ProgressReporter
+from corpusmill.workflows.engines import EngineError, engine_session
 from corpusmill.workflows.runner import describe_runner, pipeline_args, unknown_options
 
 log = logging.getLogger("corpusmill")
@@ -47,6 +48,7 @@ class Run:
     args: list[str]
     source_paths: list[list[str]]
     verbose: bool = False
+    engine: str = "local"
     started: dt.datetime = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     clock_start: float = dataclasses.field(default_factory=time.monotonic)
     seconds: dict[str, float | str] = dataclasses.field(default_factory=dict)
@@ -62,24 +64,35 @@ class Run:
         return result
 
 
-def run_workflow(workflow_path: Path, output: str | Path | None, beam_args: list[str], verbose: bool = False) -> int:
-    """Run a workflow file into `output` (default: its `output.dir`); the process exit status."""
-    try:
-        run = prepare(workflow_path, output, beam_args, verbose)
-        corpus = corpus_stage(run)
-    except ConfigError as e:
-        print(f"corpusmill: {e}", file=sys.stderr)
-        return 2
-    manifest = {**corpus, "plan": run.plan.to_json(), **tokenizer_stage(run, corpus)}
-    try:
-        manifest.update(mixture_stage(run))
-    except ConfigError as e:
-        print(f"corpusmill: {e}", file=sys.stderr)
-        return 2
-    outputs.write_manifest(run.out_dir, manifest)
-    exit_code = max(validation_stage(run), accounting_check(run, manifest))
-    finish(run, manifest)
-    return exit_code
+def run_workflow(
+    workflow_path: Path, output: str | Path | None, beam_args: list[str], verbose: bool = False, engine: str | None = None
+) -> int:
+    """Run a workflow file into `output` (default: its `output.dir`); the process exit status.
+    `engine` (else the workflow's `run.engine`) picks local / flink / spark; whatever the engine
+    session starts (job server, SDK workers) is stopped when this returns (workflows/engines.py)."""
+    with contextlib.ExitStack() as session:
+        try:
+            run = prepare(workflow_path, output, beam_args, verbose)
+            run.engine = engine or run.plan.engine
+            # engine logs stay in _stats/engine/; its temporary and spill files go on exit
+            engine_dir = outputs.join(run.out_dir, outputs.STATS_DIR, "engine")
+            if outputs.is_remote(engine_dir):  # the engine's processes need a local folder
+                engine_dir = tempfile.mkdtemp(prefix="corpusmill-engine-")
+            run.args = session.enter_context(engine_session(run.engine, beam_args, engine_dir, verbose=verbose))
+            corpus = corpus_stage(run)
+        except (ConfigError, EngineError) as e:
+            print(f"corpusmill: {e}", file=sys.stderr)
+            return 2
+        manifest = {**corpus, "plan": run.plan.to_json(), **tokenizer_stage(run, corpus)}
+        try:
+            manifest.update(mixture_stage(run))
+        except ConfigError as e:
+            print(f"corpusmill: {e}", file=sys.stderr)
+            return 2
+        outputs.write_manifest(run.out_dir, manifest)
+        exit_code = max(validation_stage(run), accounting_check(run, manifest))
+        finish(run, manifest)
+        return exit_code
 
 
 def prepare(workflow_path: Path, output: str | Path | None, beam_args: list[str], verbose: bool) -> Run:
@@ -278,6 +291,7 @@ def finish(run: Run, manifest: dict[str, Any]) -> None:
             "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "wall_seconds": round(time.monotonic() - run.clock_start, 3),
             "stage_seconds": run.seconds,
+            "engine": run.engine,
             **describe_runner(run.args),
             "beam_args": run.args,
             **run.volatile,

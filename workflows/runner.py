@@ -17,6 +17,14 @@ import os
 from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
 
 MAX_DEFAULT_WORKERS = 4
+FN_API_RUNNER = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
+
+
+def local_runner() -> str:
+    """`FnApiRunner`, by its short name where this Beam knows it, else by its full path."""
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    return "FnApiRunner" if FN_API_RUNNER in StandardOptions.ALL_KNOWN_RUNNERS else FN_API_RUNNER
 
 
 def default_workers() -> int:
@@ -54,7 +62,7 @@ def pipeline_args(extra_args: list[str], verbose: bool = False) -> list[str]:
     if not verbose and not _given(args, "--default_sdk_harness_log_level"):
         args.append("--default_sdk_harness_log_level=WARNING")
     if not _given(args, "--runner"):
-        args.append("--runner=FnApiRunner")
+        args.append(f"--runner={local_runner()}")
         if not _given(args, "--direct_num_workers"):
             workers = default_workers()
             args.append(f"--direct_num_workers={workers}")
@@ -71,6 +79,6 @@ def describe_runner(args: list[str]) -> dict[str, str | int]:
     values = dict(a.lstrip("-").split("=", 1) for a in args if a.startswith("--") and "=" in a)
     return {
         "runner": values.get("runner", "FnApiRunner"),
-        "workers": int(values.get("direct_num_workers", 1)),
+        "workers": int(values.get("direct_num_workers", values.get("sdk_worker_parallelism", 1))),
         "running_mode": values.get("direct_running_mode", "in_memory"),
     }

@@ -20,7 +20,18 @@ Extraction (`extract_main_text`), one option `extractor`:
     share widgets, related-article lists);
   * `trafilatura`: `trafilatura.extract` (best quality, slow, pure Python + lxml);
   * `hybrid`: `resiliparse_clean`, falling back to trafilatura on the pages where it kept
-    little of a page with much text (FALLBACK_BELOW_CHARS, FALLBACK_PAGE_CHARS).
+    little of a page with much text (FALLBACK_BELOW_CHARS, FALLBACK_PAGE_CHARS);
+  * `trafilatura_fast`: trafilatura's own main extractor (the stages `trafilatura.extract`
+    runs with `fast=True`: raw-tree prune, tree cleaning, tag conversion, `extract_content`,
+    baseline rescue) on a tree stripped of scripts, styles, other never-text elements and
+    heading permalinks ("¶"), without the readability/justext comparison and the recall
+    escalation, which take about half of `trafilatura.extract`'s time on the benchmark pages;
+  * `routed` (default): `resiliparse_clean`, and on the pages where it kept fewer than
+    ROUTE_BELOW_CHARS characters (it missed or cut the article, or the page is short: where
+    it is least reliable) and that are at most MAX_ROUTED_HTML_CHARS long, also
+    `trafilatura_fast`, whose text is taken unless it is much shorter (PREFER_FAST_SHARE).
+    ROUTE_BELOW_CHARS is chosen by cross-validation under a speed floor (3x
+    trafilatura.extract) in benchmarks/extraction.py.
 The measured speed and quality of each is in benchmarks/results/extraction.md; the default
 comes from there. Output: one block (heading, paragraph, list item) per line.
 """
@@ -456,11 +467,149 @@ def extract_hybrid(html: str) -> tuple[str, str | None]:
     return (slow or text), title
 
 
+# Elements that never hold main text, removed from the lxml tree before trafilatura's stages
+# run (they would remove them too, but only after several XPath passes over them). JSON-LD
+# scripts are kept: trafilatura reads them (forum detection, baseline rescue).
+_NEVER_TEXT = ("style", "noscript", "svg", "iframe", "template", "link", "meta", "select", "button", "input", "textarea")
+
+
+# Heading permalinks ("About these documents¶" in Sphinx, "#" or "§" anchors elsewhere): not
+# text, and trafilatura keeps them glued to the heading.
+_PERMALINK_XPATH = "//a[contains(@class, 'headerlink') or normalize-space()='\u00b6' or normalize-space()='#' or normalize-space()='\u00a7']"
+# trafilatura's raw-tree prune (RAW_TREE_PRUNE_XPATH: infinite-scroll containers of appended
+# follow-up articles, Elementor share buttons) as plain XPath: the same rule without its
+# `re:test` calls, which run Python for every <div> and cost 15-20 % of this extractor's time.
+_APPENDED_XPATH = (
+    "//*[self::div or self::section or self::aside]"
+    "[(contains(@id, 'mvp-post-add-box') or contains(@id, 'mvp-post-add-wrap') or contains(@class, 'mvp-post-add-box')"
+    " or contains(@class, 'mvp-post-add-wrap'))"
+    " or ((contains(@id, 'infinite-scroll') or contains(@id, 'infinitescroll') or contains(@class, 'infinite-scroll')"
+    " or contains(@class, 'infinitescroll')) and not(.//h1))"
+    " or contains(@class, 'elementor-share-buttons')]"
+)
+_XPATHS: dict[str, object] = {}
+
+
+def _xpath(expression: str):  # a compiled lxml XPath, cached
+    if expression not in _XPATHS:
+        from lxml import etree
+
+        _XPATHS[expression] = etree.XPath(expression)
+    return _XPATHS[expression]
+
+
+def _PERMALINKS(tree) -> list:  # the permalink <a> elements of an lxml tree
+    return _xpath(_PERMALINK_XPATH)(tree)  # type: ignore[operator]
+
+
+def _APPENDED_ARTICLES(tree) -> list:  # infinite-scroll follow-ups, share buttons (outermost first)
+    found = _xpath(_APPENDED_XPATH)(tree)  # type: ignore[operator]
+    ids = {id(e) for e in found}
+    return [e for e in found if not any(id(a) in ids for a in e.iterancestors())]
+
+
+def _trafilatura_core(html: str) -> str:
+    """Text of trafilatura's main extractor, fast path (see the module docstring).
+
+    Calls trafilatura's own stage functions (pinned trafilatura 2.3.x; exercised by
+    tests/pipelines/sources/test_html.py), in the order `trafilatura_sequence` runs them for
+    `fast=True, include_comments=False, include_tables=True`, minus the recall escalation."""
+    from lxml import etree
+    from trafilatura.baseline import baseline
+    from trafilatura.htmlprocessing import convert_tags, prune_unwanted_nodes, tree_cleaning
+    from trafilatura.main_extractor import extract_content
+    from trafilatura.utils import load_html
+    from trafilatura.xml import xmltotxt
+    from trafilatura.xpaths import REMOVE_COMMENTS_AND_LISTS_XPATH
+
+    tree = load_html(html)
+    if tree is None:
+        return ""
+    scripts = [e for e in tree.iter("script") if (e.get("type") or "").lower() != "application/ld+json"]
+    for element in scripts:
+        element.drop_tree()
+    etree.strip_elements(tree, etree.Comment, *_NEVER_TEXT, with_tail=False)
+    for element in _PERMALINKS(tree):
+        element.drop_tree()
+    for element in _APPENDED_ARTICLES(tree):
+        element.drop_tree()
+    tree = prune_unwanted_nodes(tree, REMOVE_COMMENTS_AND_LISTS_XPATH)
+    options = _trafilatura_options()
+    cleaned = convert_tags(tree_cleaning(tree, options), options, None)
+    body, text = extract_content(cleaned, options)
+    if len(text) < options.min_extracted_size:  # trafilatura's baseline rescue (stage 3)
+        _, rescued, rescued_len = baseline(html)
+        if rescued_len > len(text):
+            return tidy_text(rescued)
+    return tidy_text(xmltotxt(body, False))
+
+
+_TRAFILATURA_OPTIONS = None
+
+
+def _trafilatura_options():  # trafilatura.settings.Extractor, built once
+    global _TRAFILATURA_OPTIONS
+    if _TRAFILATURA_OPTIONS is None:
+        from trafilatura.settings import Extractor
+
+        _TRAFILATURA_OPTIONS = Extractor(fast=True, comments=False, tables=True, dedup=False, output_format="txt")
+    return _TRAFILATURA_OPTIONS
+
+
+def extract_trafilatura_fast(html: str) -> tuple[str, str | None]:
+    """(main text, title): trafilatura's main extractor without its fallbacks
+    (`_trafilatura_core`). The page is parsed by resiliparse first for the depth check
+    (PageTooDeep) and the title."""
+    from resiliparse.parse.html import HTMLTree
+
+    tree = HTMLTree.parse(html)
+    check_depth(tree)
+    return _trafilatura_core(html), html_title(tree)
+
+
+# `routed` runs trafilatura's main extractor too when `resiliparse_clean` kept fewer than
+# ROUTE_BELOW_CHARS characters. Chosen by 5-fold cross-validation on the extraction benchmark
+# (benchmarks/extraction.py: the threshold with the best F1 on the training folds among those
+# keeping the whole extractor at >= 3x trafilatura.extract's pages per CPU-second; held-out F1
+# 0.910 +- 0.013 over 15 folds); 45 % of those pages are routed. Pages above it are mostly long
+# articles, where resiliparse_clean and trafilatura's main extractor score alike (F1 0.895 and
+# 0.896 on the 188 such public pages); below it trafilatura's is far better (0.928 vs 0.874).
+# A single threshold on one signal: in exploratory cross-validation, rules on more signals
+# (share of sentence-like lines, share of the page's text kept, an article container found)
+# did not score better on held-out folds.
+ROUTE_BELOW_CHARS = 3000
+# ... and then keeps trafilatura's text unless it is under this share of resiliparse_clean's
+# (trafilatura dropped most of a text resiliparse found: on these pages usually a list or
+# table layout that trafilatura's link-density rules discard). Fixed a priori, not tuned.
+PREFER_FAST_SHARE = 0.5
+# ... unless the page is larger than this (characters of HTML): trafilatura's cost grows with
+# the page (about 1.6 CPU-s per MB of HTML here), and the page time limit would turn such a
+# page into a Failure on a loaded machine. None of the 346 public pages is that large (the
+# largest has 1.27 MB); of the 530 Python docs pages only contents.html (2.6 MB, a table of
+# contents: a list of links, which trafilatura would not keep either).
+MAX_ROUTED_HTML_CHARS = 2_000_000
+
+
+def extract_routed(html: str) -> tuple[str, str | None]:
+    """(main text, title): `resiliparse_clean`; on a page where it kept fewer than
+    ROUTE_BELOW_CHARS characters (and of at most MAX_ROUTED_HTML_CHARS), `trafilatura_fast`'s
+    text unless that is under PREFER_FAST_SHARE of resiliparse_clean's."""
+    text, title = extract_resiliparse_clean(html)  # also the depth check
+    if len(text) >= ROUTE_BELOW_CHARS or len(html) > MAX_ROUTED_HTML_CHARS:
+        return text, title
+    slow = _trafilatura_core(html)
+    if len(slow) >= PREFER_FAST_SHARE * len(text):
+        return slow, title
+    return text, title
+
+
 EXTRACTORS: dict[str, Callable[[str], tuple[str, str | None]]] = {
+    "routed": extract_routed,
     "hybrid": extract_hybrid,
     "resiliparse": extract_resiliparse,
     "resiliparse_clean": extract_resiliparse_clean,
     "trafilatura": extract_trafilatura,
+    "trafilatura_fast": extract_trafilatura_fast,
 }
 
 
@@ -476,13 +625,21 @@ class _Watchdog:
     Like a signal, the exception is delivered when the thread next runs Python bytecode:
     it stops trafilatura's Python loops, but not one long call into C (an lxml parse, a
     regex match, resiliparse's C++ extractor); `max_page_bytes` bounds those.
+    The exception is raised again every REFIRE_S until the job is finished: one delivered
+    inside an lxml XPath extension callback (trafilatura's `re:test`) is swallowed by
+    lxml/trafilatura, and the extraction would otherwise run on to its end (seconds on a
+    large page).
     Cheap per page: a dict insert and delete under a lock; the thread is woken only when a
     new deadline is earlier than the one it sleeps towards."""
+
+    REFIRE_S = 0.05
+    MAX_FIRES = 40  # 2 s of re-firing at most: never a stray timeout long after
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._jobs: dict[int, tuple[float, int]] = {}  # job key -> (deadline, thread id)
         self._fired: set[int] = set()
+        self._fires: dict[int, int] = {}
         self._next = 0
         self._wake_at = float("inf")
         self._pid = -1
@@ -500,7 +657,12 @@ class _Watchdog:
             while True:
                 now = time.monotonic()
                 for key in [k for k, (t, _) in self._jobs.items() if t <= now]:
-                    _, tid = self._jobs.pop(key)
+                    _, tid = self._jobs[key]
+                    self._fires[key] = self._fires.get(key, 0) + 1
+                    if self._fires[key] < self.MAX_FIRES:  # until finish() removes it
+                        self._jobs[key] = (now + self.REFIRE_S, tid)
+                    else:
+                        del self._jobs[key]
                     self._fired.add(key)
                     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), ctypes.py_object(ExtractionTimeout))
                 self._wake_at = min((t for t, _ in self._jobs.values()), default=now + 60.0)
@@ -522,6 +684,7 @@ class _Watchdog:
         """Cancel a job; True if it had fired (a still pending exception is then cleared)."""
         with self._cond:
             self._jobs.pop(key, None)
+            self._fires.pop(key, None)
             if key in self._fired:
                 self._fired.discard(key)
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(threading.get_ident()), None)
@@ -537,15 +700,25 @@ def call_with_time_limit(fn: Callable[[str], tuple[str, str | None]], html: str,
     if seconds <= 0:
         return fn(html)
     key = _WATCHDOG.start(seconds)
+    error: BaseException | None = None
+    result: tuple[str, str | None] = ("", None)
+    fired = False
     try:
         try:
             result = fn(html)
-        finally:
-            fired = _WATCHDOG.finish(key)
-    except ExtractionTimeout:
-        raise ExtractionTimeout(f"page extraction exceeded {seconds:g} s") from None
+        except BaseException as e:  # noqa: BLE001 - re-raised below unless the limit fired
+            error = e  # (a timeout delivered inside a library can surface as its own error)
+    finally:
+        while True:  # the job must be removed even if a re-fired timeout lands in between
+            try:
+                fired = _WATCHDOG.finish(key) or fired
+                break
+            except ExtractionTimeout:
+                fired = True
     if fired:
-        raise ExtractionTimeout(f"page extraction exceeded {seconds:g} s")
+        raise ExtractionTimeout(f"page extraction exceeded {seconds:g} s") from None
+    if error is not None:
+        raise error
     return result
 
 

@@ -78,8 +78,8 @@ class Config(SourceConfig):
     """Options of the web source (all keys of `SourceConfig` plus these)."""
 
     kind: Literal["web"] = "web"
-    extractor: Literal["hybrid", "resiliparse_clean", "resiliparse", "trafilatura"] = Field(
-        default="hybrid",
+    extractor: Literal["routed", "hybrid", "resiliparse_clean", "resiliparse", "trafilatura", "trafilatura_fast"] = Field(
+        default="routed",
         description="HTML main-text extractor; see pipelines/sources/html.py and benchmarks/results/extraction.md",
     )
     max_page_bytes: int = Field(

@@ -36,6 +36,7 @@ STEP_MODULES: tuple[str, ...] = (
     "corpusmill.pipelines.steps.pii",
     "corpusmill.pipelines.steps.urls",
     "corpusmill.pipelines.steps.decontamination",
+    "corpusmill.pipelines.steps.content",
 )
 
 _REGISTRY: dict[str, Callable[..., Any]] = {}

@@ -2,7 +2,8 @@
 
 Each document ends as exactly one of: kept (possibly changed), rejected (the first step that
 dropped it, with its reason) or failed (the step that raised, with the error). In `annotate`
-mode a step's `Drop` becomes a flag `step:reason` on the document, which goes on.
+mode a step's `Drop` becomes a flag `step:reason` on the document, which goes on (with the
+`Drop`'s signals, if the step measured any).
 
 A step with a `batch(docs)` method gets the batch at once (language ID predicts in batches);
 if the batch call raises, the step is re-run document by document so only the documents that
@@ -120,6 +121,8 @@ class StepChain:
         if isinstance(outcome, Drop):
             if spec.mode == "annotate":
                 counts["annotated"] += 1
+                for signal in outcome.signals:
+                    doc = doc.with_signal(signal.name, signal.value)
                 return dataclasses.replace(doc, flags=doc.flags + (f"{spec.step}:{outcome.reason}",))
             result.rejected.append(Rejection.of(doc, spec.step, outcome))
             counts["dropped"] += 1

@@ -54,6 +54,7 @@ from corpusmill.pipelines.dedup.lsh import (
     similarity,
 )
 from corpusmill.pipelines.dedup.refine import split_component
+from corpusmill.pipelines.transforms.progress import count_progress
 from corpusmill.pipelines.dedup.survivor import NEW_TIER, Node, NodeKey, node_key, node_of, order, ranked, unranked, weight
 from corpusmill.schemas.document import Document, Drop, Rejection
 
@@ -115,9 +116,10 @@ def _exact_group(
 class ExactDedup(beam.PTransform):
     """Remove exact duplicates (equal normalised text): one shuffle on a 128-bit text hash."""
 
-    def __init__(self, config: ExactConfig | None = None) -> None:
+    def __init__(self, config: ExactConfig | None = None, progress_dir: str | None = None) -> None:
         super().__init__()
         self._config = config or ExactConfig()
+        self._progress_dir = progress_dir
 
     def expand(self, docs: beam.PCollection) -> DedupResult:
         config = self._config
@@ -127,7 +129,8 @@ class ExactDedup(beam.PTransform):
             | "GroupByTextHash" >> beam.GroupByKey()
             | "PickSurvivor" >> beam.FlatMap(_exact_group, config).with_outputs(REJECTED, main="kept")
         )
-        return DedupResult(kept=out.kept, rejected=out[REJECTED])
+        kept = count_progress(out.kept, self._progress_dir, "exact dedup: kept", "Progress")
+        return DedupResult(kept=kept, rejected=out[REJECTED])
 
 
 # ---------------------------------------------------------------- minhash
@@ -256,9 +259,10 @@ class ConnectedComponents(beam.PTransform):
       (id, ("root", node, size))     the node survives; size = summed weights of its cluster
     """
 
-    def __init__(self, rounds: int) -> None:
+    def __init__(self, rounds: int, progress_dir: str | None = None) -> None:
         super().__init__()
         self._rounds = rounds
+        self._progress_dir = progress_dir
 
     def expand(self, edges: beam.PCollection) -> beam.PCollection:
         current = edges
@@ -272,6 +276,7 @@ class ConnectedComponents(beam.PTransform):
                 | f"SmallStarGroup{i}" >> beam.GroupByKey()
                 | f"SmallStarReduce{i}" >> beam.FlatMapTuple(cc.small_star_reduce)
             )
+            current = count_progress(current, self._progress_dir, f"minhash: edges after round {i + 1}/{self._rounds}", f"Progress{i}")
         return (
             current
             | "StarRoles" >> beam.FlatMap(cc.star_role_map)
@@ -394,9 +399,10 @@ class MinHashDedup(beam.PTransform):
     join the graph as nodes that always survive; with `config.index_out`, this run's
     survivors' signatures are written there as Parquet."""
 
-    def __init__(self, config: MinHashConfig | None = None) -> None:
+    def __init__(self, config: MinHashConfig | None = None, progress_dir: str | None = None) -> None:
         super().__init__()
         self._config = config or MinHashConfig()
+        self._progress_dir = progress_dir
 
     def expand(self, docs: beam.PCollection) -> DedupResult:
         config = self._config
@@ -406,6 +412,7 @@ class MinHashDedup(beam.PTransform):
             | "Sign" >> beam.ParDo(SignFn(config)).with_outputs(BANDS, main="payloads")
         )
         payloads, band_entries = signed.payloads, signed[BANDS]
+        payloads = count_progress(payloads, self._progress_dir, "minhash: documents signed", "ProgressSigned")
         if config.index_in:
             old = (
                 docs.pipeline
@@ -425,7 +432,7 @@ class MinHashDedup(beam.PTransform):
             edges = {"edges": edges, "payloads": payloads} | "Verify" >> VerifyEdges(config.threshold, config.verify)
         if config.survivor == "central":
             edges = edges | "RankByDegree" >> RankByDegree()
-        verdicts = edges | "Components" >> ConnectedComponents(config.max_rounds)
+        verdicts = edges | "Components" >> ConnectedComponents(config.max_rounds, self._progress_dir)
         if config.linkage == "direct" and config.verify != "none":
             verdicts = {"verdicts": verdicts, "payloads": payloads} | "DirectLinkage" >> DirectLinkage(config)
         verdicts = verdicts | "VerdictByNode" >> beam.MapTuple(lambda _id, v: (unranked(v[1]), v))
@@ -446,7 +453,8 @@ class MinHashDedup(beam.PTransform):
                 INDEX_SCHEMA,
                 file_name_suffix=".parquet",
             )
-        return DedupResult(kept=outputs.kept, rejected=outputs[REJECTED])
+        kept = count_progress(outputs.kept, self._progress_dir, "minhash dedup: kept", "Progress")
+        return DedupResult(kept=kept, rejected=outputs[REJECTED])
 
 
 __all__ = ["DedupResult", "ExactDedup", "MinHashDedup", "NEW_TIER"]

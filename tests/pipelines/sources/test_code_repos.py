@@ -424,9 +424,9 @@ def test_license_detection() -> None:
     assert detect_license(BSD3) == "BSD-3-Clause"
     assert detect_license(BSD3.split("3. Neither")[0]) == "BSD-2-Clause"
     assert detect_license("ISC License\n\nPermission to use, copy, modify, and/or distribute this software for any\npurpose with or without fee is hereby granted, provided that the above\ncopyright notice appear.") == "ISC"
-    assert detect_license("GNU GENERAL PUBLIC LICENSE\n   Version 3, 29 June 2007\n ... use the GNU Lesser General Public License instead") == "GPL-3.0"
-    assert detect_license("GNU GENERAL PUBLIC LICENSE\n Version 2, June 1991") == "GPL-2.0"
-    assert detect_license("GNU LESSER GENERAL PUBLIC LICENSE\n Version 2.1, February 1999\n GNU General Public License") == "LGPL-2.1"
+    assert detect_license("GNU GENERAL PUBLIC LICENSE\n   Version 3, 29 June 2007\n ... use the GNU Lesser General Public License instead") == "GPL-3.0-only"
+    assert detect_license("GNU GENERAL PUBLIC LICENSE\n Version 2, June 1991") == "GPL-2.0-only"
+    assert detect_license("GNU LESSER GENERAL PUBLIC LICENSE\n Version 2.1, February 1999\n GNU General Public License") == "LGPL-2.1-only"
     assert detect_license("Mozilla Public License Version 2.0\n==================") == "MPL-2.0"
     assert detect_license("This is free and unencumbered software released into the public domain.") == "Unlicense"
     assert detect_license("PYTHON SOFTWARE FOUNDATION LICENSE VERSION 2\n---") == "PSF-2.0"
@@ -434,7 +434,7 @@ def test_license_detection() -> None:
     assert repo_license([]) is None
     assert repo_license(["All rights reserved."]) == "NOASSERTION"
     assert repo_license(["  Apache License\n  Version 2.0, January 2004", MIT]) == "MIT OR Apache-2.0"
-    assert repo_license(["GNU LESSER GENERAL PUBLIC LICENSE Version 3", "GNU GENERAL PUBLIC LICENSE Version 3"]) == "LGPL-3.0"
+    assert repo_license(["GNU LESSER GENERAL PUBLIC LICENSE Version 3", "GNU GENERAL PUBLIC LICENSE Version 3"]) == "LGPL-3.0-only"
 
 
 def test_deterministic(samples: Path) -> None:

@@ -93,7 +93,7 @@ ARTICLE = """<html><head><title>The Title</title></head><body>
 <footer><p>Imprint</p><p>Privacy policy</p></footer></body></html>"""
 
 
-@pytest.mark.parametrize("extractor", ["resiliparse", "resiliparse_clean", "trafilatura"])
+@pytest.mark.parametrize("extractor", ["resiliparse", "resiliparse_clean", "trafilatura", "trafilatura_fast", "routed"])
 def test_extractors_keep_blocks_on_lines(extractor: str) -> None:
     text, title = extract_main_text(ARTICLE, extractor)
     lines = text.splitlines()
@@ -169,3 +169,121 @@ def test_python_only_codec_labels_are_unknown_charsets(label: str) -> None:
     for content_type in (f"text/html; charset={label}", None):
         text, codec = decode_body(body, content_type)
         assert codec == "utf-8" and "caf\u00e9 \\u00e9 +AGE-" in text
+
+
+# A page with the usual boilerplate around a short article: a menu, a cookie banner, a share
+# widget, a sidebar of related links, a comment section and a footer.
+_PARAGRAPHS = [
+    "The city council approved the new tram line on Tuesday after a debate that lasted most of the afternoon.",
+    "Construction is expected to start next spring, and the first trams should run within three years.",
+    "Residents of the northern districts, who now spend up to an hour on buses, welcomed the decision.",
+]
+BOILERPLATE_PAGE = f"""<html><head><title>Tram line approved</title><style>p {{ color: red }}</style>
+<script>var tracking = "Tracking script text";</script></head><body>
+<div class="cookie-banner"><p>We use cookies to improve your experience. Accept all cookies</p></div>
+<header><nav class="main-menu"><ul><li><a href="/">Home</a></li><li><a href="/politics">Politics</a></li>
+<li><a href="/sport">Sport</a></li></ul></nav></header>
+<div class="content"><article>
+<h1>Tram line approved</h1>
+{"".join(f"<p>{p}</p>" for p in _PARAGRAPHS)}
+<h2>Timetable</h2>
+<table><tr><th>Stop</th><th>Minutes</th></tr><tr><td>Central Station</td><td>0</td></tr>
+<tr><td>Northern Park</td><td>12</td></tr></table>
+<h2>What changes</h2>
+<ul><li>Buses 12 and 14 will be shortened to feed the tram.</li><li>Night service runs every thirty minutes.</li></ul>
+<div class="share-buttons"><a href="https://facebook.com/share">Share on Facebook</a> <a href="https://x.com/share">Share on X</a></div>
+</article>
+<aside class="sidebar"><h3>Related articles</h3><ul><li><a href="/a">Bus fares rise again</a></li>
+<li><a href="/b">Cycling lanes on Main Street</a></li></ul></aside>
+<div id="comments" class="comments"><h3>12 comments</h3><p>Finally! Took them long enough. (posted by tramfan)</p></div>
+</div>
+<footer><p>Copyright 2024 City News Ltd. All rights reserved.</p><a href="/imprint">Imprint</a></footer>
+</body></html>"""
+_BOILERPLATE = (
+    "Accept all cookies",
+    "Politics",
+    "Share on Facebook",
+    "Bus fares rise again",
+    "Cycling lanes on Main Street",
+    "posted by tramfan",
+    "All rights reserved",
+    "Tracking script text",
+    "color: red",
+)
+
+
+@pytest.mark.parametrize("extractor", ["trafilatura_fast", "routed"])
+def test_boilerplate_removed_main_text_kept(extractor: str) -> None:
+    text, title = extract_main_text(BOILERPLATE_PAGE, extractor)
+    lines = text.splitlines()
+    assert title == "Tram line approved"
+    for paragraph in _PARAGRAPHS:
+        assert paragraph in lines  # each paragraph whole, on its own line
+    assert "Timetable" in lines and "What changes" in lines  # headings are their own lines
+    for boilerplate in _BOILERPLATE:
+        assert boilerplate not in text, boilerplate
+
+
+@pytest.mark.parametrize("extractor", ["trafilatura_fast", "routed"])
+def test_tables_and_lists_kept(extractor: str) -> None:
+    text, _ = extract_main_text(BOILERPLATE_PAGE, extractor)
+    assert "Central Station" in text and "Northern Park" in text  # table cells
+    lines = text.splitlines()
+    items = [line for line in lines if "Buses 12 and 14" in line or "Night service" in line]
+    assert len(items) == 2  # one list item per line
+
+
+def test_heading_permalinks_dropped() -> None:
+    """Sphinx (the Python docs) puts a "¶" link in every heading; trafilatura kept it glued to
+    the heading text ("Floods¶")."""
+    body = "".join(f"<p>{p}</p>" for p in _PARAGRAPHS)
+    html = (
+        '<html><body><article><h1>Floods<a class="headerlink" href="#floods">\u00b6</a></h1>'
+        f'{body}<h2>Levees<a href="#levees">#</a></h2>{body.replace(".</p>", ", again.</p>")}</article></body></html>'
+    )
+    for extractor in ("trafilatura_fast", "routed"):
+        lines = extract_main_text(html, extractor)[0].splitlines()
+        assert "Floods" in lines and "Levees" in lines, (extractor, lines)
+        assert not any("\u00b6" in line for line in lines)
+
+
+def test_routed_takes_trafilatura_only_where_resiliparse_kept_little() -> None:
+    """`routed` = `resiliparse_clean` when that kept ROUTE_BELOW_CHARS characters or more (a
+    long article: same text), else trafilatura's main extractor (here it drops the cookie
+    banner and the comment that resiliparse_clean keeps on this short page)."""
+    from corpusmill.pipelines.sources.html import ROUTE_BELOW_CHARS
+
+    short_fast = extract_main_text(BOILERPLATE_PAGE, "resiliparse_clean")[0]
+    assert len(short_fast) < ROUTE_BELOW_CHARS
+    assert extract_main_text(BOILERPLATE_PAGE, "routed")[0] == extract_main_text(BOILERPLATE_PAGE, "trafilatura_fast")[0]
+    long_page = BOILERPLATE_PAGE.replace("<h2>Timetable</h2>", "".join(f"<p>{p} ({i})</p>" for i in range(40) for p in _PARAGRAPHS[:1]) + "<h2>Timetable</h2>")
+    long_fast = extract_main_text(long_page, "resiliparse_clean")[0]
+    assert len(long_fast) >= ROUTE_BELOW_CHARS
+    assert extract_main_text(long_page, "routed")[0] == long_fast
+    # a page above MAX_ROUTED_HTML_CHARS stays on the fast path (trafilatura's cost grows with size)
+    from corpusmill.pipelines.sources.html import MAX_ROUTED_HTML_CHARS
+
+    padded = BOILERPLATE_PAGE.replace("<body>", "<body><!--" + "x" * MAX_ROUTED_HTML_CHARS + "-->")
+    assert extract_main_text(padded, "routed")[0] == extract_main_text(padded, "resiliparse_clean")[0]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("extractor", ["trafilatura_fast", "routed"])
+def test_pathological_pages_bounded(extractor: str) -> None:
+    """Hostile pages stay bounded: 100,000 nested <div>s are refused (PageTooDeep) before any
+    parse by lxml; 60,000 flat paragraphs (2.5 MB) stop at the page time limit."""
+    from corpusmill.pipelines.sources.html import PageTooDeep
+
+    start = time.process_time()
+    with pytest.raises(PageTooDeep):
+        extract_main_text("<html><body>" + "<div>" * 100_000 + "Hello.", extractor, timeout_s=5)
+    assert time.process_time() - start < 5
+    flat = "<html><body>" + "".join(f"<div><p>Paragraph {i} with a few words.</p></div>" for i in range(60_000)) + "</body></html>"
+    start = time.monotonic()
+    try:
+        text, _ = extract_main_text(flat, extractor, timeout_s=0.5)
+    except ExtractionTimeout:
+        pass
+    else:
+        assert "Paragraph 59999 with a few words." in text
+    assert time.monotonic() - start < 15

@@ -47,3 +47,18 @@ def test_finalize_writes_empty_shards(tmp_path: Path) -> None:
     entries = _write(tmp_path, _docs(1), [])
     assert len(entries) == 3 and sum(e["rows"] for e in entries) == 1
     assert all((tmp_path / e["path"]).is_file() for e in entries)
+
+
+def test_split_shards_are_byte_identical_to_whole_ones(tmp_path: Path) -> None:
+    """A shard over max_group_rows is written as sorted runs merged into the shard: the same
+    bytes as grouping it whole (here 9,000 rows in 3 shards, groups of at most 700 rows, so
+    row groups of 4,096 rows span several runs)."""
+    docs = _docs(9000)
+    whole = _write(tmp_path / "whole", docs, [])
+    with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
+        _ = p | beam.Create(docs) | WriteShards(str(tmp_path / "split"), "corpus", 3, max_group_rows=700)
+    split = finalize_shards(str(tmp_path / "split"), "corpus", 3)
+    assert [e["rows"] for e in split] == [e["rows"] for e in whole] and sum(e["rows"] for e in split) == 9000
+    assert [e["sha256"] for e in split] == [e["sha256"] for e in whole]
+    assert pq.ParquetFile(tmp_path / "split" / split[0]["path"]).metadata.num_row_groups == 1
+    assert not [n for n in os.listdir(tmp_path / "split" / "corpus") if n.startswith(".")], "runs left behind"

@@ -1,0 +1,41 @@
+"""Progress of later stages: CountProgress passes elements through and records per-bundle counts
+that read_stages sums; the terminal line shows them after the reading part."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import apache_beam as beam
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing.util import assert_that, equal_to
+
+from corpusmill.pipelines.transforms.progress import count_progress
+from corpusmill.schemas.outputs import read_stages, record_progress, record_stage
+from corpusmill.workflows.progress import ProgressReporter
+
+
+def test_count_progress_passes_through_and_counts(tmp_path: Path) -> None:
+    folder = str(tmp_path / "progress")
+    with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
+        out = count_progress(p | beam.Create(list(range(25))), folder, "steps", "Count")
+        assert_that(out, equal_to(list(range(25))))
+    assert read_stages(folder) == {"steps": 25}
+
+
+def test_no_progress_dir_leaves_the_collection_alone() -> None:
+    with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
+        items = p | beam.Create([1, 2])
+        assert count_progress(items, None, "steps", "Count") is items
+
+
+def test_reporter_prints_later_stages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = str(tmp_path / "progress")
+    with ProgressReporter(folder, total_files=1, interval=0.05):
+        record_progress(folder, "w1", "a.warc.gz", 10)
+        record_stage(folder, "w1", "steps", 6)
+        record_stage(folder, "w2", "steps", 4)
+        record_stage(folder, "w2", "corpus shards written", 1)
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "1 parts of 1 input files done, 10 documents, " in line
+    assert ", steps 10," in line and ", corpus shards written 1," in line
