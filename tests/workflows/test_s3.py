@@ -144,3 +144,12 @@ def test_remote_commands_refuse_unknown_options_and_missing_runs(s3_server: dict
     assert missing.returncode == 2 and "no manifest.json" in missing.stderr
     wrong = _cli(["report", f"s3://{bucket}/nothing", "--s3_endpoint_uri=http://x"], cwd=tmp_path)
     assert wrong.returncode == 2 and "--s3_endpoint_uri" in wrong.stderr
+
+
+def test_a_mixture_to_a_remote_output_is_refused_before_anything_runs(workflow: Path, s3_server: dict[str, Any]) -> None:
+    spec = yaml.safe_load(workflow.read_text())
+    spec["mixture"] = {"by": "source", "components": {"jsonl": {"weight": 1.0}}}
+    mixed = workflow.with_name("mixed.yaml")
+    mixed.write_text(yaml.safe_dump(spec))
+    refused = _cli(["run", str(mixed), "--output", "s3://corpusmill-never/run", *s3_server["args"]], cwd=workflow.parent)
+    assert refused.returncode == 2 and "mixture: needs a local output directory" in refused.stderr
