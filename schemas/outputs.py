@@ -19,12 +19,14 @@ does nothing and `list_dir` lists the names under a prefix.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from typing import IO, Any
@@ -374,16 +376,22 @@ def finalize_shards(out_dir: str, kind: str, count: int) -> list[dict[str, Any]]
     return [describe_file(out_dir, f"{kind}/{name}") for name in expected]
 
 
+REMOTE_PROGRESS_SECONDS = 20.0  # an object store gets a process's progress lines at most this often
+_pending: dict[str, list[str]] = {}  # remote progress objects not yet written: path stem -> lines
+_flushed: dict[str, float] = {}
+
+
 def _append_line(progress_dir: str, name: str, line: str) -> None:
     """Append `line` to `progress_dir/name` (best effort: never raises). Object stores cannot
-    append: there each line is its own small object `<stem>.<unique><suffix>` (the readers
-    sum every file with the suffix, so they read both layouts the same way)."""
+    append: there a process gathers its lines and writes them as one new small object
+    `<stem>.<unique><suffix>` at most every REMOTE_PROGRESS_SECONDS (and at exit), so progress
+    costs a few requests per worker and minute rather than one upload per batch; the readers
+    sum every file with the suffix, so they read both layouts the same way."""
     if is_remote(progress_dir):
-        stem, dot, suffix = name.rpartition(".")
-        try:
-            write_text(join(progress_dir, f"{stem}.{uuid.uuid4().hex}{dot}{suffix}"), line)
-        except Exception:  # progress is a convenience: a failed upload must not fail the run
-            pass
+        key = join(progress_dir, name)
+        _pending.setdefault(key, []).append(line)
+        if key not in _flushed or time.monotonic() - _flushed[key] >= REMOTE_PROGRESS_SECONDS:
+            _flush_progress(key)
         return
     try:
         make_dirs(progress_dir)
@@ -391,6 +399,26 @@ def _append_line(progress_dir: str, name: str, line: str) -> None:
             f.write(line)
     except OSError:
         pass
+
+
+def _flush_progress(key: str) -> None:
+    lines = _pending.pop(key, [])
+    _flushed[key] = time.monotonic()
+    if not lines:
+        return
+    stem, dot, suffix = key.rpartition(".")
+    try:  # written directly (one PUT): a lost or partial progress object only delays the display
+        with _fs().create(f"{stem}.{uuid.uuid4().hex}{dot}{suffix}") as f:
+            f.write("".join(lines).encode("utf-8"))
+    except Exception:  # progress is a convenience: a failed upload must not fail the run
+        pass
+
+
+@atexit.register
+def flush_progress() -> None:
+    """Write every gathered remote progress line now (also done at exit)."""
+    for key in list(_pending):
+        _flush_progress(key)
 
 
 def record_progress(progress_dir: str, worker: str, unit: str, documents: int) -> None:

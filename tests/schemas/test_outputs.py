@@ -135,7 +135,8 @@ def test_a_failed_remote_write_leaves_neither_object_nor_temporary(s3_server: di
     assert _keys(s3_server, bucket) == ["run/file.bin"]
 
 
-def test_remote_finalize_progress_and_remove(s3_server: dict, bucket: str) -> None:
+def test_remote_finalize_progress_and_remove(s3_server: dict, bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(outputs, "REMOTE_PROGRESS_SECONDS", 3600.0)
     run = f"s3://{bucket}/run"
     outputs.write_bytes(outputs.join(run, "corpus", outputs.shard_name(0, 5)), b"stale shard of another count")
     described = outputs.finalize_shards(run, "corpus", 2)
@@ -146,7 +147,11 @@ def test_remote_finalize_progress_and_remove(s3_server: dict, bucket: str) -> No
     outputs.record_progress(progress, "w1", "a", 3)
     outputs.record_progress(progress, "w1", "b", 4)
     outputs.record_progress(progress, "w2", "c", 5)
+    outputs.record_stage(progress, "w1", "steps", 9)
+    outputs.flush_progress()  # a process's lines are gathered and written as one object at a time
     assert outputs.read_progress(progress) == (3, 12)
+    assert outputs.read_stages(progress) == {"steps": 9}
+    assert len(outputs.list_dir(progress)) == 4  # w1 twice (first line at once, then the rest), w2, stages
     outputs.remove(outputs.join(run, outputs.STATS_DIR))
     outputs.remove(outputs.join(run, "corpus", outputs.shard_name(1, 2)))
     assert _keys(s3_server, bucket) == ["run/corpus/part-00000-of-00002.parquet"]
