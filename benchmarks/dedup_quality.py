@@ -33,6 +33,7 @@ from pathlib import Path
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from benchmarks.provenance import write_json, write_markdown
 from corpusmill.pipelines.dedup.config import MinHashConfig
 from corpusmill.pipelines.transforms.dedup import MinHashDedup
 from corpusmill.schemas.document import Document
@@ -242,7 +243,7 @@ def main() -> dict:
 
 def write(results: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "dedup_quality.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_json(RESULTS / "dedup_quality.json", results)
     lines = [
         "# dedup_quality: near-duplicate removal F1 (duplicate class)",
         "",
@@ -262,7 +263,7 @@ def write(results: dict) -> None:
     lines.append("are bases removed for a grey-zone variant (truth Jaccard 0.5..0.8 on raw text, >= 0.8 after")
     lines.append("our normalisation) and two 'hard negatives' that share one long KJV passage. Stdlib with code")
     lines.append("2-grams (`default_code_ngram2`): encodings/*.py codec stubs that differ in a codec name.")
-    (RESULTS / "dedup_quality.md").write_text("\n".join(lines) + "\n")
+    write_markdown(RESULTS / "dedup_quality.md", "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

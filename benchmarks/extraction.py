@@ -46,6 +46,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.provenance import write_json, write_markdown
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))
 SCORER = SHARED.parent / "tools" / "score_extraction.py"
@@ -417,8 +419,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "throughput": throughput(args.skip_large),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "extraction.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "extraction.md").write_text(_markdown(result))
+    write_json(RESULTS / "extraction.json", result)
+    write_markdown(RESULTS / "extraction.md", _markdown(result))
     return result
 
 

@@ -74,6 +74,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.provenance import write_json, write_markdown
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))
 SAMPLES = ROOT / "samples"
@@ -1460,8 +1462,8 @@ def main(argv: list[str] | None = None) -> int:
     print(summary["markdown"])
     if not args.no_write:
         RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "fuzz_readers.md").write_text(summary["markdown"])
-        (RESULTS / "fuzz_readers.json").write_text(json.dumps(summary["data"], indent=1, ensure_ascii=False) + "\n")
+        write_markdown(RESULTS / "fuzz_readers.md", summary["markdown"])
+        write_json(RESULTS / "fuzz_readers.json", summary["data"], indent=1, ensure_ascii=False)
     bad = sum(len(s.escapes) + len(s.timeouts) + len(s.crashes) + len(s.violations) + len(s.masked) for s in stats.values())
     bad += sum(1 for p in probes if p["superlinear"])
     return 1 if bad else 0

@@ -16,13 +16,13 @@ Writes benchmarks/results/read_books_code.json and read_books_code.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.provenance import write_json, write_markdown
 from corpusmill.pipelines.sources import books, code
 from corpusmill.schemas.document import Document, Failure, Rejection
 
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         "results": results,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "read_books_code.json").write_text(json.dumps(out, indent=2) + "\n")
+    write_json(RESULTS / "read_books_code.json", out)
     lines = [
         "# Reader speed: books and code sources",
         "",
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
         "Books are one document per file (the KJV is one 4.3 MB document), so books are better",
         "compared by text MB/CPU-s; code is one document per source file.",
     ]
-    (RESULTS / "read_books_code.md").write_text("\n".join(lines) + "\n")
+    write_markdown(RESULTS / "read_books_code.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

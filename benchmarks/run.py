@@ -10,7 +10,9 @@ no arguments, so each uses its defaults), sequentially, so they do not compete f
 A failure is reported and the next benchmark still runs. One status line per benchmark;
 the full output of each goes to out/bench-logs/NAME.log. At the end
 benchmarks/results/index.md lists every benchmark with its status, duration and links to its
-results files (benchmarks/results/NAME.md / .json). Exit status: 0 when all ran, 1 otherwise.
+results files (benchmarks/results/NAME.md / .json). Every results file, index.md included, records
+the commit and date it was produced at (benchmarks/provenance.py).
+Exit status: 0 when all ran, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from benchmarks.provenance import write_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "benchmarks"
@@ -97,7 +101,7 @@ def write_index(outcomes: list[Outcome], results: Path = RESULTS) -> Path:
         lines += ["", "Results from earlier runs:" if outcomes else "Results:", ""]
         lines += [f"- [{p.name}]({p.name})" for p in others]
     path = results / "index.md"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_markdown(path, "\n".join(lines) + "\n")
     return path
 
 

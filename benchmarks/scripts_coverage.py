@@ -56,6 +56,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from benchmarks.provenance import write_json, write_markdown
 from corpusmill.pipelines.sources import web, wiki
 from corpusmill.pipelines.steps.language import LanguageId
 from corpusmill.pipelines.steps.runner import StepChain
@@ -539,8 +540,8 @@ def main(argv: list[str] | None = None) -> None:
     results["label"] = args.label
     baseline = json.loads(args.baseline.read_text(encoding="utf-8")) if args.baseline else None
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(results, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
-    args.out.with_suffix(".md").write_text(render(results, baseline), encoding="utf-8")
+    write_json(args.out.with_suffix(".json"), results, ensure_ascii=False, separators=(",", ":"), indent=None)
+    write_markdown(args.out.with_suffix(".md"), render(results, baseline))
     print(f"wrote {args.out.with_suffix('.md')}")
 
 

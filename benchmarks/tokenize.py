@@ -49,6 +49,7 @@ from tokenizers import Tokenizer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.provenance import write_json, write_markdown
 from corpusmill.schemas.document import DOCUMENT_SCHEMA, Document, make_id, to_row  # noqa: E402
 from corpusmill.tokenizer.config import SamplingConfig, TokenizerConfig  # noqa: E402
 from corpusmill.tokenizer.encode import Encoder, encode_shard  # noqa: E402
@@ -231,7 +232,7 @@ def main() -> dict:
         "versions": {"sentencepiece": spm.__version__},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "tokenize.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_json(RESULTS / "tokenize.json", result)
     e, r = result["encode_mb_per_cpu_s"], result["ratio_to_direct_cpu"]
     ew, rw = result["encode_mb_per_wall_s"], result["ratio_to_direct_wall"]
     md = [
@@ -264,7 +265,7 @@ def main() -> dict:
         "Best of 3 runs on 2 shared, noisy cores (wall time is dominated by other jobs; CPU time of the",
         "process, all threads, is the per-core figure). See benchmarks/tokenize.py for the method.",
     ]
-    (RESULTS / "tokenize.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    write_markdown(RESULTS / "tokenize.md", "\n".join(md) + "\n")
     shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(result, indent=2))
     return result

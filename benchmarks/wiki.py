@@ -20,7 +20,6 @@ Writes benchmarks/results/wiki.json and wiki.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -29,6 +28,7 @@ from typing import Any
 
 from lxml import etree
 
+from benchmarks.provenance import write_json, write_markdown
 from corpusmill.pipelines.sources import wiki
 from corpusmill.pipelines.sources.base import open_input
 from corpusmill.pipelines.sources.wikitext import to_plain_text
@@ -144,8 +144,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "converter (enwiki sample articles)": bench_converters(files, args.rounds),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "wiki.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    (RESULTS / "wiki.md").write_text(_markdown(result))
+    write_json(RESULTS / "wiki.json", result, ensure_ascii=False)
+    write_markdown(RESULTS / "wiki.md", _markdown(result))
     print(_markdown(result))
     return result
 

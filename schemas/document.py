@@ -222,7 +222,7 @@ def to_row(record: Document | Rejection | Failure) -> dict[str, Any]:
 
 def document_from_row(row: dict[str, Any]) -> Document:
     """Inverse of `to_row` for documents read back from Parquet."""
-    values = {f.name: row.get(f.name) for f in dataclasses.fields(Document)}
+    values: dict[str, Any] = {f.name: row.get(f.name) for f in dataclasses.fields(Document)}
     values["flags"] = tuple(row.get("flags") or ())
     values["signals"] = tuple(Signal(s["name"], s["value"]) for s in (row.get("signals") or ()))
     return Document(**values)

@@ -429,7 +429,11 @@ def record_progress(progress_dir: str, worker: str, unit: str, documents: int) -
 def read_progress(progress_dir: str) -> tuple[int, int]:
     """(units done, documents read) so far, summed over every worker's progress file."""
     units = documents = 0
-    for name in list_dir(progress_dir):
+    try:
+        names = list_dir(progress_dir)
+    except OSError:  # best effort, like record_progress: a path that is no folder has no progress
+        return 0, 0
+    for name in names:
         if not name.endswith(".tsv"):
             continue
         try:

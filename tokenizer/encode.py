@@ -189,9 +189,9 @@ def _encode_into(
             stats["eos_tokens"] = len(doc_ids)
             stats["sequences"] = -(-total // pack)
             _write_packed(sink, schema, packed_parts, doc_ends, doc_ids, pack, seed, shard_index, out_path, encoder, stats)
-        else:
-            writer.add_key_value_metadata({STATS_KEY: json.dumps(stats, sort_keys=True)})  # type: ignore[union-attr]
-            writer.close()  # type: ignore[union-attr]
+        elif writer is not None:  # always, without `pack`
+            writer.add_key_value_metadata({STATS_KEY: json.dumps(stats, sort_keys=True)})
+            writer.close()
             writer = None
     finally:
         if writer is not None:

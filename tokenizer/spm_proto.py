@@ -80,6 +80,18 @@ def _fields(buf: bytes) -> list[tuple[int, int, int | bytes]]:
     return out
 
 
+def _as_bytes(value: int | bytes) -> bytes:
+    if not isinstance(value, bytes):
+        raise ValueError("SentencePiece model: a length-delimited field holds a varint")
+    return value
+
+
+def _as_int(value: int | bytes) -> int:
+    if not isinstance(value, int):
+        raise ValueError("SentencePiece model: a varint field holds bytes")
+    return value
+
+
 def parse_model(data: bytes) -> SpmModel:
     """The pieces and the encoding-relevant settings of a serialized SentencePiece model."""
     pieces: list[Piece] = []
@@ -88,26 +100,27 @@ def parse_model(data: bytes) -> SpmModel:
     for num, _wire, val in _fields(data):
         if num == 1:
             text, score, typ = "", 0.0, NORMAL
-            for n, w, v in _fields(val):  # type: ignore[arg-type]
+            for n, w, v in _fields(_as_bytes(val)):
                 if n == 1:
-                    text = v.decode("utf-8")  # type: ignore[union-attr]
+                    text = _as_bytes(v).decode("utf-8")
                 elif n == 2 and w == 5:
-                    score = struct.unpack("<f", v)[0]  # type: ignore[arg-type]
+                    score = struct.unpack("<f", _as_bytes(v))[0]
                 elif n == 3:
-                    typ = int(v)  # type: ignore[arg-type]
+                    typ = _as_int(v)
             pieces.append(Piece(text, score, typ))
         elif num == 2:
-            trainer = {n: v for n, w, v in _fields(val) if w == 0}  # type: ignore[misc, arg-type]
+            trainer = {n: _as_int(v) for n, w, v in _fields(_as_bytes(val)) if w == 0}
         elif num == 3:
-            normalizer = {n: v for n, _w, v in _fields(val)}  # type: ignore[arg-type]
+            normalizer = {n: v for n, _w, v in _fields(_as_bytes(val))}
     name = normalizer.get(1, b"")
+    charsmap = normalizer.get(2, b"")
     return SpmModel(
         pieces=tuple(pieces),
         model_type=MODEL_TYPES.get(int(trainer.get(3, 1)), "unigram"),
         byte_fallback=bool(trainer.get(35, 0)),
         treat_whitespace_as_suffix=bool(trainer.get(24, 0)),
         normalizer_name=name.decode() if isinstance(name, bytes) else "",
-        precompiled_charsmap=bytes(normalizer.get(2, b"")),  # type: ignore[arg-type]
+        precompiled_charsmap=charsmap if isinstance(charsmap, bytes) else b"",
         add_dummy_prefix=bool(normalizer.get(3, 1)),
         remove_extra_whitespaces=bool(normalizer.get(4, 1)),
         escape_whitespaces=bool(normalizer.get(5, 1)),

@@ -82,6 +82,6 @@ def components_in_memory(edges: Iterable[tuple[Node, Node]], rounds: int) -> tup
             current = sorted({out for k, vs in groups.items() for out in reduce_fn(k, vs)}, key=lambda e: (order(e[0]), order(e[1])))
     roles: dict[NodeKey, list[tuple[str, Node, Node]]] = {}
     for e in current:
-        for k, r in star_role_map(e):
-            roles.setdefault(k, []).append(r)
+        for key, r in star_role_map(e):
+            roles.setdefault(key, []).append(r)
     return current, not any(star_violations(r) for r in roles.values())

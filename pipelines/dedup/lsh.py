@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -105,7 +106,7 @@ def similarity(a: Payload, b: Payload, verify: str) -> float:
     return estimated_jaccard(np.frombuffer(a.signature, dtype="<u4"), np.frombuffer(b.signature, dtype="<u4"))
 
 
-def index_row(record_node: Node, payload: Payload, config: MinHashConfig) -> dict:
+def index_row(record_node: Node, payload: Payload, config: MinHashConfig) -> dict[str, Any]:
     """One Parquet row of the signature index (see INDEX_SCHEMA)."""
     return {
         "id": record_node[2],
@@ -117,7 +118,7 @@ def index_row(record_node: Node, payload: Payload, config: MinHashConfig) -> dic
     }
 
 
-def record_from_index_row(row: dict, config: MinHashConfig) -> SigRecord:
+def record_from_index_row(row: dict[str, Any], config: MinHashConfig) -> SigRecord:
     """An index row as a signature record of the index tier (always survives).
 
     Raises ValueError when the index was written with other signature parameters."""

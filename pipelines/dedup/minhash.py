@@ -40,7 +40,8 @@ def fmix32(h: np.ndarray) -> np.ndarray:
     h = h * np.uint32(0x85EBCA6B)
     h = h ^ (h >> np.uint32(13))
     h = h * np.uint32(0xC2B2AE35)
-    return h ^ (h >> np.uint32(16))
+    h = h ^ (h >> np.uint32(16))
+    return h
 
 
 def signatures(hash_sets: list[np.ndarray], num_perm: int, seed: int) -> np.ndarray:

@@ -67,7 +67,7 @@ def similarity_matrix(payloads: Sequence[Payload], threshold: float, verify: str
         block = sigs[lo : lo + _ROW_BLOCK]
         sim[lo : lo + _ROW_BLOCK] = (block[:, None, :] == sigs[None, :, :]).mean(axis=2)
     if verify == "exact" and n and all(p.shingles is not None for p in payloads):
-        sets = [np.frombuffer(p.shingles, dtype="<u4") for p in payloads]  # type: ignore[arg-type]
+        sets = [np.frombuffer(p.shingles, dtype="<u4") for p in payloads if p.shingles is not None]  # all of them
         unsure = sim >= threshold - EXACT_BELOW
         if n > EXACT_ALL_MEMBERS:
             unsure &= sim < threshold + EXACT_ABOVE
@@ -91,7 +91,7 @@ def split_component(
     np.fill_diagonal(close, False)
     strength = np.where(close, sim, 0.0).sum(axis=1) if central else np.zeros(n)
 
-    def rank(i: int) -> tuple:
+    def rank(i: int) -> tuple[int, float, float, str]:
         tier, primary, node_id = order(nodes[i])
         return (tier, -float(strength[i]), primary, node_id)
 

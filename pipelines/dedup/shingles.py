@@ -103,7 +103,8 @@ def normalized_codepoints(text: str, norm: Normalization, mode: ShingleMode) -> 
         blank |= punct[cp]
     if mode == "char":
         if norm.collapse_whitespace:
-            return cp[~blank]
+            kept: np.ndarray = cp[~blank]
+            return kept
         if norm.strip_punctuation:
             cp = cp.copy()
             cp[punct[cp]] = 0x20
@@ -111,7 +112,7 @@ def normalized_codepoints(text: str, norm: Normalization, mode: ShingleMode) -> 
     # word mode: tokens separated by exactly one space, no leading or trailing space
     keep = ~blank
     keep[1:] |= blank[1:] & ~blank[:-1]  # the first blank of each run becomes the separator
-    out = cp[keep].copy()
+    out: np.ndarray = cp[keep].copy()
     out[blank[keep]] = 0x20
     if out.size and out[0] == 0x20:
         out = out[1:]
@@ -158,8 +159,10 @@ def is_unsegmented(text: str, min_share: float = UNSEGMENTED_MIN_SHARE) -> bool:
 
 def shingle_mode(text: str, language: str | None, script: str | None, setting: str) -> ShingleMode:
     """"word" or "char" for one document: `setting` if forced, else from script, language, text."""
-    if setting in ("word", "char"):
-        return setting  # type: ignore[return-value]
+    if setting == "word":
+        return "word"
+    if setting == "char":
+        return "char"
     if script:
         return "char" if script.strip().lower() in UNSEGMENTED_SCRIPTS else "word"
     if language:
@@ -203,7 +206,8 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
     h = h * np.uint64(m1)
     h = h ^ (h >> np.uint64(s2))
     h = h * np.uint64(m2)
-    return h ^ (h >> np.uint64(s3))
+    h = h ^ (h >> np.uint64(s3))
+    return h
 
 
 def poly_hashes(cp: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

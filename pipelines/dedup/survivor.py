@@ -64,11 +64,15 @@ def ranked(node: Node, degree: int) -> Node:
     member most others were verified against, i.e. the cluster's centre, survives; a variant
     with boilerplate added or a truncated copy has fewer verified neighbours than the base it
     came from). The original primary key breaks ties; `unranked` restores the node."""
+    # A ranked node carries (-degree, primary) in the float slot of `Node`: it sorts like a
+    # node (tuples compare element-wise, all nodes of a component are ranked together) and
+    # only lives between this call and `unranked`; a separate type would have to be threaded
+    # through every connected-components function for that one stage.
     return (node[0], (-degree, node[1]), node[2], node[3])  # type: ignore[return-value]
 
 
 def unranked(node: Node) -> Node:
-    primary = node[1]
+    primary: object = node[1]  # a float, or (-degree, float) in a ranked node (see ranked)
     if isinstance(primary, tuple):
         return (node[0], primary[1], node[2], node[3])
     return node

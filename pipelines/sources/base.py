@@ -20,9 +20,12 @@ import bz2
 import gzip
 import io
 import lzma
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 # Safe defaults; every one is configurable per source.
 DEFAULT_MAX_DECOMPRESSED_BYTES = 8 * 1024**3  # per input file
@@ -49,10 +52,18 @@ class LimitExceeded(IOError):
     """Raised when decompressed input exceeds its configured limit (bombs, runaway records)."""
 
 
+class ByteStream(Protocol):
+    """What `LimitedReader` needs of the stream it wraps (files, decompressors)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 class LimitedReader(io.RawIOBase):
     """Wraps a binary stream; raises LimitExceeded once more than `limit` bytes were read."""
 
-    def __init__(self, raw: BinaryIO, limit: int, what: str = "input") -> None:
+    def __init__(self, raw: ByteStream, limit: int, what: str = "input") -> None:
         self._raw = raw
         self._limit = limit
         self._count = 0
@@ -61,13 +72,14 @@ class LimitedReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        data = self._raw.read(len(buffer))
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._raw.read(len(view))
         n = len(data)
         self._count += n
         if self._count > self._limit:
             raise LimitExceeded(f"{self._what} exceeds {self._limit} decompressed bytes")
-        buffer[:n] = data
+        view[:n] = data
         return n
 
     def close(self) -> None:
@@ -77,12 +89,20 @@ class LimitedReader(io.RawIOBase):
             super().close()
 
 
+def as_raw_io(stream: BinaryIO) -> io.RawIOBase:
+    """`stream` typed as what `io.BufferedReader` wraps. Beam's `FileSystems.open` is annotated
+    `BinaryIO`, which lacks `readinto`; the objects it returns (a local `io.BufferedReader`,
+    the GCS/S3/HDFS downloaders' buffered readers) all have it, and `io.BufferedReader` only
+    calls `readinto`, `readable`, `seekable`, `closed` and `close` on its raw stream."""
+    return cast(io.RawIOBase, stream)
+
+
 def open_raw(path: str) -> BinaryIO:
     """Open a local or remote file as bytes, without any decompression."""
     from apache_beam.io.filesystem import CompressionTypes
     from apache_beam.io.filesystems import FileSystems
 
-    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)  # type: ignore[return-value]
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
 MAGIC = {
@@ -105,22 +125,22 @@ def open_input(path: str, max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED
     """Open `path` decompressed (gzip, bz2, xz, zstd detected by magic bytes), limited to
     `max_decompressed_bytes`. Concatenated gzip members (Common Crawl's per-record gzip) and
     multistream bz2 are read through."""
-    raw = io.BufferedReader(open_raw(path))  # type: ignore[arg-type]
+    raw = io.BufferedReader(as_raw_io(open_raw(path)))
     kind = sniff_compression(raw.peek(8)[:8])
-    stream: BinaryIO
+    stream: ByteStream
     if kind == "gzip":
-        stream = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
+        stream = gzip.GzipFile(fileobj=raw)
     elif kind == "bz2":
-        stream = bz2.BZ2File(raw)  # type: ignore[assignment]
+        stream = bz2.BZ2File(raw)
     elif kind == "xz":
-        stream = lzma.LZMAFile(raw)  # type: ignore[assignment]
+        stream = lzma.LZMAFile(raw)
     elif kind == "zstd":
         import zstandard
 
-        stream = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)  # type: ignore[assignment]
+        stream = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
     else:
-        return raw  # type: ignore[return-value]
-    return io.BufferedReader(LimitedReader(stream, max_decompressed_bytes, path))  # type: ignore[return-value]
+        return raw
+    return io.BufferedReader(LimitedReader(stream, max_decompressed_bytes, path))
 
 
 def describe_error(exc: BaseException) -> str:

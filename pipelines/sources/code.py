@@ -270,11 +270,14 @@ class _BoundedTarInfo(tarfile.TarInfo):
     """tarfile reads pax and GNU long-name headers whole into memory before the caller sees
     the member: a header declaring gigabytes would be a memory bomb. Refuse big ones."""
 
-    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:  # type: ignore[override]
+    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
         meta = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE)
         if self.type in meta and self.size > MAX_TAR_HEADER_BYTES:
             raise ArchiveLimit(f"archive_too_large: tar header of {self.size} bytes > {MAX_TAR_HEADER_BYTES}")
-        return super()._proc_member(tarfile_)  # type: ignore[misc]
+        # `_proc_member` is tarfile's private per-member hook (the only place to see a header's
+        # size before tarfile reads it): typeshed does not declare it.
+        member: tarfile.TarInfo = super()._proc_member(tarfile_)  # type: ignore[misc]
+        return member
 
 
 def _tar_members(path: str, config: Config) -> Iterator[Member]:
@@ -311,7 +314,7 @@ def _tar_reader(tar: tarfile.TarFile, info: tarfile.TarInfo) -> Callable[[int], 
 
 def _zip_members(path: str, config: Config) -> Iterator[Member]:
     with open_raw(path) as raw:
-        with zipfile.ZipFile(raw) as zf:  # type: ignore[arg-type]
+        with zipfile.ZipFile(raw) as zf:
             infos = zf.infolist()
             if len(infos) > config.max_members:
                 raise ArchiveLimit(f"too_many_members: more than {config.max_members}")
@@ -440,15 +443,15 @@ def scan(unit: str, config: Config, fmt: str) -> RepoInfo:
         count += 1
         if count > config.max_members:
             raise ArchiveLimit(f"too_many_members: more than {config.max_members}")
-        name = normalize_member(m.name)
-        if not name:
+        normalized = normalize_member(m.name)
+        if not normalized:
             continue
-        parts = name.split("/")
+        parts = normalized.split("/")
         tops.add(parts[0])
         if len(parts) == 1 and m.kind != "dir":
             has_root_file = True
         if m.kind == "file" and len(parts) <= 2 and m.read and is_license_file(parts[-1]):
-            candidates[name] = _license_text(m.read(MAX_LICENSE_BYTES))
+            candidates[normalized] = _license_text(m.read(MAX_LICENSE_BYTES))
     prefix = next(iter(tops)) + "/" if len(tops) == 1 and not has_root_file else ""
     texts = [text for name, text in sorted(candidates.items()) if name.startswith(prefix) and "/" not in name[len(prefix) :]]
     return RepoInfo(prefix, repo_license(texts))

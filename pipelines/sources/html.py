@@ -45,8 +45,12 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from corpusmill.pipelines.sources.encoding import charset_codec
+
+if TYPE_CHECKING:
+    from resiliparse.parse.html import HTMLTree
 
 # ---------------------------------------------------------------------------------------
 # Charset
@@ -210,7 +214,7 @@ MAX_DOM_DEPTH = 128
 _DEEPER_THAN_MAX = " > ".join(["*"] * (MAX_DOM_DEPTH + 1))  # an element at depth MAX+1
 
 
-def check_depth(tree) -> None:  # resiliparse HTMLTree
+def check_depth(tree: HTMLTree) -> None:
     """Raise PageTooDeep when an element of `tree` is nested deeper than MAX_DOM_DEPTH. One
     CSS query in C: it stops at the first too-deep element, and costs at most MAX_DOM_DEPTH
     parent steps per element otherwise."""
@@ -221,7 +225,7 @@ def check_depth(tree) -> None:  # resiliparse HTMLTree
 _TITLE_SPACE = re.compile(r"\s+")
 
 
-def html_title(tree) -> str | None:  # resiliparse HTMLTree
+def html_title(tree: HTMLTree) -> str | None:
     title = tree.title
     if not title:
         return None
@@ -393,7 +397,7 @@ MIN_CONTAINER_CHARS = 200
 MAX_CONTAINER_CANDIDATES = 20
 
 
-def _body_container(tree) -> tuple[str, str] | None:  # resiliparse HTMLTree
+def _body_container(tree: HTMLTree) -> tuple[str, str] | None:
     """(main text, HTML) of the article-body container (see BODY_CONTAINERS), if one holds
     enough of the page."""
     from resiliparse.extract.html2text import extract_plain_text
@@ -401,13 +405,13 @@ def _body_container(tree) -> tuple[str, str] | None:  # resiliparse HTMLTree
 
     if tree.body is None:
         return None
-    body_chars = len(tree.body.text)
+    body_chars = len(tree.body.text or "")  # resiliparse types node text as str | None
     for selector in BODY_CONTAINERS:
         found = tree.body.query_selector_all(selector)
         if not len(found) or len(found) > MAX_CONTAINER_CANDIDATES:
             continue  # none, or a list of teasers rather than one article
-        largest = max(found, key=lambda e: len(e.text))
-        if len(largest.text) < MIN_CONTAINER_SHARE * body_chars:
+        largest = max(found, key=lambda e: len(e.text or ""))
+        if len(largest.text or "") < MIN_CONTAINER_SHARE * body_chars:
             continue
         html = largest.html
         text = extract_plain_text(HTMLTree.parse(html), main_content=True, alt_texts=False, comments=False)

@@ -58,6 +58,7 @@ from corpusmill.pipelines.sources import html as htmlx
 from corpusmill.pipelines.sources.base import (
     LimitExceeded,
     SourceConfig,
+    as_raw_io,
     describe_error,
     open_input,
     open_raw,
@@ -440,7 +441,7 @@ def iter_records(path: str, max_decompressed_bytes: int, max_block_bytes: int) -
 def _iter_open(path: str, raw: BinaryIO, max_decompressed: int, max_block: int) -> Iterator[RawRecord | Failure]:
     import io
 
-    buffered = io.BufferedReader(raw)  # type: ignore[arg-type]
+    buffered = io.BufferedReader(as_raw_io(raw))
     head = buffered.peek(8)[:8]
     if not head:
         yield Failure(SOURCE, "read", f"{path}#offset=0", "empty file: no WARC/ARC records")
@@ -448,9 +449,9 @@ def _iter_open(path: str, raw: BinaryIO, max_decompressed: int, max_block: int) 
     kind = sniff_compression(head)
     source: _GzipSource | _PlainSource
     if kind == "gzip":
-        source = _GzipSource(buffered)  # type: ignore[arg-type]
+        source = _GzipSource(buffered)
     elif kind is None:
-        source = _PlainSource(buffered)  # type: ignore[arg-type]
+        source = _PlainSource(buffered)
     else:
         buffered.close()
         source = _PlainSource(open_input(path, max_decompressed), 1 << 16)
@@ -648,7 +649,7 @@ def decode_content(body: bytes, headers: dict[str, str], limit: int) -> bytes:
         except ImportError:
             raise ValueError("brotli content encoding and no brotli module") from None
         try:
-            out = brotli.Decompressor().process(body, output_buffer_limit=limit + 1)
+            out: bytes = brotli.Decompressor().process(body, output_buffer_limit=limit + 1)
         except TypeError:  # brotli < 1.2: no output limit
             out = brotli.decompress(body)
         if len(out) > limit:
@@ -743,6 +744,8 @@ def record_to_item(path: str, rec: RawRecord, config: Config) -> Document | Reje
         return reject("page_too_large", f"record of {rec.length} bytes")
     block = rec.block
     warc_type = h.get("content-type")
+    http_headers: dict[str, str]
+    content_type: str | None
     if rtype == "conversion":
         status, http_headers, body = None, {}, block
         content_type = warc_type or "text/plain"

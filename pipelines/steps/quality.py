@@ -31,9 +31,12 @@ values as signals (`gopher_words`, ...), for tuning thresholds on a sample.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import itertools
+import operator
 import re
+from collections.abc import Iterable
 from collections import Counter
 
 import regex
@@ -43,11 +46,12 @@ from corpusmill.pipelines.steps.registry import step
 from corpusmill.pipelines.steps.text import (
     SCRIPT_TERMINAL_MARKS,
     TERMINAL_PUNCTUATION,
+    count_sentences,
     count_words,
     detect_script,
+    ends_with_marks,
     ends_with_terminal_punctuation,
     nonempty_lines,
-    split_sentences,
     stop_word_count,
     words,
 )
@@ -100,7 +104,7 @@ BULLETS: tuple[str, ...] = ("•", "‣", "●", "○", "◦", "▪", "▫", "�
 ELLIPSES: tuple[str, ...] = ("...", "…")
 # Punctuation and symbols; combining marks (Devanagari vowel signs, Arabic and Hebrew points)
 # are part of their words.
-_SYMBOL = regex.compile(r"[^\w\s\p{M}]")
+_SYMBOL_RUN = regex.compile(r"[^\w\s\p{M}]+")
 _LETTER = re.compile(r"[^\W\d_]")
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 
@@ -108,15 +112,11 @@ _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 def alpha_word_counts(ws: tuple[str, ...]) -> tuple[int, int]:
     """(words containing a letter, words containing a letter or digit). Tokens of punctuation
     only (a spaced dash, French " : " and « », a "|" separator) are typography, not words."""
-    alpha = counted = 0
+    # Most words are letters only (str.isalpha, a C-level pass); the regexes see the rest.
     letter, alnum = _LETTER.search, _LETTER_OR_DIGIT.search
-    for w in ws:
-        if w.isalpha() or letter(w):
-            alpha += 1
-            counted += 1
-        elif alnum(w):
-            counted += 1
-    return alpha, counted
+    no_letter = [w for w in ws if not w.isalpha() and not letter(w)]
+    alpha = len(ws) - len(no_letter)
+    return alpha, alpha + sum(1 for w in no_letter if alnum(w))
 
 
 @step("gopher_quality")
@@ -197,7 +197,7 @@ class GopherQuality:
             return Drop("too_few_words", f"words={n}<{t['min_words']}")
         if n > t["max_words"]:
             return Drop("too_many_words", f"words={n}>{t['max_words']}")
-        word_chars = sum(map(len, ws)) - len(_SYMBOL.findall(text))
+        word_chars = sum(map(len, ws)) - sum(map(len, _SYMBOL_RUN.findall(text)))
         mean = word_chars / max(1, n)
         if not t["min_mean_word_length"] <= mean <= t["max_mean_word_length"]:
             lo, hi = t["min_mean_word_length"], t["max_mean_word_length"]
@@ -255,44 +255,99 @@ def duplicate_stats(items: list[str]) -> tuple[int, int]:
     return len(items) - len(counts), sum(len(x) * (c - 1) for x, c in counts.items() if c > 1)
 
 
-def top_ngram_fraction(ws: tuple[str, ...], lengths: list[int], total: int, n: int) -> float:
+def _first_positions(items: list[Any] | tuple[Any, ...]) -> list[int]:
+    """For each item, the first position where an equal item occurs (C-level loops: a dict
+    built from the end, so the earliest position of each item is the one that stays)."""
+    first = dict(zip(reversed(items), range(len(items) - 1, -1, -1)))
+    return list(map(first.__getitem__, items))
+
+
+class NgramIds:
+    """The repeated word n-grams of a word sequence, for every n, by refinement.
+
+    An n-gram's id is the first position where it starts, so two positions hold the same
+    n-gram exactly when their ids are equal, and a position repeats an earlier n-gram exactly
+    when its id is not its position. Level n keeps only the positions whose n-gram occurs at
+    least twice (every occurrence of a repeated (n + 1)-gram starts with a repeated n-gram),
+    and level n + 1 is built from them: the (n + 1)-gram at i is (id of the n-gram at i, id
+    of the word at i + n), a pair of ints, whatever n. Prose repeats few long n-grams, so the
+    levels shrink fast; the loops are C-level (dict, map, zip, compress)."""
+
+    def __init__(self, ws: tuple[str, ...]) -> None:
+        self.n_words = len(ws)
+        self.words = ws
+        self._levels: dict[int, tuple[list[int], list[Any], Counter[Any]]] = {}
+        # Level 1: the words themselves stand for their ids (equal exactly when the words are);
+        # `level(1)` replaces them with first positions when asked for.
+        self._set_level(1, list(range(len(ws))), list(ws))
+
+    def _set_level(self, n: int, positions: list[int], ids: list[Any]) -> None:
+        counts = Counter(ids)
+        repeated = list(map(operator.lt, itertools.repeat(1), map(counts.__getitem__, ids)))
+        self._levels[n] = (list(itertools.compress(positions, repeated)), list(itertools.compress(ids, repeated)), counts)
+
+    def level(self, n: int) -> tuple[list[int], list[Any], Counter[Any]]:
+        """(positions of the n-grams that occur at least twice, their ids, the count of each
+        n-gram id among the n-grams built at this level: exact for those occurring twice or more)."""
+        if n == 1:
+            positions = self._levels[1][0]
+            first = _first_positions(self.words)
+            return positions, [first[i] for i in positions], Counter(first)
+        top = max(self._levels)
+        while top < n:
+            positions, ids, _ = self._levels[top]
+            keep = bisect.bisect_left(positions, self.n_words - top)  # an (n + 1)-gram fits
+            positions, ids = positions[:keep], ids[:keep]
+            nexts = map(self.words.__getitem__, map(operator.add, positions, itertools.repeat(top)))
+            keys = list(zip(ids, nexts))
+            first = dict(zip(reversed(keys), reversed(positions)))
+            self._set_level(top + 1, positions, list(map(first.__getitem__, keys)))
+            top += 1
+        return self._levels[n]
+
+
+def _covered_chars(starts: Iterable[int], n: int, n_words: int, lengths: list[int]) -> int:
+    """Characters of the words covered by n-grams starting at `starts` (each word once)."""
+    covered = bytearray(n_words)
+    ones = b"\x01" * n
+    for i in starts:
+        covered[i : i + n] = ones
+    return sum(itertools.compress(lengths, covered))
+
+
+def top_ngram_fraction(
+    ws: tuple[str, ...], lengths: list[int], total: int, n: int, ngram_ids: NgramIds | None = None
+) -> float:
     """Characters covered by the occurrences of the most frequent word n-gram (overlapping
     occurrences counted once, so at most 1), over the characters of all words; 0 when no
-    n-gram occurs twice (one n-gram is not a repetition). Ties: the n-gram seen first."""
+    n-gram occurs twice (one n-gram is not a repetition). Ties: the n-gram seen first.
+    `ngram_ids`: the `NgramIds` of `ws`, shared between calls for several n."""
     if len(ws) < n or total == 0:
         return 0.0
-    grams = list(zip(*(ws[i:] for i in range(n))))
-    gram, count = Counter(grams).most_common(1)[0]
-    if count < 2:
+    positions, ids, counts = (ngram_ids or NgramIds(ws)).level(n)
+    if not positions:
         return 0.0
-    covered = bytearray(len(ws))
-    ones = b"\x01" * n
-    for i, g in enumerate(grams):
-        if g == gram:
-            covered[i : i + n] = ones
-    return sum(itertools.compress(lengths, covered)) / total
+    # Counter keeps first-seen (position) order; most_common(1) returns the first of equal counts.
+    top, _count = counts.most_common(1)[0]
+    starts = itertools.compress(positions, map(top.__eq__, ids))
+    return _covered_chars(starts, n, len(ws), lengths) / total
 
 
-def duplicate_ngram_fraction(ws: tuple[str, ...], lengths: list[int], total: int, n: int) -> float:
+def duplicate_ngram_fraction(
+    ws: tuple[str, ...], lengths: list[int], total: int, n: int, ngram_ids: NgramIds | None = None
+) -> float:
     """Characters of the words covered by repeats of a word n-gram (an occurrence of an n-gram
     seen earlier in the document; the first occurrence is not a duplicate), each character
     counted once even where repeats overlap, over the characters of all words. The same
-    reading of Gopher's rule as datatrove's, without its skip-ahead shortcut."""
+    reading of Gopher's rule as datatrove's, without its skip-ahead shortcut.
+    `ngram_ids`: the `NgramIds` of `ws`, shared between calls for several n."""
     if len(ws) < n or total == 0:
         return 0.0
-    grams = list(zip(*(ws[i:] for i in range(n))))
-    if len(set(grams)) == len(grams):
+    positions, ids, _ = (ngram_ids or NgramIds(ws)).level(n)
+    if not positions:
         return 0.0
-    covered = bytearray(len(ws))
-    ones = b"\x01" * n
-    seen: set[tuple[str, ...]] = set()
-    add = seen.add
-    for i, g in enumerate(grams):
-        if g in seen:
-            covered[i : i + n] = ones
-        else:
-            add(g)
-    return sum(itertools.compress(lengths, covered)) / total
+    repeats = itertools.compress(positions, map(operator.ne, ids, positions))
+    return _covered_chars(repeats, n, len(ws), lengths) / total
 
 
 DEFAULT_TOP_NGRAM_MAX: dict[int, float] = {2: 0.20, 3: 0.18, 4: 0.16}
@@ -401,13 +456,14 @@ class GopherRepetition:
         ws = words(text, script)
         lengths = list(map(len, ws))
         total = sum(lengths)
+        ngram_ids = NgramIds(ws)
         for n, limit in t["max_top_ngram"].items():
-            frac = top_ngram_fraction(ws, lengths, total, n)
+            frac = top_ngram_fraction(ws, lengths, total, n, ngram_ids)
             if frac > limit:
                 return Drop("top_ngram", f"n={n} top_ngram_chars={frac:.3f}>{limit}")
             values[f"gopher_top_{n}gram"] = frac
         for n, limit in t["max_duplicate_ngram"].items():
-            frac = duplicate_ngram_fraction(ws, lengths, total, n)
+            frac = duplicate_ngram_fraction(ws, lengths, total, n, ngram_ids)
             if frac > limit:
                 return Drop("duplicate_ngrams", f"n={n} duplicate_ngram_chars={frac:.3f}>{limit}")
             values[f"gopher_duplicate_{n}gram"] = frac
@@ -442,12 +498,14 @@ _CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]", re.IGNORECASE)
 # C4 keeps lines ending in ".", "?", "!" or '"' (TFDS _END_MARKS); here the multilingual
 # terminal marks of `text.TERMINAL_PUNCTUATION` and closing quotes, so a Chinese "。" counts.
 C4_END_MARKS: tuple[str, ...] = TERMINAL_PUNCTUATION + ('"', "”", "」", "』", "»")
+_C4_END_CHARS = frozenset(m for m in C4_END_MARKS if len(m) == 1)
+_C4_END_LONGER = tuple(m for m in C4_END_MARKS if len(m) > 1)
 
 
 def _c4_line_end(line: str, script: str) -> bool:
     """C4's "ends with a terminal mark or a closing quote", plus the marks of the script
     (`text.SCRIPT_TERMINAL_MARKS`: the Greek question mark)."""
-    return line.endswith(C4_END_MARKS) or line.endswith(SCRIPT_TERMINAL_MARKS.get(script, ()))
+    return ends_with_marks(line, _C4_END_CHARS, _C4_END_LONGER) or line.endswith(SCRIPT_TERMINAL_MARKS.get(script, ()))
 
 
 @step("c4_quality")
@@ -533,7 +591,9 @@ class C4Quality:
             kept.append(line)
             gap = False
         text = "\n".join(kept)
-        n_sentences = len(split_sentences(text, script)) if text else 0
+        # Without signals only "at least min_sentences" matters: counting stops there.
+        limit = None if self.record_signals else t["min_sentences"]
+        n_sentences = count_sentences(text, script, limit) if text else 0
         if n_sentences < t["min_sentences"]:
             return Drop("too_few_sentences", f"sentences={n_sentences}<{t['min_sentences']} lines_kept={len(kept)}")
         if text != doc.text:
@@ -634,6 +694,7 @@ __all__ = [
     "FineWebQuality",
     "GopherQuality",
     "GopherRepetition",
+    "NgramIds",
     "POLICY_SUBSTRINGS",
     "duplicate_ngram_fraction",
     "duplicate_stats",

@@ -22,7 +22,7 @@ import importlib
 import inspect
 import typing
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
@@ -135,6 +135,6 @@ def build(name: str, params: dict[str, Any] | None = None) -> Step:
     params = dict(params or {})
     check_params(name, params)
     if inspect.isclass(impl):
-        step_obj: Step = impl(**params)
-        return step_obj
+        # inspect.isclass narrows `impl` to type[Any], whose call mypy types as object
+        return cast(Step, impl(**params))
     return functools.partial(impl, **params)

@@ -87,12 +87,13 @@ class StepChain:
                 continue
             survivors: list[Document] = []
             for doc in alive:
-                current: Document | None = doc
+                current = doc
                 for spec, impl in segment:
-                    current = self._route(spec, current, _run_one(impl, current), result)
-                    if current is None:
+                    after = self._route(spec, current, _run_one(impl, current), result)
+                    if after is None:
                         break
-                if current is not None:
+                    current = after
+                else:
                     survivors.append(current)
             alive = survivors
         result.kept = alive

@@ -100,9 +100,11 @@ def _exact_group(
         total += node[3]
         if best is None or order(node) < order(best):
             best = node
+    if best is None:  # an empty group
+        return
     rejected = 0
     survived = False
-    for doc in docs if best is not None else ():
+    for doc in docs:
         if not survived and node_of(doc, config.survivor, config.quality_signal) == best:
             survived = True
             yield dataclasses.replace(doc, cluster_size=total)

@@ -28,9 +28,14 @@ from corpusmill.workflows.manifest import read_plan
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "workflows" / "sample.yaml"
 CLI = [sys.executable, "-m", "corpusmill.workflows.cli"]
-RUN_TIMEOUT = 900
+# One CLI call: the sample run takes ~40 s on two idle cores (README), 165 s on cores shared
+# with seven other test runs; 600 s means it hangs. A test makes at most three calls; pytest's
+# own limit for each test covers them, so a hung call fails with its command line
+# (subprocess.TimeoutExpired) before pytest-timeout fires.
+RUN_TIMEOUT = 600
+TEST_TIMEOUT = 3 * RUN_TIMEOUT + 120
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(TEST_TIMEOUT)]
 
 
 def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess:

@@ -25,7 +25,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
 
-pytestmark = pytest.mark.slow
+# One run per test; pytest's limit stays above the subprocess's so a hung run fails with its
+# command line (subprocess.TimeoutExpired) rather than a pytest-timeout dump.
+RUN_TIMEOUT = 600
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(RUN_TIMEOUT + 120)]
 
 MEMORY_LIMIT = 6 * 1024**3  # address space of the run: a bomb read into memory would hit it
 
@@ -204,7 +207,7 @@ def _run(workflow: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "corpusmill.workflows.cli", "run", str(workflow), "--direct_num_workers=1",
          "--direct_running_mode=in_memory"],
-        capture_output=True, text=True, cwd=workflow.parent, timeout=600, preexec_fn=_limited,
+        capture_output=True, text=True, cwd=workflow.parent, timeout=RUN_TIMEOUT, preexec_fn=_limited,
     )
 
 

@@ -284,3 +284,115 @@ def test_arabic_tatweel_does_not_hide_stop_words() -> None:
     stretched = "العلم فــي الصغر كالنقش عـلـى الحجر"
     assert strip_optional_marks("فــي") == "في"
     assert stop_word_count(words(stretched, "Arab"), "ar", stretched, script="Arab") == 2
+
+
+def test_count_sentences_is_the_length_of_split_sentences_up_to_the_limit() -> None:
+    from corpusmill.pipelines.steps.text import count_sentences
+
+    texts = [
+        "One. Two! Three? Four... Five.\nSix 7.5 is a number. Seven",
+        "これは文です。二つ目！三つ目？「四つ目。」五",
+        "ประโยคแรก ประโยคที่สอง ประโยคที่สาม",
+        "No end mark at all",
+        "...",
+        "",
+    ]
+    for text in texts:
+        for script in (None, "Latn", "Jpan", "Thai", "Grek"):
+            full = len(split_sentences(text, script))
+            assert count_sentences(text, script) == full
+            for limit in range(1, 8):
+                assert count_sentences(text, script, limit) == min(full, limit), (text, script, limit)
+
+
+def test_terminal_punctuation_set_lookup_matches_endswith() -> None:
+    from corpusmill.pipelines.steps.text import CLOSING_MARKS, TERMINAL_PUNCTUATION
+
+    lines = ["Done.", "Done", "終わり。", "終わり。」", "ጨረሰ።", "ጨረሰ፡፡", "ጨረሰ፡", "Τι;", "", "  ", "…", "x\u203c", "a)"]
+    for line in lines:
+        for script in (None, "Grek", "Latn"):
+            stripped = line.rstrip().rstrip(CLOSING_MARKS)
+            want = stripped.endswith(TERMINAL_PUNCTUATION) or (script == "Grek" and stripped.endswith((";", "\u037e")))
+            assert ends_with_terminal_punctuation(line, script) == want, (line, script)
+
+
+def test_set_word_segmenter_replaces_the_heuristic_for_one_script() -> None:
+    """A real segmenter plugged in for Japanese sees only the whitespace tokens holding
+    Japanese letters (a URL stays whole), its punctuation-only words are glued to the word
+    before, other scripts keep theirs, and None puts the heuristic back."""
+    from corpusmill.pipelines.steps.text import set_word_segmenter, words
+
+    text = "東京は日本の首都です。 https://example.com/a 英語 ok"
+    heuristic = words(text, "Jpan")
+    thai = words("ภาษาไทยดี", "Thai")
+    seen: list[str] = []
+
+    def by_character(token: str) -> list[str]:
+        seen.append(token)
+        return list(token)
+
+    set_word_segmenter("Jpan", by_character)
+    try:
+        got = words(text, "Jpan")
+        assert seen == ["東京は日本の首都です。", "英語"]
+        assert got == ("東", "京", "は", "日", "本", "の", "首", "都", "で", "す。", "https://example.com/a", "英", "語", "ok")
+        assert words("ภาษาไทยดี", "Thai") == thai  # Thai keeps its heuristic
+    finally:
+        set_word_segmenter("Jpan", None)
+    assert words(text, "Jpan") == heuristic
+    with pytest.raises(ValueError):
+        set_word_segmenter("Latn", by_character)
+
+
+def test_japanese_heuristic_against_mecab_on_the_udhr(shared_data: Path) -> None:
+    """Measured in benchmarks/segmentation.py: the script-run heuristic finds fewer words than
+    MeCab (UniDic-lite) in Japanese, particles being glued to their hiragana runs, but the
+    word-based steps decide the same. Here on the Japanese UDHR, through the same hook."""
+    pytest.importorskip("fugashi")
+    pytest.importorskip("unidic_lite")
+    from benchmarks.scripts_coverage import udhr_documents
+    from benchmarks.segmentation import mecab_segmenter
+    from corpusmill.pipelines.steps.quality import GopherQuality, GopherRepetition
+    from corpusmill.pipelines.steps.text import set_word_segmenter, words
+
+    import dataclasses
+
+    udhr = udhr_documents(shared_data / "lid" / "udhr2_paragraphs.tsv.xz")
+    docs = [dataclasses.replace(d, language="ja", script="Jpan") for d in udhr if d.title == "jpn"]
+    assert docs
+    steps = [GopherQuality(), GopherRepetition()]
+    heuristic = [(len(words(d.text, "Jpan")), [type(st(d)).__name__ for st in steps]) for d in docs]
+    set_word_segmenter("Jpan", mecab_segmenter())
+    try:
+        mecab = [(len(words(d.text, "Jpan")), [type(st(d)).__name__ for st in steps]) for d in docs]
+    finally:
+        set_word_segmenter("Jpan", None)
+    ratio = sum(h for h, _ in heuristic) / sum(m for m, _ in mecab)
+    assert 0.7 < ratio < 0.95, ratio
+    assert [v for _, v in heuristic] == [v for _, v in mecab]
+
+
+def test_script_tally_matches_the_plain_count() -> None:
+    """The ASCII fast path of `script_tally` counts exactly what a per-character count does."""
+    from collections import Counter
+
+    from corpusmill.pipelines.steps.text import _LETTER_WEIGHT, UNKNOWN_SCRIPT, char_script, script_tally
+
+    def plain(text: str) -> Counter[str]:
+        tally: Counter[str] = Counter()
+        for ch in text:
+            if ch.isalpha():
+                tally[char_script(ch)] += _LETTER_WEIGHT.get(char_script(ch), 1)
+        tally.pop(UNKNOWN_SCRIPT, None)
+        return tally
+
+    texts = [
+        "plain ASCII text, with 123 digits_and [brackets] ^ ` @",
+        "Café naïve — “quotes” ’s Ωmega Жук",
+        "東京は日本の首都です。Tokyo 2024 ภาษาไทย 한국어 ሰላም ꆈꌠ",
+        "\ud800 lone surrogate and ÿ Ā ɐ ʯ",
+        "",
+        "１２３ ＡＢＣ ｱｲｳ",
+    ]
+    for text in texts:
+        assert script_tally(text) == plain(text), text

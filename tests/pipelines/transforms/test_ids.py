@@ -75,7 +75,7 @@ def test_workflow_with_repeated_ids_validates_and_accounts_for_every_record(tmp_
         encoding="utf-8",
     )
     proc = subprocess.run([sys.executable, "-m", "corpusmill.workflows.cli", "run", str(tmp_path / "wf.yaml")],
-                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)  # below pytest's 600
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = tmp_path / "out"
     kept = ds.dataset(out / "corpus").to_table(columns=["id", "location"]).to_pylist()
