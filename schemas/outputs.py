@@ -248,7 +248,8 @@ def open_read(path: str) -> IO[bytes]:
     if is_remote(path):
         from apache_beam.io.filesystem import CompressionTypes
 
-        return _fs().open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+        reader: IO[bytes] = _fs().open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+        return reader
     return open(path, "rb")
 
 
