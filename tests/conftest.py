@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,3 +29,32 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not available at {SHARED_DATA} (only developers and CI have it)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[dict[str, Any]]:
+    """A real S3-compatible server (moto's) on 127.0.0.1, for the whole session; yields the
+    Beam pipeline options that reach it (`args`) and its endpoint. Stopped at the end."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        assert host == "127.0.0.1"
+        endpoint = f"http://{host}:{port}"
+        credentials = {"access_key": "corpusmill-test", "secret_key": "corpusmill-test-secret"}
+        args = [
+            f"--s3_endpoint_url={endpoint}",
+            f"--s3_access_key_id={credentials['access_key']}",
+            f"--s3_secret_access_key={credentials['secret_key']}",
+            "--s3_region_name=us-east-1",
+        ]
+        client = boto3.client(
+            "s3", endpoint_url=endpoint, region_name="us-east-1",
+            aws_access_key_id=credentials["access_key"], aws_secret_access_key=credentials["secret_key"],
+        )
+        yield {"endpoint": endpoint, "args": args, "client": client}
+    finally:
+        server.stop()

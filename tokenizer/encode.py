@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,7 +51,7 @@ class Encoder:
     first newline token) are dropped. For other models documents are encoded whole."""
 
     def __init__(self, model_path: str, *, num_threads: int = 1, max_chunk_chars: int = MAX_CHUNK_CHARS) -> None:
-        self.sp = spm.SentencePieceProcessor(model_file=model_path)
+        self.sp = spm.SentencePieceProcessor(model_proto=outputs.read_bytes(model_path))
         self.vocab_size = self.sp.get_piece_size()
         self.eos_id = self.sp.eos_id()
         self.num_threads = num_threads
@@ -131,13 +130,21 @@ def encode_shard(
     batch_docs: int = 256,
 ) -> dict[str, Any]:
     """Encode one corpus shard into `out_path` (see module docstring); returns its totals."""
-    pf = pq.ParquetFile(corpus_path)
+    pf = outputs.parquet_file(corpus_path)
     cols = [c for c in ("id", "text", "source", "language") if c in pf.schema_arrow.names]
     stats: dict[str, Any] = {"documents": 0, "tokens": 0, "chars": 0, "by_source": {}, "by_language": {}}
-    tmp = outputs.temporary_path(out_path)
     schema = packed_token_schema(encoder.vocab_size) if pack else document_token_schema(encoder.vocab_size)
+    with outputs.open_atomically(out_path) as sink:  # appears whole at out_path, or not at all
+        _encode_into(sink, pf, cols, schema, encoder, stats, pack, seed, shard_index, batch_docs, out_path)
+    return stats
+
+
+def _encode_into(
+    sink: Any, pf: pq.ParquetFile, cols: list[str], schema: pa.Schema, encoder: Encoder, stats: dict[str, Any],
+    pack: int | None, seed: int, shard_index: int, batch_docs: int, out_path: str,
+) -> None:
     writer = (
-        pq.ParquetWriter(tmp, schema, compression="zstd", use_dictionary=["id", "source", "language"],
+        pq.ParquetWriter(sink, schema, compression="zstd", use_dictionary=["id", "source", "language"],
                          write_statistics=["id", "source", "language", "num_tokens"])
         if not pack
         else None
@@ -181,21 +188,18 @@ def encode_shard(
         if pack:
             stats["eos_tokens"] = len(doc_ids)
             stats["sequences"] = -(-total // pack)
-            _write_packed(tmp, schema, packed_parts, doc_ends, doc_ids, pack, seed, shard_index, out_path, encoder, stats)
+            _write_packed(sink, schema, packed_parts, doc_ends, doc_ids, pack, seed, shard_index, out_path, encoder, stats)
         elif writer is not None:  # always, without `pack`
             writer.add_key_value_metadata({STATS_KEY: json.dumps(stats, sort_keys=True)})
             writer.close()
             writer = None
-        outputs.commit(tmp, out_path)
     finally:
         if writer is not None:
             writer.close()
-        outputs.remove(tmp)
-    return stats
 
 
 def _write_packed(
-    tmp: str,
+    sink: Any,
     schema: pa.Schema,
     parts: list[np.ndarray],
     doc_ends: list[int],
@@ -211,7 +215,7 @@ def _write_packed(
     n_rows = -(-len(stream) // seq_len)
     order = np.random.default_rng([seed, shard_index]).permutation(n_rows)
     ends = np.asarray(doc_ends, dtype=np.int64)
-    stem = os.path.basename(out_path).removesuffix(".parquet")
+    stem = outputs.basename(out_path).removesuffix(".parquet")
     starts = order * seq_len
     stops = np.minimum(starts + seq_len, len(stream))
     offsets = np.zeros(n_rows + 1, dtype=np.int64)
@@ -230,13 +234,13 @@ def _write_packed(
         },
         schema=schema,
     )
-    with pq.ParquetWriter(tmp, schema, compression="zstd", use_dictionary=["id"], write_statistics=["id", "num_tokens"]) as w:
+    with pq.ParquetWriter(sink, schema, compression="zstd", use_dictionary=["id"], write_statistics=["id", "num_tokens"]) as w:
         w.write_table(table, row_group_size=max(1, (1 << 20) // seq_len))
         w.add_key_value_metadata({STATS_KEY: json.dumps(stats, sort_keys=True)})
 
 
 def read_shard_stats(path: str) -> dict[str, Any]:
-    meta = pq.read_metadata(path).metadata or {}
+    meta = outputs.parquet_file(path).metadata.metadata or {}
     return json.loads(meta.get(STATS_KEY, b"{}"))
 
 

@@ -53,7 +53,7 @@ class LoadedTokenizer:
             self.unk_ids = {unk} if unk is not None else set()
         else:
             self.hf = None
-            self.sp = spm.SentencePieceProcessor(model_file=path)
+            self.sp = spm.SentencePieceProcessor(model_proto=outputs.read_bytes(path))
             self.vocab_size = self.sp.get_piece_size()
             self.byte_ids = {
                 i for i in range(self.vocab_size) if self.sp.is_byte(i) and self.sp.id_to_piece(i) not in WHITESPACE_BYTES

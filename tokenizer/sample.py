@@ -21,8 +21,7 @@ import heapq
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-import pyarrow.parquet as pq
-
+from corpusmill.schemas import outputs
 from corpusmill.tokenizer.config import SamplingConfig
 
 UNKNOWN_LANGUAGE = "und"
@@ -53,7 +52,7 @@ def iter_corpus_batches(files: Sequence[str], columns: Sequence[str] = READ_COLU
     A column missing from a shard's schema comes back as None values (e.g. `language` when
     language ID did not run)."""
     for path in files:
-        pf = pq.ParquetFile(path)
+        pf = outputs.parquet_file(path)
         present = [c for c in columns if c in pf.schema_arrow.names]
         for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=present):
             data = batch.to_pydict()

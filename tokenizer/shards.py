@@ -13,8 +13,6 @@ input list; stale `part-*.parquet` files from an earlier run are removed first.
 
 from __future__ import annotations
 
-import glob
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +20,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from corpusmill.schemas import outputs
 from corpusmill.schemas.outputs import shard_name
 from corpusmill.tokenizer.encode import Encoder, encode_shard, read_shard_stats
 
@@ -48,7 +47,7 @@ class EncodeShardFn(beam.DoFn):
     def process(self, element: tuple[int, str]) -> Iterator[str]:
         index, path = element
         assert self.encoder is not None
-        out_path = os.path.join(self.out_dir, shard_name(index, self.count))
+        out_path = outputs.join(self.out_dir, shard_name(index, self.count))
         stats = encode_shard(path, out_path, self.encoder, pack=self.pack, seed=self.seed,
                              shard_index=index, batch_docs=self.batch_docs)
         self.documents.inc(stats["documents"])
@@ -104,9 +103,10 @@ def encode_corpus(
     seconds). Runs on `pipeline_options`' runner; an unset runner becomes FnApiRunner (the
     DirectRunner default would try to download Prism)."""
     files = sorted(corpus_files)
-    os.makedirs(out_dir, exist_ok=True)
-    for stale in glob.glob(os.path.join(out_dir, "part-*.parquet")):
-        os.remove(stale)
+    outputs.make_dirs(out_dir)
+    for stale in outputs.list_dir(out_dir):
+        if outputs.is_shard_name(stale):
+            outputs.remove(outputs.join(out_dir, stale))
     options = pipeline_options or PipelineOptions()
     std = options.view_as(StandardOptions)
     if std.runner in (None, "DirectRunner"):
@@ -120,8 +120,8 @@ def encode_corpus(
                                              batch_docs=batch_docs, num_threads=num_threads)
         )
     seconds = time.perf_counter() - t0
-    paths = [os.path.join(out_dir, shard_name(i, len(files))) for i in range(len(files))]
-    missing = [p for p in paths if not os.path.exists(p)]
+    paths = [outputs.join(out_dir, shard_name(i, len(files))) for i in range(len(files))]
+    missing = [p for p in paths if not outputs.exists(p)]
     if missing:
         raise RuntimeError(f"token shards missing after the pipeline: {missing}")
     summary = summarize(paths)

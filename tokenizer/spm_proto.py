@@ -128,8 +128,9 @@ def parse_model(data: bytes) -> SpmModel:
 
 
 def read_model(path: str) -> SpmModel:
-    with open(path, "rb") as f:
-        return parse_model(f.read())
+    from corpusmill.schemas import outputs
+
+    return parse_model(outputs.read_bytes(path))
 
 
 __all__ = ["BYTE", "CONTROL", "NORMAL", "Piece", "SpmModel", "UNKNOWN", "UNUSED", "USER_DEFINED", "parse_model", "read_model"]

@@ -19,7 +19,6 @@ of piece scores.
 from __future__ import annotations
 
 import io
-import os
 import resource
 import time
 from collections.abc import Sequence
@@ -80,7 +79,7 @@ def train_tokenizer(
     """Train on a sample of `corpus_files`, write the artifacts to `out_dir`, return a summary
     for the run manifest (files, sizes, vocabulary, timings, peak RSS, the sampled mix)."""
     files: Sequence[str] = sorted(corpus_files)
-    os.makedirs(out_dir, exist_ok=True)
+    outputs.make_dirs(out_dir)
     t0 = time.perf_counter()
     plan = plan_sample(files, config.sampling, config.seed)
     t_plan = time.perf_counter() - t0
@@ -96,21 +95,21 @@ def train_tokenizer(
         **trainer_options(config),
     )
     t_train = time.perf_counter() - t1
-    model_path = os.path.join(out_dir, MODEL_FILE)
+    model_path = outputs.join(out_dir, MODEL_FILE)
     outputs.write_bytes(model_path, model_bytes.getvalue())
-    sp = spm.SentencePieceProcessor(model_file=model_path)
+    sp = spm.SentencePieceProcessor(model_proto=model_bytes.getvalue())
     vocab = "".join(f"{sp.id_to_piece(i)}\t{sp.get_score(i):.6g}\n" for i in range(sp.get_piece_size()))
-    outputs.write_bytes(os.path.join(out_dir, VOCAB_FILE), vocab.encode("utf-8"))
+    outputs.write_bytes(outputs.join(out_dir, VOCAB_FILE), vocab.encode("utf-8"))
 
     t2 = time.perf_counter()
-    with outputs.atomic_path(os.path.join(out_dir, HF_FILE)) as hf_tmp:
+    with outputs.atomic_path(outputs.join(out_dir, HF_FILE)) as hf_tmp:
         write_tokenizer_json(model_path, hf_tmp)
     t_convert = time.perf_counter() - t2
 
     mix = plan.mix()
     summary: dict[str, Any] = {
         "out_dir": out_dir,
-        "files": {name: os.path.getsize(os.path.join(out_dir, name)) for name in (MODEL_FILE, VOCAB_FILE, HF_FILE)},
+        "files": {name: outputs.size(outputs.join(out_dir, name)) for name in (MODEL_FILE, VOCAB_FILE, HF_FILE)},
         "model_sha256": outputs.sha256(model_path),
         "model_type": config.model_type,
         "vocab_size": sp.get_piece_size(),
@@ -143,8 +142,8 @@ def train_tokenizer(
             **{k: v for k, v in summary.items() if k != "out_dir" and not k.endswith(("_seconds", "_mb"))},
         },
     }
-    outputs.write_json(os.path.join(out_dir, CONFIG_FILE), hf_config)
-    summary["files"][CONFIG_FILE] = os.path.getsize(os.path.join(out_dir, CONFIG_FILE))
+    outputs.write_json(outputs.join(out_dir, CONFIG_FILE), hf_config)
+    summary["files"][CONFIG_FILE] = outputs.size(outputs.join(out_dir, CONFIG_FILE))
     return summary
 
 

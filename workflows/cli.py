@@ -1,8 +1,12 @@
 """`corpusmill`: run a workflow, validate or report on an output directory, list steps.
 
     corpusmill run WORKFLOW.yaml [--output DIR] [extra Beam pipeline options]
-    corpusmill validate OUTPUT_DIR [--warn] [--sample-rows N]
-    corpusmill report OUTPUT_DIR
+    corpusmill validate OUTPUT_DIR [--warn] [--sample-rows N] [Beam filesystem options]
+    corpusmill report OUTPUT_DIR [Beam filesystem options]
+
+OUTPUT_DIR / DIR may be a local directory or any path Beam's FileSystems can write
+(`s3://bucket/prefix`, `gs://...`); their options (`--s3_endpoint_url`, `--s3_region_name`,
+credentials, ...) are Beam pipeline options, given after the command.
     corpusmill steps
     corpusmill --version            (also: python -m corpusmill ...)
 
@@ -51,23 +55,33 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a workflow (extra arguments go to Beam)")
     run.add_argument("workflow", type=Path)
-    run.add_argument("--output", "-o", type=Path, help="output directory (default: the workflow's output.dir)")
+    run.add_argument("--output", "-o", help="output directory or s3://, gs://... prefix (default: the workflow's output.dir)")
     run.add_argument(
         "--engine", choices=["local", "flink", "spark"], default=None,
         help="where the pipelines run (default: the workflow's run.engine, else local); see README 'Running at scale'",
     )
     validate = sub.add_parser("validate", help="validate an output directory with great-expectations")
-    validate.add_argument("output", type=Path)
+    validate.add_argument("output")
     validate.add_argument("--warn", action="store_true", help="report failed expectations but exit 0")
     validate.add_argument("--sample-rows", type=int, default=None, help="validate a sample of rows per shard")
     report = sub.add_parser("report", help="render report/index.html of an output directory")
-    report.add_argument("output", type=Path)
+    report.add_argument("output")
     sub.add_parser("steps", help="list the registered steps")
 
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "run":
+    if extra and args.command not in ("run", "validate", "report"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     _setup_logging(args.verbose)
+    if extra and args.command in ("validate", "report"):  # filesystem options for a remote output
+        from corpusmill.workflows.runner import unknown_options
+
+        refused = unknown_options(extra)
+        if refused:
+            print(f"corpusmill: {refused[0]}", file=sys.stderr)
+            return 2
+        from corpusmill.schemas.outputs import set_filesystem_options
+
+        set_filesystem_options(extra)
 
     if args.command == "run":
         from corpusmill.workflows.run import run_workflow
@@ -77,12 +91,12 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "validate":
-            require_run(str(args.output))
+            require_run(args.output)
             return _validate(args.output, "warn" if args.warn else "fail", args.sample_rows)
         if args.command == "report":
             from corpusmill.workflows.report import render_report
 
-            require_run(str(args.output))
+            require_run(args.output)
             print(render_report(args.output))
             return 0
     except NotARun as e:
@@ -98,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
-def _validate(output: Path, mode: str, sample_rows: int | None) -> int:
+def _validate(output: str, mode: str, sample_rows: int | None) -> int:
     from corpusmill.workflows.validate import validate_output
 
     result = validate_output(output, mode=mode, sample_rows=sample_rows)

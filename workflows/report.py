@@ -47,15 +47,15 @@ PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b
 # ----------------------------------------------------------------------------- reading
 
 
-def _load_json(path: Path) -> Any:
+def _load_json(path: str) -> Any:
     return outputs.read_json_or_none(str(path))
 
 
-def _shards(out: Path, kind: str) -> list[Path]:
-    return [out / kind / name for name in outputs.list_dir(str(out / kind)) if name.endswith(".parquet")]
+def _shards(out: str, kind: str) -> list[str]:
+    return [outputs.join(out, kind, name) for name in outputs.list_dir(str(outputs.join(out, kind))) if name.endswith(".parquet")]
 
 
-def _batches(path: Path, columns: Sequence[str]) -> Iterable[pa.RecordBatch]:
+def _batches(path: str, columns: Sequence[str]) -> Iterable[pa.RecordBatch]:
     """Batches of the columns present in the shard (an unreadable shard yields nothing)."""
     try:
         pf = outputs.parquet_file(str(path))
@@ -104,7 +104,7 @@ class CorpusStats:
     flags: Counter = field(default_factory=Counter)
 
 
-def corpus_stats(out: Path) -> CorpusStats:
+def corpus_stats(out: str) -> CorpusStats:
     """Per-source length histograms, cluster sizes, signals and flags, batch by batch."""
     stats = CorpusStats()
     edges = np.array(LENGTH_EDGES[1:], dtype=np.int64)
@@ -141,7 +141,7 @@ def corpus_stats(out: Path) -> CorpusStats:
     return stats
 
 
-def rejected_examples(out: Path, wanted: set[tuple[str, str]] | None = None) -> dict[tuple[str, str], list[dict[str, Any]]]:
+def rejected_examples(out: str, wanted: set[tuple[str, str]] | None = None) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """The first EXAMPLES_PER_REASON rejections per (step, reason), in shard order. Stops
     reading once every (step, reason) in `wanted` has its examples."""
     examples: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -164,7 +164,7 @@ def rejected_examples(out: Path, wanted: set[tuple[str, str]] | None = None) -> 
     return {k: v for k, v in examples.items() if v}
 
 
-def token_totals(out: Path) -> tuple[int, int]:
+def token_totals(out: str) -> tuple[int, int]:
     """(rows, tokens) of the token shards (num_tokens column only)."""
     rows = tokens = 0
     for path in _shards(out, "tokens"):
@@ -174,7 +174,7 @@ def token_totals(out: Path) -> tuple[int, int]:
     return rows, tokens
 
 
-def output_bytes(out: Path) -> int:
+def output_bytes(out: str) -> int:
     return outputs.tree_size(str(out), skip=("report",))
 
 
@@ -539,8 +539,8 @@ def _grouped_metrics(report: Mapping[str, Any], key: str) -> dict[str, dict[str,
     return dict(out)
 
 
-def tokenizer_section(out: Path, manifest: Mapping[str, Any]) -> str:
-    report = _load_json(out / "tokenizer" / "report.json")
+def tokenizer_section(out: str, manifest: Mapping[str, Any]) -> str:
+    report = _load_json(outputs.join(out, "tokenizer", "report.json"))
     info = manifest.get("tokenizer")
     if report is None and not info:
         return '<p class="empty">no tokenizer in this run</p>'
@@ -568,7 +568,7 @@ def tokenizer_section(out: Path, manifest: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
-def examples_section(out: Path, manifest: Mapping[str, Any]) -> str:
+def examples_section(out: str, manifest: Mapping[str, Any]) -> str:
     rejected = (manifest.get("counts") or {}).get("rejected") or {}
     wanted = {(s, r) for s, by in rejected.items() if isinstance(by, Mapping) for r in by}
     examples = rejected_examples(out, wanted or None)
@@ -585,8 +585,8 @@ def examples_section(out: Path, manifest: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
-def validation_section(out: Path) -> str:
-    results = _load_json(out / "validation" / "results.json")
+def validation_section(out: str) -> str:
+    results = _load_json(outputs.join(out, "validation", "results.json"))
     if not isinstance(results, Mapping):
         return '<p class="empty">not validated (run <code>corpusmill validate</code>)</p>'
     failed = [c for c in results.get("checks") or [] if not c.get("success")]
@@ -624,12 +624,12 @@ def _cards(items: Sequence[tuple[str, str]]) -> str:
     return '<div class="cards">' + "".join(f'<div class="card"><strong>{_e(v)}</strong><span>{_e(k)}</span></div>' for k, v in items) + "</div>"
 
 
-def render_html(out: Path) -> str:
+def render_html(out: str) -> str:
     """The report page for an output directory, as a string (raises schemas.outputs.NotARun
     for a directory without manifest.json)."""
     manifest = outputs.read_manifest(str(out))
     plan = read_plan(manifest)
-    run_info = _load_json(out / "run_info.json")
+    run_info = _load_json(outputs.join(out, "run_info.json"))
     run_info = run_info if isinstance(run_info, Mapping) else None
     counts = manifest.get("counts") or {}
     stats = corpus_stats(out)
@@ -680,17 +680,18 @@ def render_html(out: Path) -> str:
         f"<title>corpusmill report{(' — ' + _e(title)) if title else ''}</title>"
         f"<style>{CSS}</style></head><body>"
         f"<header><h1>corpusmill run report{(': ' + _e(title)) if title else ''}</h1>"
-        f"<p>{_e(out.name)} · corpusmill {_e(version)}</p></header><nav>{nav}</nav><main>"
+        f"<p>{_e(outputs.basename(out))} · corpusmill {_e(version)}</p></header><nav>{nav}</nav><main>"
         f"{_cards(cards)}{body}</main></body></html>\n"
     )
 
 
-def render_report(output_dir: str | Path) -> Path:
-    """Write `OUT/report/index.html` for a run's output directory and return its path."""
-    out = Path(output_dir)
-    target = out / "report" / "index.html"
-    outputs.write_text(str(target), render_html(out))
-    return target
+def render_report(output_dir: str | Path) -> Path | str:
+    """Write `OUT/report/index.html` for a run's output directory and return its path (a str
+    for a remote output: s3://, gs://...)."""
+    out = str(output_dir)
+    target = outputs.join(out, "report", "index.html")
+    outputs.write_text(target, render_html(out))
+    return target if outputs.is_remote(target) else Path(target)
 
 
 __all__ = ["render_html", "render_report"]

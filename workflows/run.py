@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -64,7 +65,7 @@ class Run:
 
 
 def run_workflow(
-    workflow_path: Path, output: Path | None, beam_args: list[str], verbose: bool = False, engine: str | None = None
+    workflow_path: Path, output: str | Path | None, beam_args: list[str], verbose: bool = False, engine: str | None = None
 ) -> int:
     """Run a workflow file into `output` (default: its `output.dir`); the process exit status.
     `engine` (else the workflow's `run.engine`) picks local / flink / spark; whatever the engine
@@ -75,6 +76,8 @@ def run_workflow(
             run.engine = engine or run.plan.engine
             # engine logs stay in _stats/engine/; its temporary and spill files go on exit
             engine_dir = outputs.join(run.out_dir, outputs.STATS_DIR, "engine")
+            if outputs.is_remote(engine_dir):  # the engine's processes need a local folder
+                engine_dir = tempfile.mkdtemp(prefix="corpusmill-engine-")
             run.args = session.enter_context(engine_session(run.engine, beam_args, engine_dir, verbose=verbose))
             corpus = corpus_stage(run)
         except (ConfigError, EngineError) as e:
@@ -92,19 +95,24 @@ def run_workflow(
         return exit_code
 
 
-def prepare(workflow_path: Path, output: Path | None, beam_args: list[str], verbose: bool) -> Run:
-    """The plan, the Beam arguments and the input files, or ConfigError; writes nothing."""
+def prepare(workflow_path: Path, output: str | Path | None, beam_args: list[str], verbose: bool) -> Run:
+    """The plan, the Beam arguments and the input files, or ConfigError; writes nothing.
+    The output may be a local directory or an s3://, gs://... prefix: Beam's FileSystems get
+    the run's options (`--s3_endpoint_url`, credentials, ...) for the files this process writes."""
     plan = load_plan(workflow_path)
     refused = unknown_options(beam_args)
     if refused:
         raise ConfigError(refused[0] + (f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""))
+    outputs.set_filesystem_options(beam_args)
     from corpusmill.pipelines.corpus import source_paths
 
     try:
         paths = source_paths(plan)
     except (FileNotFoundError, ValueError) as e:
         raise ConfigError(f"{workflow_path}: {e}") from None
-    out_dir = str(output.resolve()) if output else plan.output.dir
+    out_dir = outputs.absolute(str(output)) if output else plan.output.dir
+    if plan.mixture is not None and outputs.is_remote(out_dir):  # tokenizer/mixture.py writes locally
+        raise ConfigError(f"mixture: needs a local output directory for now, not {out_dir}")
     return Run(plan, out_dir, pipeline_args(beam_args, verbose), paths, verbose)
 
 
@@ -331,6 +339,8 @@ def quiet_workers(log_path: str, enabled: bool = True) -> Iterator[TextIO]:
     if not enabled:
         yield sys.stderr
         return
+    if outputs.is_remote(log_path):  # file descriptor 2 needs a local file: the temp directory
+        log_path = os.path.join(tempfile.gettempdir(), "corpusmill-" + outputs.basename(log_path))
     sys.stderr.flush()
     saved = os.dup(2)
     outputs.make_dirs(os.path.dirname(log_path))

@@ -18,7 +18,7 @@ from corpusmill.schemas import outputs
 TOP_REASONS = 6
 
 
-def _load(path: Path) -> Any:
+def _load(path: str) -> Any:
     return outputs.read_json_or_none(str(path))
 
 
@@ -36,8 +36,8 @@ def _pct(part: int, whole: int) -> str:
 
 def summary_lines(output_dir: str | Path) -> list[str]:
     """Lines to print after a run (no trailing newlines)."""
-    out = Path(output_dir)
-    manifest = _load(out / "manifest.json")
+    out = str(output_dir)
+    manifest = _load(outputs.join(out, "manifest.json"))
     if not isinstance(manifest, Mapping):
         return [f"corpusmill: no manifest.json in {out}"]
     counts = manifest.get("counts") or {}
@@ -77,23 +77,23 @@ def summary_lines(output_dir: str | Path) -> list[str]:
     tok = manifest.get("tokenizer")
     if isinstance(tok, Mapping) and tok:
         shown = [f"{k} {tok[k]}" for k in ("model_type", "vocab_size") if k in tok]
-        lines.append("  tokenizer " + ", ".join(shown) + f" -> {out / 'tokenizer'}")
-    run_info = _load(out / "run_info.json")
+        lines.append("  tokenizer " + ", ".join(shown) + f" -> {outputs.join(out, 'tokenizer')}")
+    run_info = _load(outputs.join(out, "run_info.json"))
     if isinstance(run_info, Mapping) and isinstance(run_info.get("wall_seconds"), (int, float)):
         lines.append(f"  wall time {run_info['wall_seconds']:>10.1f} s")
-    results = _load(out / "validation" / "results.json")
+    results = _load(outputs.join(out, "validation", "results.json"))
     if isinstance(results, Mapping):
         if results.get("success"):
             lines.append(f"  validation passed ({results.get('evaluated', 0)} expectations)")
         else:
             lines.append(
                 f"  validation FAILED: {results.get('failed', '?')} of {results.get('evaluated', '?')} expectations"
-                f" -> {out / 'validation' / 'results.json'}"
+                f" -> {outputs.join(out, 'validation', 'results.json')}"
             )
             for check in [c for c in results.get("checks") or [] if not c.get("success")][:5]:
                 lines.append(f"    {check.get('expectation')} on {check.get('shard')}: {str(check.get('details'))[:160]}")
-    report = out / "report" / "index.html"
-    lines.append(f"  report    {report}" if report.is_file() else "  report    (not rendered)")
+    report = outputs.join(out, "report", "index.html")
+    lines.append(f"  report    {report}" if outputs.is_file(report) else "  report    (not rendered)")
     return lines
 
 

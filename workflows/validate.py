@@ -24,6 +24,7 @@ Nothing here touches the network: great-expectations analytics are disabled
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -77,10 +78,10 @@ class ValidationResult:
 
     success: bool
     failures: list[CheckFailure]
-    path: Path
+    path: Path | str  # a str for a remote (s3://, gs://...) output
     mode: str = "fail"
     evaluated: int = 0
-    docs_path: Path | None = None
+    docs_path: Path | str | None = None
     shards: int = 0
 
     @property
@@ -111,7 +112,7 @@ def _sample_indices(num_rows: int, sample_rows: int | None) -> np.ndarray | None
 
 
 def iter_batches(
-    path: Path, columns: list[str], sample_rows: int | None = None, batch_rows: int = BATCH_ROWS
+    path: str | Path, columns: list[str], sample_rows: int | None = None, batch_rows: int = BATCH_ROWS
 ) -> Iterator[pa.RecordBatch]:
     """Record batches of the given columns (missing columns come back as nulls), row group by
     row group; with `sample_rows`, only the sampled rows (and only row groups holding some)."""
@@ -175,7 +176,7 @@ def _category(values: list[str | None]) -> pd.Series:
     return pd.Series(pd.Categorical(values))
 
 
-def corpus_frame(path: Path, params: S.SuiteParams, sample_rows: int | None = None) -> pd.DataFrame:
+def corpus_frame(path: str | Path, params: S.SuiteParams, sample_rows: int | None = None) -> pd.DataFrame:
     """Derived frame of a corpus shard: id, source, language, source_language
     (`source:language` where the source's language step restricts languages), language_score,
     language_min_score (the source's threshold for that language), text_length, text_hash,
@@ -214,7 +215,7 @@ def corpus_frame(path: Path, params: S.SuiteParams, sample_rows: int | None = No
                            "language_min_score", "text_length", "text_hash", "cluster_size"])
 
 
-def rejected_frame(path: Path, sample_rows: int | None = None) -> pd.DataFrame:
+def rejected_frame(path: str | Path, sample_rows: int | None = None) -> pd.DataFrame:
     """Derived frame of a rejected shard: id, source, step, reason, text_preview_length."""
     parts = []
     for b in iter_batches(path, ["id", "source", "step", "reason", "text_preview"], sample_rows):
@@ -227,7 +228,7 @@ def rejected_frame(path: Path, sample_rows: int | None = None) -> pd.DataFrame:
     return _concat(parts, ["id", "source", "step", "reason", "text_preview_length"])
 
 
-def failed_frame(path: Path, sample_rows: int | None = None) -> pd.DataFrame:
+def failed_frame(path: str | Path, sample_rows: int | None = None) -> pd.DataFrame:
     """Derived frame of a failed shard: source, step, location, error, id."""
     cols = ["source", "step", "location", "error", "id"]
     parts = [
@@ -237,7 +238,7 @@ def failed_frame(path: Path, sample_rows: int | None = None) -> pd.DataFrame:
     return _concat(parts, cols)
 
 
-def tokens_frame(path: Path, sample_rows: int | None = None) -> pd.DataFrame:
+def tokens_frame(path: str | Path, sample_rows: int | None = None) -> pd.DataFrame:
     """Derived frame of a token shard: id, num_tokens, input_ids_length, min/max_token_id."""
     parts = []
     for b in iter_batches(path, ["id", "input_ids", "num_tokens"], sample_rows):
@@ -293,7 +294,7 @@ def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
 SCHEMA_COLUMNS = ["path", "column", "signature", "required_nulls"]
 
 
-def schema_rows(path: Path, rel: str, kind: str) -> list[dict[str, Any]]:
+def schema_rows(path: str | Path, rel: str, kind: str) -> list[dict[str, Any]]:
     """One row per column of the shard's schema, plus one per expected column it lacks:
     path, column, signature (`name:type`, `name:missing`), and required_nulls (nulls in a
     column that must have none; from the footer statistics, or counted row group by row
@@ -382,7 +383,7 @@ class HashBuckets:
 # ----------------------------------------------------------------------------- manifest helpers
 
 
-def load_json(path: Path) -> dict[str, Any] | None:
+def load_json(path: str | Path) -> dict[str, Any] | None:
     data = outputs.read_json_or_none(str(path))
     return data if isinstance(data, dict) else None
 
@@ -410,26 +411,26 @@ def suite_params(plan: RunPlan, vocab_size: int | None) -> S.SuiteParams:
     return S.SuiteParams(language_rules=rules, vocab_size=vocab_size, unique_texts=plan.dedup.exact is not None)
 
 
-def vocab_size(output_dir: Path, manifest: Mapping[str, Any] | None) -> int | None:
+def vocab_size(output_dir: str | Path, manifest: Mapping[str, Any] | None) -> int | None:
     """The tokenizer's vocabulary size: the manifest's `tokenizer.vocab_size`, else the
     SentencePiece model in `tokenizer/`, else the line count of `tokenizer/tokenizer.vocab`,
     else `tokenizer/tokenizer.json`'s model vocabulary. None when there is no tokenizer."""
     tok = (manifest or {}).get("tokenizer")
     if isinstance(tok, Mapping) and isinstance(tok.get("vocab_size"), int):
         return int(tok["vocab_size"])
-    tdir = output_dir / "tokenizer"
-    model = tdir / "tokenizer.model"
-    if model.is_file():
+    tdir = outputs.join(str(output_dir), "tokenizer")
+    model = outputs.join(tdir, "tokenizer.model")
+    if outputs.is_file(model):
         try:
             import sentencepiece as spm
 
-            return int(spm.SentencePieceProcessor(model_file=str(model)).get_piece_size())
+            return int(spm.SentencePieceProcessor(model_proto=outputs.read_bytes(model)).get_piece_size())
         except (OSError, RuntimeError):
             pass
-    vocab = tdir / "tokenizer.vocab"
-    if vocab.is_file():
-        return sum(1 for line in outputs.read_text(str(vocab)).split("\n") if line)
-    data = load_json(tdir / "tokenizer.json")
+    vocab = outputs.join(tdir, "tokenizer.vocab")
+    if outputs.is_file(vocab):
+        return sum(1 for line in outputs.read_text(vocab).split("\n") if line)
+    data = load_json(outputs.join(tdir, "tokenizer.json"))
     if data and isinstance(data.get("model"), Mapping) and isinstance(data["model"].get("vocab"), (dict, list)):
         return len(data["model"]["vocab"]) + len(data.get("added_tokens") or [])
     return None
@@ -619,7 +620,7 @@ def _counts_frame(manifest: Mapping[str, Any], seen: _Collected) -> pd.DataFrame
     return pd.DataFrame(rows, columns=["key", "manifest", "observed"])
 
 
-def _observe_counts(kind: str, path: Path, seen: _Collected) -> None:
+def _observe_counts(kind: str, path: str | Path, seen: _Collected) -> None:
     """Counters from every row of a shard (cheap columns only)."""
     cols = {"corpus": ["source"], "rejected": ["step", "reason"], "failed": ["step"]}.get(kind)
     if not cols:
@@ -634,7 +635,7 @@ def _observe_counts(kind: str, path: Path, seen: _Collected) -> None:
             seen.observed["failed"].update(values[0])
 
 
-def _token_document_hashes(path: Path, sample_rows: int | None) -> list[int | None]:
+def _token_document_hashes(path: str | Path, sample_rows: int | None) -> list[int | None]:
     """Hashes of the corpus ids a token shard refers to: `doc_ids` of packed rows, else `id`."""
     packed = "doc_ids" in outputs.parquet_file(str(path)).schema_arrow.names
     hashes: list[int | None] = []
@@ -644,7 +645,7 @@ def _token_document_hashes(path: Path, sample_rows: int | None) -> list[int | No
     return hashes
 
 
-def _find_values(path: Path, column: str, wanted: set[int], hashed: bool = True) -> dict[int, str]:
+def _find_values(path: str | Path, column: str, wanted: set[int], hashed: bool = True) -> dict[int, str]:
     """Map hashes back to the values of `column` in one shard (for failure messages)."""
     found: dict[int, str] = {}
     for b in iter_batches(path, [column]):
@@ -671,39 +672,49 @@ def validate_output(
     `schemas.outputs.NotARun` for a directory without manifest.json."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-    out = Path(output_dir)
-    manifest = outputs.read_manifest(str(out))
+    out = str(output_dir)
+    manifest = outputs.read_manifest(out)
     params = suite_params(read_plan(manifest), vocab_size(out, manifest))
-    vdir = out / "validation"
-    runner = _Runner(S.build_suites(params), vdir / "data_docs")
-    shards = [(kind, rel) for kind in S.KINDS for rel in _shard_paths(out, kind)]
-    seen = _Collected()
-    inventory = _check_shards(out, shards, params, runner, seen, sample_rows)
-    seen.checks += _check_inventory(manifest, inventory, runner)
-    counts = _counts_frame(manifest, seen)
-    if len(counts):
-        seen.checks += runner.run("counts", counts.astype({"manifest": "Int64", "observed": "Int64"}), "manifest.json")
-    docs_path = runner.build_docs() if docs else None
+    vdir = outputs.join(out, "validation")
+    remote = outputs.is_remote(out)
+    with contextlib.ExitStack() as stack:
+        # great-expectations renders Data Docs to a local folder: for a remote output, a
+        # temporary one uploaded afterwards
+        local_docs = stack.enter_context(tempfile.TemporaryDirectory(prefix="corpusmill-docs-")) if remote else None
+        runner = _Runner(S.build_suites(params), Path(local_docs or outputs.join(vdir, "data_docs")))
+        shards = [(kind, rel) for kind in S.KINDS for rel in _shard_paths(out, kind)]
+        seen = _Collected()
+        inventory = _check_shards(out, shards, params, runner, seen, sample_rows)
+        seen.checks += _check_inventory(manifest, inventory, runner)
+        counts = _counts_frame(manifest, seen)
+        if len(counts):
+            seen.checks += runner.run("counts", counts.astype({"manifest": "Int64", "observed": "Int64"}), "manifest.json")
+        docs_path: Path | str | None = runner.build_docs() if docs else None
+        if local_docs is not None and docs_path is not None:
+            outputs.remove(outputs.join(vdir, "data_docs"))
+            outputs.upload_tree(local_docs, outputs.join(vdir, "data_docs"))
+            rel = os.path.relpath(docs_path, local_docs).split(os.sep)
+            docs_path = outputs.join(vdir, "data_docs", *rel)
     return _write_results(vdir, mode, sample_rows, params, seen, len(shards), docs_path)
 
 
-def _shard_paths(out: Path, kind: str) -> list[str]:
-    return [f"{kind}/{name}" for name in outputs.list_dir(str(out / kind)) if name.endswith(".parquet")]
+def _shard_paths(out: str, kind: str) -> list[str]:
+    return [f"{kind}/{name}" for name in outputs.list_dir(outputs.join(out, kind)) if name.endswith(".parquet")]
 
 
 def _check_shards(
-    out: Path, shards: list[tuple[str, str]], params: S.SuiteParams, runner: _Runner, seen: _Collected,
+    out: str, shards: list[tuple[str, str]], params: S.SuiteParams, runner: _Runner, seen: _Collected,
     sample_rows: int | None,
 ) -> list[dict[str, Any]]:
     """Run the suites of each shard, then the schema suites and the checks across shards;
     returns the shard inventory found on disk (rows, sha256)."""
-    total_rows = sum(outputs.parquet_rows(str(out / rel)) for _, rel in shards if _readable(out / rel))
+    total_rows = sum(outputs.parquet_rows(outputs.join(out, rel)) for _, rel in shards if _readable(outputs.join(out, rel)))
     inventory: list[dict[str, Any]] = []
     schema_table: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="corpusmill-validate-") as tmp:
         buckets = HashBuckets(Path(tmp), total_rows)
         for index, (kind, rel) in enumerate(shards):
-            path = out / rel
+            path = outputs.join(out, rel)
             if not _readable(path):
                 seen.checks.append(_custom("expect_shard_to_be_readable_parquet", rel, False, "not a readable Parquet file"))
                 inventory.append({"path": rel, "file_rows": None, "file_sha256": None})
@@ -722,7 +733,7 @@ def _check_shards(
 
 
 def _check_shard(
-    kind: str, index: int, path: Path, rel: str, params: S.SuiteParams, runner: _Runner, buckets: HashBuckets,
+    kind: str, index: int, path: str | Path, rel: str, params: S.SuiteParams, runner: _Runner, buckets: HashBuckets,
     sample_rows: int | None,
 ) -> list[dict[str, Any]]:
     """The suite of one shard on its derived frame; its hashes go to the buckets."""
@@ -764,12 +775,12 @@ def _check_inventory(manifest: Mapping[str, Any], inventory: list[dict[str, Any]
 
 
 def _write_results(
-    vdir: Path, mode: str, sample_rows: int | None, params: S.SuiteParams, seen: _Collected, shards: int,
-    docs_path: Path | None,
+    vdir: str, mode: str, sample_rows: int | None, params: S.SuiteParams, seen: _Collected, shards: int,
+    docs_path: Path | str | None,
 ) -> ValidationResult:
     """`validation/results.json` (every check, deterministic) and the result."""
     failures = [CheckFailure(c["expectation"], c["shard"], c["details"]) for c in seen.checks if not c["success"]]
-    path = vdir / "results.json"
+    path = outputs.join(vdir, "results.json")
     record = {
         "success": not failures,
         "mode": mode,
@@ -790,14 +801,14 @@ def _write_results(
         },
         "checks": seen.checks,
     }
-    outputs.write_json(str(path), _plain(record), indent=1, sort_keys=True)
+    outputs.write_json(path, _plain(record), indent=1, sort_keys=True)
     return ValidationResult(
-        success=not failures, failures=failures, path=path, mode=mode, evaluated=len(seen.checks),
+        success=not failures, failures=failures, path=path if outputs.is_remote(path) else Path(path), mode=mode, evaluated=len(seen.checks),
         docs_path=docs_path, shards=shards,
     )
 
 
-def _readable(path: Path) -> bool:
+def _readable(path: str | Path) -> bool:
     try:
         outputs.parquet_file(str(path))
     except (OSError, pa.ArrowException):
@@ -811,7 +822,7 @@ def _custom(expectation: str, shard: str, success: bool, details: str) -> dict[s
 
 
 def _cross_shard_checks(
-    out: Path, buckets: HashBuckets, shards: list[tuple[str, str]], params: S.SuiteParams, tokens_complete: bool
+    out: str, buckets: HashBuckets, shards: list[tuple[str, str]], params: S.SuiteParams, tokens_complete: bool
 ) -> list[dict[str, Any]]:
     """Ids unique across corpus + rejected shards (every document ends exactly once), texts
     unique across corpus shards, every token row names a corpus document."""
@@ -820,7 +831,7 @@ def _cross_shard_checks(
     def named(dups: list[tuple[int, list[int]]], column: str, label: str) -> str:
         parts = []
         for h, where in dups[:EXAMPLES]:
-            first = out / shards[where[0]][1]
+            first = outputs.join(out, shards[where[0]][1])
             value = _find_values(first, column, {h}).get(h, f"hash {h:016x}")
             parts.append(f"{label} {value!r} in " + ", ".join(sorted({shards[w][1] for w in where})))
         return f"{len(dups)} duplicated; " + "; ".join(parts)
@@ -835,7 +846,7 @@ def _cross_shard_checks(
         details = ""
         if lost:
             h, s = lost[0]
-            shard = out / shards[s][1]
+            shard = outputs.join(out, shards[s][1])
             column = "doc_ids" if "doc_ids" in outputs.parquet_file(str(shard)).schema_arrow.names else "id"
             v = _find_values(shard, column, {h}).get(h, f"hash {h:016x}")
             details = f"{len(lost)} token rows name no corpus document, e.g. {v!r} in {shards[s][1]}"
