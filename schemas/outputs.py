@@ -431,22 +431,28 @@ def read_progress(progress_dir: str) -> tuple[int, int]:
     """(units done, documents read) so far, summed over every worker's progress file."""
     units = documents = 0
     try:
-        names = list_dir(progress_dir)
+        lines = list(_worker_lines(progress_dir, ".tsv"))
     except OSError:  # best effort, like record_progress: a path that is no folder has no progress
         return 0, 0
-    for name in names:
-        if not name.endswith(".tsv"):
+    for line in lines:
+        n = line.rpartition("\t")[2]
+        if n.isdigit():
+            units += 1
+            documents += int(n)
+    return units, documents
+
+
+def _worker_lines(progress_dir: str, suffix: str) -> Iterator[str]:
+    """The lines of every worker's `*<suffix>` file in `progress_dir` (an unreadable file is
+    skipped: progress is best effort)."""
+    for name in list_dir(progress_dir):
+        if not name.endswith(suffix):
             continue
         try:
             lines = read_text(join(progress_dir, name)).splitlines()
         except OSError:
             continue
-        for line in lines:
-            n = line.rpartition("\t")[2]
-            if n.isdigit():
-                units += 1
-                documents += int(n)
-    return units, documents
+        yield from lines
 
 
 def record_stage(progress_dir: str, worker: str, stage: str, count: int) -> None:
@@ -458,17 +464,10 @@ def record_stage(progress_dir: str, worker: str, stage: str, count: int) -> None
 def read_stages(progress_dir: str) -> dict[str, int]:
     """{stage: count so far}, summed over every worker's `.stages` file."""
     totals: dict[str, int] = {}
-    for name in list_dir(progress_dir):
-        if not name.endswith(".stages"):
-            continue
-        try:
-            lines = read_text(join(progress_dir, name)).splitlines()
-        except OSError:
-            continue
-        for line in lines:
-            stage, _, n = line.rpartition("\t")
-            if stage and n.isdigit():
-                totals[stage] = totals.get(stage, 0) + int(n)
+    for line in _worker_lines(progress_dir, ".stages"):
+        stage, _, n = line.rpartition("\t")
+        if stage and n.isdigit():
+            totals[stage] = totals.get(stage, 0) + int(n)
     return totals
 
 
