@@ -469,27 +469,22 @@ def redact_ipv6(text: str) -> tuple[str, int]:
     """Replace global unicast IPv6 addresses (validated by `ipaddress`)."""
     if ":" not in text:
         return text, 0
-    spans = _ipv6_spans(text)
-    if not spans:
-        return text, 0
-    pieces: list[str] = []
-    last = 0
-    for start, stop in spans:
-        pieces += [text[last:start], "<IPV6>"]
-        last = stop
-    pieces.append(text[last:])
-    return "".join(pieces), len(spans)
+    return _replace_spans(text, _ipv6_spans(text), "<IPV6>")
 
 
 def redact_phones(text: str, regions: tuple[str, ...] = PHONE_REGIONS) -> tuple[str, int]:
     """Replace the phone numbers that `phonenumbers` finds valid (see `_phone_spans`)."""
-    spans = _phone_spans(text, regions)
+    return _replace_spans(text, _phone_spans(text, regions), "<PHONE>")
+
+
+def _replace_spans(text: str, spans: list[tuple[int, int]], token: str) -> tuple[str, int]:
+    """`text` with each (start, stop) span (sorted, disjoint) replaced by `token`; the count."""
     if not spans:
         return text, 0
     pieces: list[str] = []
     last = 0
     for start, stop in spans:
-        pieces += [text[last:start], "<PHONE>"]
+        pieces += [text[last:start], token]
         last = stop
     pieces.append(text[last:])
     return "".join(pieces), len(spans)
