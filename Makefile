@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 OUT    ?= out/sample
 
-.PHONY: demo test test-fast typecheck bench lint clean setup browser engines
+.PHONY: demo test test-fast typecheck bench lint clean setup browser engines hf
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ setup: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VENV)/bin/corpusmill run workflows/sample.yaml --output $(OUT)
 
-test: $(VENV)/.installed browser engines
+test: $(VENV)/.installed browser engines hf
 	$(PY) -m pytest -q
 
 # The report's browser test uses Debian's Chromium. Installed here when running as root on a
@@ -42,6 +42,18 @@ browser:
 ENGINES_DIR ?= .engines
 engines: $(VENV)/.installed
 	CORPUSMILL_ENGINES_DIR=$(ENGINES_DIR) $(PY) -m corpusmill.workflows.engines fetch flink spark
+
+# Hugging Face `datasets` in its own venv, as a training job would load the output: it cannot share
+# the project's venv (datasets -> multiprocess -> dill >= 0.3.5; Beam 2.62 pins dill < 0.3.2).
+# The tests that load shards with it (tests/conftest.py: hf_datasets) skip without it.
+HF_VENV ?= .venv-hf
+$(HF_VENV)/.installed:
+	$(PYTHON) -m venv $(HF_VENV)
+	$(HF_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(HF_VENV)/bin/python -m pip install --quiet 'datasets>=3,<5'
+	touch $@
+
+hf: $(HF_VENV)/.installed
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -q -m "not slow"
@@ -65,4 +77,4 @@ bench: $(VENV)/.installed $(BENCH_VENV)/.installed
 	$(PY) -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) out .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) $(HF_VENV) out .pytest_cache

@@ -50,7 +50,7 @@ STDLIB_B = Path("/usr/lib/python3.11")
 def run_minhash(docs: list[Document], config: MinHashConfig, options: list[str] | None = None) -> tuple[set[str], dict[str, str]]:
     """(kept ids, rejected id -> survivor id) of MinHashDedup over `docs`."""
     tmp = tempfile.mkdtemp()
-    with beam.Pipeline(options=PipelineOptions(options or ["--runner=FnApiRunner"])) as p:
+    with beam.Pipeline(options=PipelineOptions(options or ["--runner=apache_beam.runners.portability.fn_api_runner.FnApiRunner"])) as p:
         r = p | beam.Create(docs, reshuffle=False) | MinHashDedup(config)
         r.kept | "KeptIds" >> beam.Map(lambda d: d.id) | "WriteKept" >> beam.io.WriteToText(f"{tmp}/kept")
         (

@@ -82,7 +82,7 @@ def run_size(n_docs: int) -> dict:
 
     tmp = tempfile.mkdtemp()
     t0, c0 = time.perf_counter(), time.process_time()
-    with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
+    with beam.Pipeline(options=PipelineOptions(["--runner=apache_beam.runners.portability.fn_api_runner.FnApiRunner"])) as p:
         docs = p | beam.Create(list(range(SHARDS))) | beam.FlatMap(generate, n_docs)
         exact = docs | ExactDedup(ExactConfig())
         near = exact.kept | MinHashDedup(MinHashConfig())

@@ -265,7 +265,7 @@ def run_corpusmill(corpus: str, work: str) -> None:
 
     config = MinHashConfig()
     print(CONFIG_TAG + json.dumps(corpusmill_config(config)), flush=True)
-    options = PipelineOptions(["--runner=FnApiRunner", "--direct_num_workers=1"])
+    options = PipelineOptions(["--runner=apache_beam.runners.portability.fn_api_runner.FnApiRunner", "--direct_num_workers=1"])
     with beam.Pipeline(options=options) as p:
         docs = p | "Read" >> beam.io.ReadFromText(corpus) | "Parse" >> beam.Map(_document)
         result = docs | MinHashDedup(config)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 SHARED_DATA = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))
+# A separate venv with Hugging Face `datasets`, as a training job would have it (`make hf`). It
+# cannot live in the project's venv: `datasets` needs multiprocess, which needs dill >= 0.3.5,
+# and Beam 2.62 pins dill < 0.3.2.
+HF_PYTHON = Path(os.environ.get("CORPUSMILL_HF_PYTHON", ROOT / ".venv-hf" / "bin" / "python"))
 
 # Tests never touch the network: no GX analytics, no hub downloads.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -58,3 +64,26 @@ def s3_server() -> Iterator[dict[str, Any]]:
         yield {"endpoint": endpoint, "args": args, "client": client}
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def hf_datasets() -> Callable[[str, dict[str, Any]], Any]:
+    """Run a script in the Hugging Face `datasets` venv (`make hf`; skips when it is absent):
+    `hf_datasets(script, args)` executes `script` with `datasets` imported and the JSON-able
+    `args` bound to `args`; the script sets `result`, which comes back through JSON."""
+    if not HF_PYTHON.is_file():
+        pytest.skip(f"no Hugging Face datasets venv at {HF_PYTHON} (`make hf` creates it; `make test` does)")
+
+    def run(script: str, args: dict[str, Any]) -> Any:
+        program = (
+            "import json, sys\nimport datasets\nargs = json.load(sys.stdin)\nresult = None\n"
+            + script
+            + "\nprint(json.dumps(result))\n"
+        )
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+        proc = subprocess.run([str(HF_PYTHON), "-c", program], input=json.dumps(args), capture_output=True,
+                              text=True, timeout=240, env=env)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    return run

@@ -110,7 +110,7 @@ def encode_corpus(
     options = pipeline_options or PipelineOptions()
     std = options.view_as(StandardOptions)
     if std.runner in (None, "DirectRunner"):
-        std.runner = "FnApiRunner"
+        std.runner = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"  # by path: Beam 2.62 has no short name for it
     t0 = time.perf_counter()
     with beam.Pipeline(options=options) as p:
         _ = (

@@ -224,8 +224,7 @@ def test_megatron_blend_list_parses_and_names_indexed_datasets(tokens_dir, model
 
 
 @pytest.mark.parametrize("seq_len", [None, 128])
-def test_hf_interleave_datasets_loads_the_exports(tokens_dir, model_path, tmp_path, seq_len):
-    datasets = pytest.importorskip("datasets")
+def test_hf_interleave_datasets_loads_the_exports(tokens_dir, model_path, tmp_path, seq_len, hf_datasets):
     tokens = _fresh(tokens_dir, tmp_path)
     summary = write_mixture(tokens, Mixture(components={"web": {"weight": 0.3, "epochs": 3}, "books": {"weight": 0.7}},
                                             seq_len=seq_len), model_path=model_path)
@@ -233,24 +232,28 @@ def test_hf_interleave_datasets_loads_the_exports(tokens_dir, model_path, tmp_pa
     spec = json.loads((mix / summary["exports"]["hf_interleave"]).read_text())
     names = sorted(spec["probabilities"])
     assert abs(sum(spec["probabilities"].values()) - 1) < 1e-9
-    parts = [
-        datasets.load_dataset("parquet", data_files=[str(mix / f) for f in spec["data_files"][n]], split="train",
-                              cache_dir=str(tmp_path / "hf-cache"))
-        for n in names
-    ]
-    mixed = datasets.interleave_datasets(parts, probabilities=[spec["probabilities"][n] for n in names], seed=spec["seed"],
-                                         stopping_strategy=spec["stopping_strategy"])
-    tokens_by: Counter[str] = Counter()
-    web_ids = {r["id"] for r in _input_rows(tokens).values() if r["source"] == "web"}
-    rows = 0
-    for row in mixed:
-        rows += 1
-        is_web = row["source"] == "web" if seq_len is None else set(row["doc_ids"]) <= web_ids
-        tokens_by["web" if is_web else "books"] += row["num_tokens"]
-    total = sum(tokens_by.values())
+    web_ids = sorted(r["id"] for r in _input_rows(tokens).values() if r["source"] == "web")
+    # Hugging Face datasets, in its own venv (tests/conftest.py: hf_datasets), as a training job runs it
+    counted = hf_datasets(
+        """
+spec, names, web_ids = args["spec"], args["names"], set(args["web_ids"])
+parts = [datasets.load_dataset("parquet", data_files=[args["dir"] + "/" + f for f in spec["data_files"][n]],
+                               split="train", cache_dir=args["cache"]) for n in names]
+mixed = datasets.interleave_datasets(parts, probabilities=[spec["probabilities"][n] for n in names], seed=spec["seed"],
+                                     stopping_strategy=spec["stopping_strategy"])
+result = {"rows": 0, "web": 0, "books": 0}
+for row in mixed:
+    result["rows"] += 1
+    is_web = row["source"] == "web" if args["seq_len"] is None else set(row["doc_ids"]) <= web_ids
+    result["web" if is_web else "books"] += row["num_tokens"]
+""",
+        {"spec": spec, "names": names, "web_ids": web_ids, "dir": str(mix), "cache": str(tmp_path / "hf-cache"),
+         "seq_len": seq_len},
+    )
+    total = counted["web"] + counted["books"]
     # drawn at random with these probabilities: the mixture's shares, up to sampling noise
-    assert abs(tokens_by["web"] / total - 0.3) < 0.05
-    assert 0.8 * spec["rows"] <= rows <= 1.2 * spec["rows"]
+    assert abs(counted["web"] / total - 0.3) < 0.05
+    assert 0.8 * spec["rows"] <= counted["rows"] <= 1.2 * spec["rows"]
 
 
 def test_a_source_too_small_for_its_weight_is_an_error_or_a_recorded_warning(tokens_dir, model_path, tmp_path, caplog):

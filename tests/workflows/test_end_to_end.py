@@ -217,8 +217,7 @@ def test_portable_runner_with_external_workers_gives_identical_shards(sample_run
     assert ours["counts"] == local["counts"] and ours["accounting"] == local["accounting"]
 
 
-def test_shards_load_in_duckdb_polars_and_hf_datasets(sample_run: Path) -> None:
-    import datasets
+def test_shards_load_in_duckdb_polars_and_hf_datasets(sample_run: Path, hf_datasets) -> None:
     import duckdb
     import polars
 
@@ -230,12 +229,18 @@ def test_shards_load_in_duckdb_polars_and_hf_datasets(sample_run: Path) -> None:
     frame = polars.read_parquet(pattern)
     assert frame.height == kept and frame["id"].n_unique() == kept
     assert frame.filter(polars.col("language") == "zh").height == manifest["languages"]["zh"]
-    hf = datasets.load_dataset("parquet", data_files=pattern, split="train", cache_dir=str(sample_run / ".hf-cache"))
-    assert hf.num_rows == kept and "text" in hf.column_names
-    tokens = datasets.load_dataset(
-        "parquet", data_files=str(sample_run / "tokens" / "*.parquet"), split="train", cache_dir=str(sample_run / ".hf-cache")
+    # Hugging Face datasets, in its own venv (tests/conftest.py: hf_datasets)
+    hf = hf_datasets(
+        """
+corpus = datasets.load_dataset("parquet", data_files=args["corpus"], split="train", cache_dir=args["cache"])
+tokens = datasets.load_dataset("parquet", data_files=args["tokens"], split="train", cache_dir=args["cache"])
+result = {"rows": corpus.num_rows, "columns": corpus.column_names, "ids": len(set(corpus["id"])),
+          "token_rows": tokens.num_rows, "tokens": sum(tokens["num_tokens"])}
+""",
+        {"corpus": pattern, "tokens": str(sample_run / "tokens" / "*.parquet"), "cache": str(sample_run / ".hf-cache")},
     )
-    assert tokens.num_rows == kept and sum(tokens["num_tokens"]) == manifest["tokens"]["tokens"]
+    assert hf["rows"] == kept and hf["ids"] == kept and "text" in hf["columns"]
+    assert hf["token_rows"] == kept and hf["tokens"] == manifest["tokens"]["tokens"]
 
 
 def test_validate_command_fails_on_a_corrupted_shard(sample_run: Path, tmp_path: Path) -> None:

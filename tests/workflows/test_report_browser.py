@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from PIL import Image  # Pillow comes with apache-beam
+from PIL import Image
 
 from tests.workflows.output_fixture import built_output, output  # noqa: F401 (fixtures)
 from corpusmill.workflows.report import PALETTE, render_report

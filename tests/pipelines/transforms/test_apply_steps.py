@@ -10,6 +10,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from corpusmill.pipelines.steps.runner import StepSpec
 from corpusmill.pipelines.transforms.apply_steps import ApplySteps
 from corpusmill.schemas.document import Document
+from corpusmill.workflows.runner import FN_API_RUNNER
 from tests.pipelines.steps.test_runner import Batched, min_chars, upper  # noqa: F401  (registers test steps)
 
 
@@ -20,7 +21,7 @@ def _docs() -> list[Document]:
 
 def test_apply_steps_routes_kept_rejected_failed() -> None:
     specs = [StepSpec("test_min_chars", {"min_chars": 3}), StepSpec("test_upper")]
-    with TestPipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
+    with TestPipeline(options=PipelineOptions([f"--runner={FN_API_RUNNER}"])) as p:
         out = p | beam.Create(_docs()) | ApplySteps(specs, batch_size=2)
         assert_that(out["documents"] | "KeptIds" >> beam.Map(lambda d: (d.id, d.text)),
                     equal_to([("d0", "HELLO WORLD"), ("d3", "ANOTHER FINE DOCUMENT")]), label="Kept")
@@ -31,6 +32,6 @@ def test_apply_steps_routes_kept_rejected_failed() -> None:
 
 
 def test_empty_step_list_keeps_everything() -> None:
-    with TestPipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
+    with TestPipeline(options=PipelineOptions([f"--runner={FN_API_RUNNER}"])) as p:
         out = p | beam.Create(_docs()) | ApplySteps([])
         assert_that(out["documents"] | beam.Map(lambda d: d.id), equal_to(["d0", "d1", "d2", "d3"]))

@@ -20,9 +20,10 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from corpusmill.pipelines.dedup.config import ExactConfig, MinHashConfig
 from corpusmill.pipelines.transforms.dedup import ExactDedup, MinHashDedup
 from corpusmill.schemas.document import Document, Rejection, Signal
+from corpusmill.workflows.runner import FN_API_RUNNER
 
-SINGLE = ["--runner=FnApiRunner"]
-MULTI = ["--runner=FnApiRunner", "--direct_num_workers=2", "--direct_running_mode=multi_processing"]
+SINGLE = [f"--runner={FN_API_RUNNER}"]
+MULTI = [f"--runner={FN_API_RUNNER}", "--direct_num_workers=2", "--direct_running_mode=multi_processing"]
 
 
 def run(docs: list[Document], transform: beam.PTransform, tmp: Path, options: list[str] = SINGLE) -> tuple[list[Document], list[Rejection]]:

@@ -15,6 +15,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from corpusmill.pipelines.transforms.ids import REASON, STEP, RepeatedIds, UniqueIds, derived_id
 from corpusmill.schemas.document import Document, Rejection
+from corpusmill.workflows.runner import FN_API_RUNNER
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -28,7 +29,7 @@ def test_first_location_keeps_the_id_later_copies_are_rejected_or_reidentified()
     docs = [[doc("a", "f2#line=1"), doc("b", "f1#line=1")], [doc("a", "f1#line=9"), doc("a", "f3#line=1")]]
     redirect = Rejection(id="r", source="wiki", step="read", reason="wiki_redirect", location="d2#page=10", detail="Target")
     rejections = [redirect, Rejection(id="r", source="wiki", step="read", reason="wiki_redirect", location="d1#page=10", detail="Target")]
-    with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
+    with beam.Pipeline(options=PipelineOptions([f"--runner={FN_API_RUNNER}"])) as p:
         inputs = [
             {"documents": p | "Docs0" >> beam.Create(docs[0]), "rejected": p | "Rej0" >> beam.Create(rejections)},
             {"documents": p | "Docs1" >> beam.Create(docs[1]), "rejected": p | "Rej1" >> beam.Create([])},

@@ -13,18 +13,19 @@ from apache_beam.testing.util import assert_that, equal_to
 from corpusmill.pipelines.transforms.progress import count_progress
 from corpusmill.schemas.outputs import read_stages, record_progress, record_stage
 from corpusmill.workflows.progress import ProgressReporter
+from corpusmill.workflows.runner import FN_API_RUNNER
 
 
 def test_count_progress_passes_through_and_counts(tmp_path: Path) -> None:
     folder = str(tmp_path / "progress")
-    with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
+    with beam.Pipeline(options=PipelineOptions([f"--runner={FN_API_RUNNER}"])) as p:
         out = count_progress(p | beam.Create(list(range(25))), folder, "steps", "Count")
         assert_that(out, equal_to(list(range(25))))
     assert read_stages(folder) == {"steps": 25}
 
 
 def test_no_progress_dir_leaves_the_collection_alone() -> None:
-    with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
+    with beam.Pipeline(options=PipelineOptions([f"--runner={FN_API_RUNNER}"])) as p:
         items = p | beam.Create([1, 2])
         assert count_progress(items, None, "steps", "Count") is items
 

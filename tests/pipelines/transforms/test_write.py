@@ -12,6 +12,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from corpusmill.pipelines.transforms.write import WriteShards, shard_of
 from corpusmill.schemas.outputs import finalize_shards
 from corpusmill.schemas.document import DOCUMENT_SCHEMA, Document, make_id
+from corpusmill.workflows.runner import FN_API_RUNNER
 
 
 def _docs(n: int) -> list[Document]:
@@ -22,7 +23,7 @@ def _docs(n: int) -> list[Document]:
 
 
 def _write(out: Path, docs: list[Document], args: list[str]) -> list[dict]:
-    with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner", *args])) as p:
+    with beam.Pipeline(options=PipelineOptions([f"--runner={FN_API_RUNNER}", *args])) as p:
         _ = p | beam.Create(docs) | WriteShards(str(out), "corpus", 3)
     return finalize_shards(str(out), "corpus", 3)
 
@@ -55,7 +56,7 @@ def test_split_shards_are_byte_identical_to_whole_ones(tmp_path: Path) -> None:
     row groups of 4,096 rows span several runs)."""
     docs = _docs(9000)
     whole = _write(tmp_path / "whole", docs, [])
-    with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
+    with beam.Pipeline(options=PipelineOptions([f"--runner={FN_API_RUNNER}"])) as p:
         _ = p | beam.Create(docs) | WriteShards(str(tmp_path / "split"), "corpus", 3, max_group_rows=700)
     split = finalize_shards(str(tmp_path / "split"), "corpus", 3)
     assert [e["rows"] for e in split] == [e["rows"] for e in whole] and sum(e["rows"] for e in split) == 9000
