@@ -86,7 +86,7 @@ def set_filesystem_options(args: list[str]) -> None:
     `--project` for gs://, ...) for the files this process reads and writes outside a pipeline.
 
     Workers of a portable runner (Flink, Spark, Dataflow) receive the options with the job. The
-    local FnApiRunner's multi-process workers do not (Beam 2.77 provisions them with empty
+    local FnApiRunner's multi-process workers do not (Beam provisions them with empty
     pipeline options), so the S3 options given are also exported as boto3's standard
     environment variables, which those worker processes inherit."""
     from apache_beam.options.pipeline_options import PipelineOptions, S3Options

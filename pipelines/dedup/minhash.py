@@ -14,8 +14,10 @@ H is the shingle hash (`shingles.poly_hash32`, or datasketch's default sha1_hash
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 EMPTY = np.uint32(0xFFFFFFFF)
 # Shingles per permutation block: the (num_perm x block) uint32 matrix (4 MB at 128) stays
@@ -24,7 +26,7 @@ BLOCK = 8192
 
 
 @functools.lru_cache(maxsize=16)
-def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def permutations(num_perm: int, seed: int) -> tuple[NDArray[Any], NDArray[Any]]:
     """(a, b), uint32 arrays of length num_perm: datasketch's affine32 permutations."""
     gen = np.random.RandomState(seed)
     a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
@@ -34,7 +36,7 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def fmix32(h: np.ndarray) -> np.ndarray:
+def fmix32(h: NDArray[Any]) -> NDArray[Any]:
     """MurmurHash3's 32-bit finaliser (datasketch's pre-mix), element-wise on uint32."""
     h = h ^ (h >> np.uint32(16))
     h = h * np.uint32(0x85EBCA6B)
@@ -44,7 +46,7 @@ def fmix32(h: np.ndarray) -> np.ndarray:
     return h
 
 
-def signatures(hash_sets: list[np.ndarray], num_perm: int, seed: int) -> np.ndarray:
+def signatures(hash_sets: list[NDArray[Any]], num_perm: int, seed: int) -> NDArray[Any]:
     """MinHash signatures, shape (len(hash_sets), num_perm) uint32, one row per document.
 
     All documents' shingle hashes are concatenated and permuted in blocks of BLOCK shingles;
@@ -79,14 +81,14 @@ def signatures(hash_sets: list[np.ndarray], num_perm: int, seed: int) -> np.ndar
     return out
 
 
-def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
+def band_keys(sigs: NDArray[Any], bands: int, rows: int) -> NDArray[Any]:
     """64-bit key per (document, band): shape (n_docs, bands) uint64.
 
     Band i covers signature values [i*rows, (i+1)*rows). Two documents share a key iff
     (up to a 2^-64 hash collision) their values in that band are all equal."""
     n = sigs.shape[0]
     vals = sigs[:, : bands * rows].reshape(n, bands, rows).astype(np.uint64)
-    key = np.full((n, bands), 0x9E3779B97F4A7C15, dtype=np.uint64)
+    key: NDArray[np.uint64] = np.full((n, bands), 0x9E3779B97F4A7C15, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for j in range(rows):
             key = (key ^ vals[:, :, j]) * np.uint64(0xFF51AFD7ED558CCD)
@@ -99,12 +101,12 @@ def band_key_bytes(band: int, key: int) -> bytes:
     return band.to_bytes(2, "big") + int(key).to_bytes(8, "big")
 
 
-def estimated_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
+def estimated_jaccard(sig_a: NDArray[Any], sig_b: NDArray[Any]) -> float:
     """Share of equal signature values (the MinHash estimate of Jaccard similarity)."""
     return float(np.count_nonzero(sig_a == sig_b)) / float(sig_a.size)
 
 
-def exact_jaccard(set_a: np.ndarray, set_b: np.ndarray) -> float:
+def exact_jaccard(set_a: NDArray[Any], set_b: NDArray[Any]) -> float:
     """Jaccard similarity of two sorted unique uint32 shingle-hash arrays (1.0 if both empty)."""
     if set_a.size == 0 and set_b.size == 0:
         return 1.0

@@ -33,8 +33,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from corpusmill.pipelines.dedup.lsh import Payload
 from corpusmill.pipelines.dedup.minhash import exact_jaccard
@@ -58,7 +60,7 @@ class Decision:
     weight: int
 
 
-def similarity_matrix(payloads: Sequence[Payload], threshold: float, verify: str) -> np.ndarray:
+def similarity_matrix(payloads: Sequence[Payload], threshold: float, verify: str) -> NDArray[Any]:
     """Symmetric (n, n) float64 similarity of the members, diagonal 1 (see module docstring)."""
     n = len(payloads)
     sigs = np.stack([np.frombuffer(p.signature, dtype="<u4") for p in payloads]) if n else np.zeros((0, 1), "<u4")

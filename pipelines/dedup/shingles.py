@@ -25,9 +25,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import unicodedata
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import NDArray
 import regex
 
 from corpusmill.pipelines.dedup.config import Normalization
@@ -75,7 +76,7 @@ _FMIX64 = (33, 0xFF51AFD7ED558CCD, 33, 0xC4CEB9FE1A85EC53, 33)
 
 
 @functools.lru_cache(maxsize=1)
-def _tables() -> tuple[np.ndarray, np.ndarray]:
+def _tables() -> tuple[NDArray[Any], NDArray[Any]]:
     """(is punctuation or symbol, is whitespace) per code point, built once per process."""
     all_cps = np.arange(0x110000, dtype=np.uint32)
     cps = all_cps[(all_cps < 0xD800) | (all_cps > 0xDFFF)]
@@ -88,7 +89,7 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
     return punct, space
 
 
-def normalized_codepoints(text: str, norm: Normalization, mode: ShingleMode) -> np.ndarray:
+def normalized_codepoints(text: str, norm: Normalization, mode: ShingleMode) -> NDArray[Any]:
     """The canonical text shingles are cut from, as uint32 code points (see `normalize`)."""
     if norm.nfkc and not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
@@ -103,7 +104,7 @@ def normalized_codepoints(text: str, norm: Normalization, mode: ShingleMode) -> 
         blank |= punct[cp]
     if mode == "char":
         if norm.collapse_whitespace:
-            kept: np.ndarray = cp[~blank]
+            kept: NDArray[Any] = cp[~blank]
             return kept
         if norm.strip_punctuation:
             cp = cp.copy()
@@ -112,7 +113,7 @@ def normalized_codepoints(text: str, norm: Normalization, mode: ShingleMode) -> 
     # word mode: tokens separated by exactly one space, no leading or trailing space
     keep = ~blank
     keep[1:] |= blank[1:] & ~blank[:-1]  # the first blank of each run becomes the separator
-    out: np.ndarray = cp[keep].copy()
+    out: NDArray[Any] = cp[keep].copy()
     out[blank[keep]] = 0x20
     if out.size and out[0] == 0x20:
         out = out[1:]
@@ -128,12 +129,12 @@ def normalize(text: str, norm: Normalization, mode: ShingleMode) -> str:
     return decode(normalized_codepoints(text, norm, mode))
 
 
-def codepoints(text: str) -> np.ndarray:
+def codepoints(text: str) -> NDArray[Any]:
     """The text as a uint32 array of code points (lone surrogates kept, never raising)."""
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
-def decode(cp: np.ndarray) -> str:
+def decode(cp: NDArray[Any]) -> str:
     return cp.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
 
 
@@ -171,7 +172,7 @@ def shingle_mode(text: str, language: str | None, script: str | None, setting: s
     return "char" if is_unsegmented(text) else "word"
 
 
-def shingle_spans(norm_text: str, mode: ShingleMode, n: int, cp: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def shingle_spans(norm_text: str, mode: ShingleMode, n: int, cp: NDArray[Any] | None = None) -> tuple[NDArray[Any], NDArray[Any]]:
     """(starts, ends) of every shingle in the normalised text, as int64 arrays.
 
     A text shorter than one n-gram (but not empty) is one shingle; an empty text has none."""
@@ -200,7 +201,7 @@ def shingle_strings(norm_text: str, mode: ShingleMode, n: int) -> list[str]:
     return [norm_text[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
 
 
-def _fmix64(h: np.ndarray) -> np.ndarray:
+def _fmix64(h: NDArray[Any]) -> NDArray[Any]:
     s1, m1, s2, m2, s3 = _FMIX64
     h = h ^ (h >> np.uint64(s1))
     h = h * np.uint64(m1)
@@ -210,7 +211,7 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
     return h
 
 
-def poly_hashes(cp: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+def poly_hashes(cp: NDArray[Any], starts: NDArray[Any], ends: NDArray[Any]) -> NDArray[Any]:
     """32-bit shingle hashes (uint32) of the substrings [starts[i], ends[i]) of `cp`."""
     if starts.size == 0:
         return np.zeros(0, dtype=np.uint32)
@@ -249,7 +250,7 @@ def poly_hash32(shingle: bytes | str) -> int:
     return g >> 32
 
 
-def sha1_hashes(norm_text: str, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+def sha1_hashes(norm_text: str, starts: NDArray[Any], ends: NDArray[Any]) -> NDArray[Any]:
     """datasketch's default `sha1_hash32` of every shingle's UTF-8 bytes (a loop per shingle:
     the compatibility mode, slower than "poly")."""
     if starts.size == 0:
@@ -268,7 +269,7 @@ def shingle_hashes(
     n: int,
     norm: Normalization,
     hash_name: str = "poly",
-) -> np.ndarray:
+) -> NDArray[Any]:
     """The uint32 hashes of a document's shingles (with repeats, in text order)."""
     cp = normalized_codepoints(text, norm, mode)
     starts, ends = shingle_spans("", mode, n, cp)

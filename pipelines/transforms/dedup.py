@@ -238,8 +238,8 @@ class RankByDegree(beam.PTransform):
     def expand(self, edges: beam.PCollection) -> beam.PCollection:
         degrees = (
             edges
-            | "Endpoints" >> beam.FlatMap(lambda e: [(node_key(e[0]), 1), (node_key(e[1]), 1)])
-            | "Degree" >> beam.CombinePerKey(sum)
+            | "Endpoints" >> beam.FlatMap(lambda e: [node_key(e[0]), node_key(e[1])])
+            | "Degree" >> beam.combiners.Count.PerElement()
         )
         first = (
             {"edge": edges | "ByFirst" >> beam.Map(lambda e: (node_key(e[0]), e)), "degree": degrees}

@@ -15,8 +15,8 @@ def count_stage(pcoll: beam.PCollection, stage: str, label: str) -> beam.PCollec
     """(stage, source) -> n for a PCollection of Documents/Rejections/Failures."""
     return (
         pcoll
-        | f"{label}Key" >> beam.Map(lambda r, s=stage: ((s, r.source), 1))
-        | f"{label}Sum" >> beam.CombinePerKey(sum)
+        | f"{label}Key" >> beam.Map(lambda r, s=stage: (s, r.source))
+        | f"{label}Sum" >> beam.combiners.Count.PerElement()
     )
 
 

@@ -186,11 +186,12 @@ def test_damaged_column_footer_is_a_failure_not_an_abort(tmp_path: Path, shared_
     path = tmp_path / "damaged.parquet"
     path.write_bytes(data)
     root = Path(__file__).resolve().parents[3]
-    # The hazard is real for this file: touching its column metadata from Python aborts.
+    # The hazard is real for this file: touching its column metadata from Python aborts the process
+    # (pyarrow 17 and later) or raises ArrowInvalid (pyarrow 16); either way it is not readable.
     probe = ("import pyarrow.parquet as pq, sys\nm = pq.ParquetFile(sys.argv[1]).metadata\n"
              "[m.row_group(i).column(j) for i in range(m.num_row_groups) for j in range(m.num_columns)]\n")
     hazard = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True)
-    assert hazard.returncode < 0, ("the fuzzer's mutation changed; pick another aborting mutant", ops)
+    assert hazard.returncode < 0 or "ArrowInvalid" in hazard.stderr, ("the fuzzer's mutation changed; pick another", ops)
     script = (
         "import sys\nfrom pipelines.sources import parquet\np = sys.argv[1]\n"
         "c = parquet.Config(paths=[p], id_field='text', text_field='id')\n"
