@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import sentencepiece as spm
+from numpy.typing import NDArray
 
 from corpusmill.schemas import outputs
 from corpusmill.schemas.tokens import document_token_schema, id_type, packed_token_schema
@@ -143,59 +146,70 @@ def _encode_into(
     sink: Any, pf: pq.ParquetFile, cols: list[str], schema: pa.Schema, encoder: Encoder, stats: dict[str, Any],
     pack: int | None, seed: int, shard_index: int, batch_docs: int, out_path: str,
 ) -> None:
-    writer = (
-        pq.ParquetWriter(sink, schema, compression="zstd", use_dictionary=["id", "source", "language"],
-                         write_statistics=["id", "source", "language", "num_tokens"])
-        if not pack
-        else None
-    )
-    packed_parts: list[np.ndarray] = []
+    """Encode `pf` batch by batch. Unpacked rows go to an uncompressed Arrow IPC file in a local
+    temporary directory first: the shard's totals belong in the Parquet footer, and pyarrow 16
+    (the newest Beam 2.62 allows) can only write footer metadata given with the schema, before
+    the first row. The IPC file is then memory-mapped and written out batch by batch, so memory
+    stays one batch whatever the shard's size."""
+    packed_parts: list[NDArray[Any]] = []
     doc_ends: list[int] = []
     doc_ids: list[str] = []
     total = 0
-    try:
-        for batch in pf.iter_batches(batch_size=batch_docs, columns=cols):
-            data = batch.to_pydict()
-            n = batch.num_rows
-            texts = [t or "" for t in data["text"]]
-            sources = [s or "unknown" for s in data.get("source", [None] * n)]
-            languages = data.get("language", [None] * n)
-            lists = encoder.encode(texts)
-            arr, lengths = encoder.to_arrow(lists)
-            for src, lang, text, k in zip(sources, languages, texts, lengths.tolist()):
-                _add(stats["by_source"], src, 1, k, len(text))
-                _add(stats["by_language"], lang or UNKNOWN_LANGUAGE, 1, k, len(text))
-                stats["chars"] += len(text)
-            stats["documents"] += n
-            stats["tokens"] += int(lengths.sum())
-            if writer is not None:
-                writer.write_batch(
-                    pa.record_batch(
-                        [pa.array(data["id"]), pa.array(sources), pa.array(languages, pa.string()), arr,
-                         pa.array(lengths.astype(np.int32))],
-                        schema=schema,
+    with tempfile.TemporaryDirectory(prefix="corpusmill-tokens-") as tmp:
+        spool = os.path.join(tmp, "rows.arrow")
+        writer = None if pack else pa.ipc.new_file(spool, schema)
+        try:
+            for batch in pf.iter_batches(batch_size=batch_docs, columns=cols):
+                data = batch.to_pydict()
+                n = batch.num_rows
+                texts = [t or "" for t in data["text"]]
+                sources = [s or "unknown" for s in data.get("source", [None] * n)]
+                languages = data.get("language", [None] * n)
+                lists = encoder.encode(texts)
+                arr, lengths = encoder.to_arrow(lists)
+                for src, lang, text, k in zip(sources, languages, texts, lengths.tolist()):
+                    _add(stats["by_source"], src, 1, k, len(text))
+                    _add(stats["by_language"], lang or UNKNOWN_LANGUAGE, 1, k, len(text))
+                    stats["chars"] += len(text)
+                stats["documents"] += n
+                stats["tokens"] += int(lengths.sum())
+                if writer is not None:
+                    writer.write_batch(
+                        pa.record_batch(
+                            [pa.array(data["id"]), pa.array(sources), pa.array(languages, pa.string()), arr,
+                             pa.array(lengths.astype(np.int32))],
+                            schema=schema,
+                        )
                     )
-                )
-            else:
-                for doc_id, ids in zip(data["id"], lists):
-                    row = np.empty(len(ids) + 1, dtype=encoder.dtype)
-                    row[:-1] = ids
-                    row[-1] = encoder.eos_id
-                    packed_parts.append(row)
-                    total += len(row)
-                    doc_ends.append(total)
-                    doc_ids.append(doc_id)
+                else:
+                    for doc_id, ids in zip(data["id"], lists):
+                        row = np.empty(len(ids) + 1, dtype=encoder.dtype)
+                        row[:-1] = ids
+                        row[-1] = encoder.eos_id
+                        packed_parts.append(row)
+                        total += len(row)
+                        doc_ends.append(total)
+                        doc_ids.append(doc_id)
+        finally:
+            if writer is not None:
+                writer.close()
         if pack:
             stats["eos_tokens"] = len(doc_ids)
             stats["sequences"] = -(-total // pack)
             _write_packed(sink, schema, packed_parts, doc_ends, doc_ids, pack, seed, shard_index, out_path, encoder, stats)
-        elif writer is not None:  # always, without `pack`
-            writer.add_key_value_metadata({STATS_KEY: json.dumps(stats, sort_keys=True)})
-            writer.close()
-            writer = None
-    finally:
-        if writer is not None:
-            writer.close()
+            return
+        with pa.memory_map(spool) as source, pq.ParquetWriter(
+            sink, _with_stats(schema, stats), compression="zstd", use_dictionary=["id", "source", "language"],
+            write_statistics=["id", "source", "language", "num_tokens"],
+        ) as out:
+            rows = pa.ipc.open_file(source)
+            for i in range(rows.num_record_batches):
+                out.write_batch(rows.get_batch(i))
+
+
+def _with_stats(schema: pa.Schema, stats: dict[str, Any]) -> pa.Schema:
+    """`schema` carrying the shard's totals; Parquet writes schema metadata into its footer."""
+    return schema.with_metadata({**(schema.metadata or {}), STATS_KEY: json.dumps(stats, sort_keys=True).encode()})
 
 
 def _write_packed(
@@ -234,9 +248,9 @@ def _write_packed(
         },
         schema=schema,
     )
-    with pq.ParquetWriter(sink, schema, compression="zstd", use_dictionary=["id"], write_statistics=["id", "num_tokens"]) as w:
+    with pq.ParquetWriter(sink, _with_stats(schema, stats), compression="zstd", use_dictionary=["id"],
+                          write_statistics=["id", "num_tokens"]) as w:
         w.write_table(table, row_group_size=max(1, (1 << 20) // seq_len))
-        w.add_key_value_metadata({STATS_KEY: json.dumps(stats, sort_keys=True)})
 
 
 def read_shard_stats(path: str) -> dict[str, Any]:

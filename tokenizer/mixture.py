@@ -385,9 +385,10 @@ def _write_parquet(path: str, table: pa.Table, stats: dict[str, Any], seq_len: i
         kwargs: dict[str, Any] = {"use_dictionary": ["id"], "write_statistics": ["id", "num_tokens"]}
     else:
         kwargs = {"use_dictionary": ["id", "source", "language"], "write_statistics": ["id", "source", "language", "num_tokens"]}
-    with pq.ParquetWriter(tmp, table.schema, compression="zstd", **kwargs) as w:
+    # the totals go into the footer as schema metadata (pyarrow 16 has no add_key_value_metadata)
+    schema = table.schema.with_metadata({**(table.schema.metadata or {}), STATS_KEY: json.dumps(stats, sort_keys=True).encode()})
+    with pq.ParquetWriter(tmp, schema, compression="zstd", **kwargs) as w:
         w.write_table(table, row_group_size=max(1, (1 << 20) // seq_len) if seq_len else 1024)
-        w.add_key_value_metadata({STATS_KEY: json.dumps(stats, sort_keys=True)})
     os.replace(tmp, path)
 
 
