@@ -10,7 +10,7 @@
 2. Cross-validation of `routed`'s one threshold (ROUTE_BELOW_CHARS). Per page, the texts and
    CPU times of `resiliparse_clean`, `trafilatura_fast` and `trafilatura.extract` are taken
    once (the HTML the reader hands to the extractor); `routed`'s text for any threshold follows
-   from them exactly. For 3 shuffles x 5 folds, the threshold with the best F1 on the 4
+   from them exactly (`html.routed_choice`). For 3 shuffles x 5 folds, the threshold with the best F1 on the 4
    training folds among those keeping `routed` at >= 3x trafilatura.extract's pages per CPU-s
    (on those folds) is scored on the held-out fold. Reported: held-out F1 per fold, mean,
    spread, and the threshold each fold chose. (`resiliparse_clean`'s and `hybrid`'s constants
@@ -62,7 +62,7 @@ ADDITIONAL = (
     ("debian-docs_multilingual_3560pages.warc.gz", 20),
     ("resiliparse_CC-MAIN-2020-34_sample.warc.gz", 1),
 )
-ROUTE_GRID = (0, 500, 1000, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000)
+ROUTE_GRID = (0, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 7500, 10000)
 MIN_SPEEDUP = 3.0  # routed must stay at >= 3x trafilatura.extract's pages per CPU-s
 REFERENCE = {
     "trafilatura.extract": {"f1": 0.915, "precision": 0.898, "recall": 0.932, "pages_per_cpu_s": 47},
@@ -159,11 +159,9 @@ def _scorer_module():
 
 
 def _routed_text(fast: str, slow: str, threshold: int) -> str:
-    from corpusmill.pipelines.sources.html import PREFER_FAST_SHARE
+    from corpusmill.pipelines.sources.html import routed_choice
 
-    if len(fast) >= threshold:
-        return fast
-    return slow if len(slow) >= PREFER_FAST_SHARE * len(fast) else fast
+    return fast if len(fast) >= threshold else routed_choice(fast, slow)
 
 
 def cross_validation() -> dict[str, Any]:
