@@ -212,14 +212,19 @@ def _proc_sample(pid: int) -> tuple[int, float, str] | None:
     return rss, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), name
 
 
-def _du(path: Path) -> int:
+def _du(path: Path, depth: int = 3) -> tuple[int, dict[str, int]]:
+    """Bytes under `path` and under each of its folders down to `depth` (relative names)."""
     if not path.exists():
-        return 0
-    proc = subprocess.run(["du", "-sb", str(path)], capture_output=True, text=True)
-    try:
-        return int(proc.stdout.split()[0])
-    except (IndexError, ValueError):
-        return 0
+        return 0, {}
+    proc = subprocess.run(["du", "-b", f"--max-depth={depth}", str(path)], capture_output=True, text=True)
+    sizes: dict[str, int] = {}
+    for line in proc.stdout.splitlines():
+        size, _, name = line.partition("\t")
+        try:
+            sizes[os.path.relpath(name, path)] = int(size)
+        except ValueError:
+            continue
+    return sizes.pop(".", 0), sizes
 
 
 def measure(cmd: list[str], log_path: Path, spill_dir: Path, timeout_s: float) -> dict[str, Any]:
@@ -229,6 +234,7 @@ def measure(cmd: list[str], log_path: Path, spill_dir: Path, timeout_s: float) -
     peak_tree = 0
     peak_by_kind: dict[str, int] = {}
     peak_spill = 0
+    spill_parts: dict[str, int] = {}
     cpu_seen: dict[int, float] = {}
     timed_out = False
     next_du = 0.0
@@ -250,7 +256,9 @@ def measure(cmd: list[str], log_path: Path, spill_dir: Path, timeout_s: float) -
                 peak_tree, peak_by_kind = total, by_kind
             now = time.perf_counter()
             if now >= next_du:
-                peak_spill = max(peak_spill, _du(spill_dir))
+                spill, parts = _du(spill_dir)
+                if spill > peak_spill:
+                    peak_spill, spill_parts = spill, parts
                 next_du = now + DU_EVERY_S
             if now - t0 > timeout_s:
                 timed_out = True
@@ -276,6 +284,8 @@ def measure(cmd: list[str], log_path: Path, spill_dir: Path, timeout_s: float) -
         "peak_rss_tree_mb": round(peak_tree / 2**20),
         "peak_rss_by_kind_mb": {k: round(v / 2**20) for k, v in sorted(peak_by_kind.items())},
         "peak_spill_mb": round(peak_spill / 2**20),
+        # the folders of the spill directory at its peak (at least 1 MB)
+        "peak_spill_parts_mb": {k: round(v / 2**20) for k, v in sorted(spill_parts.items()) if v >= 2**20},
         "processes_seen": len(cpu_seen),
     }
 
