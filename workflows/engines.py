@@ -290,15 +290,20 @@ def _tail(path: str, lines: int = 15) -> str:
         return ""
 
 
-def flink_conf(conf_dir: str, tmp_dir: str, workers: int, managed_memory: str = "256m") -> str:
-    """Write a Flink config for the job server's embedded MiniCluster; return its directory."""
-    os.makedirs(conf_dir, exist_ok=True)
-    lines = {
+def flink_conf_values(tmp_dir: str, workers: int, managed_memory: str = "256m") -> dict[str, str]:
+    """The Flink configuration of the job server's embedded MiniCluster."""
+    return {
         "io.tmp.dirs": tmp_dir,  # spilled sort/shuffle files
         "taskmanager.memory.managed.size": managed_memory,  # sorts beyond it spill to io.tmp.dirs
         "taskmanager.numberOfTaskSlots": str(workers),
         "parallelism.default": str(workers),
     }
+
+
+def flink_conf(conf_dir: str, tmp_dir: str, workers: int, managed_memory: str = "256m") -> str:
+    """Write a Flink config for the job server's embedded MiniCluster; return its directory."""
+    os.makedirs(conf_dir, exist_ok=True)
+    lines = flink_conf_values(tmp_dir, workers, managed_memory)
     with open(os.path.join(conf_dir, "flink-conf.yaml"), "w", encoding="utf-8") as f:
         f.writelines(f"{k}: {v}\n" for k, v in lines.items())
     return conf_dir
