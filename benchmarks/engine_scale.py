@@ -360,13 +360,24 @@ def regrade(res: dict[str, Any], cache: Path) -> None:
             r.update(ground_truth(ids, r["documents"]))
 
 
-def run_key(engine: str, n_docs: int, workload: str) -> str:
-    return f"{workload}/{engine}/{n_docs}"
+def run_key(engine: str, n_docs: int, workload: str, variant: str = "") -> str:
+    return f"{workload}/{engine}{f'[{variant}]' if variant else ''}/{n_docs}"
 
 
-def run_one(engine: str, n_docs: int, workload: str, cache: Path, extra: list[str], timeout_s: float) -> dict[str, Any]:
+def local_reference(runs: dict[str, Any], n_docs: int, workload: str) -> dict[str, Any] | None:
+    """The local runner's run to compare with: the default one if it succeeded, else a
+    successful variant (e.g. one in-memory worker)."""
+    candidates = [r for r in runs.values() if r["engine"] == "local" and r["documents"] == n_docs and r["workload"] == workload]
+    candidates.sort(key=lambda r: (r.get("variant", "") != "", r.get("variant", "")))
+    good = [r for r in candidates if _ok(r)]
+    return good[0] if good else (candidates[0] if candidates else None)
+
+
+def run_one(
+    engine: str, n_docs: int, workload: str, cache: Path, extra: list[str], timeout_s: float, variant: str = ""
+) -> dict[str, Any]:
     corpus = web_corpus_dir(cache, n_docs) if workload == "web" else corpus_dir(cache, n_docs)
-    name = f"{workload}-{engine}-{n_docs}"
+    name = f"{workload}-{engine}{f'-{variant}' if variant else ''}-{n_docs}"
     runs = cache / "runs"
     runs.mkdir(parents=True, exist_ok=True)
     out = runs / f"out-{name}"
@@ -380,11 +391,16 @@ def run_one(engine: str, n_docs: int, workload: str, cache: Path, extra: list[st
         "engine": engine,
         "documents": n_docs,
         "workload": workload,
+        "variant": variant,
         "command": f"corpusmill run WF.yaml --engine {engine}" + "".join(f" {a}" for a in extra),
         "load_avg_before": round(os.getloadavg()[0], 1),
     }
     r.update(measure(cmd, log_path, out / "_stats" / "engine", timeout_s))
     r["load_avg_after"] = round(os.getloadavg()[0], 1)
+    if (out / "manifest.json").is_file():  # also after a failed accounting check (exit 1)
+        manifest = json.loads((out / "manifest.json").read_text())
+        r["accounting"] = manifest["accounting"]
+        r["stages"] = manifest.get("stages")
     if r["returncode"] != 0:
         r["log_tail"] = log_path.read_text(errors="replace")[-3000:]
         engine_logs = out / "_stats" / "engine"
@@ -444,7 +460,7 @@ def save(res: dict[str, Any], r: dict[str, Any]) -> None:
     r["versions"] = _versions()
     r["engine_settings"] = _engine_settings()
     r["cpus"] = os.cpu_count()
-    res["runs"][run_key(r["engine"], r["documents"], r["workload"])] = r
+    res["runs"][run_key(r["engine"], r["documents"], r["workload"], r.get("variant", ""))] = r
     compare(res)
     RESULTS.mkdir(parents=True, exist_ok=True)
     write_json(RESULTS / "engine_scale.json", res)
@@ -457,7 +473,8 @@ def compare(res: dict[str, Any]) -> None:
     for key, r in runs.items():
         if r["engine"] == "local" or "kept_ids_sha256" not in r:
             continue
-        local = runs.get(run_key("local", r["documents"], r["workload"]))
+        local = local_reference(runs, r["documents"], r["workload"])
+        r["local_reference"] = run_key("local", r["documents"], r["workload"], local.get("variant", "")) if local else None
         r["same_kept_set_as_local"] = None if not local or "kept_ids_sha256" not in local else (
             local["kept_ids_sha256"] == r["kept_ids_sha256"]
         )
@@ -483,12 +500,12 @@ def targets(res: dict[str, Any]) -> list[str]:
                    + ", ".join(f"{n}: {'done' if _ok(r) else ('failed' if r else 'not run')}" for n, r in (("1M", f1), ("3M", f3)))
                    + ")")
     for workload in ("dedup", "web"):
-        lo, fl = runs.get(run_key("local", 300_000, workload)), runs.get(run_key("flink", 300_000, workload))
+        lo, fl = local_reference(runs, 300_000, workload), runs.get(run_key("flink", 300_000, workload))
         label = "exact + MinHash dedup" if workload == "dedup" else "web preset + dedup"
         if _ok(lo) and _ok(fl):
             same = fl.get("same_kept_set_as_local")
             out.append(f"Same kept set as the local runner at 300k ({label}): {'MET' if same else 'NOT MET'}: "
-                       f"Flink kept {fl['kept']}, local kept {lo['kept']}")
+                       f"Flink kept {fl['kept']}, local ({fl.get('local_reference')}) kept {lo['kept']}")
             ratio = (fl["cpu_s"] / fl["documents"]) / (lo["cpu_s"] / lo["documents"])
             out.append(f"CPU per document on Flink within 1.5x of the local runner at 300k ({label}): "
                        f"{'MET' if ratio <= 1.5 else 'NOT MET'}: {1000 * fl['cpu_s'] / fl['documents']:.2f} ms vs "
@@ -520,10 +537,13 @@ def write_md(res: dict[str, Any]) -> None:
     order = {"local": 0, "flink": 1, "spark": 2}
     for key in sorted(res["runs"], key=lambda k: (res["runs"][k]["workload"], res["runs"][k]["documents"], order.get(res["runs"][k]["engine"], 9))):
         r = res["runs"][key]
-        head = f"| {r['workload']} | {r['engine']} | {r['documents']} |"
+        engine = r["engine"] + (f" ({r['variant']})" if r.get("variant") else "")
+        head = f"| {r['workload']} | {engine} | {r['documents']} |"
         if r.get("returncode") != 0:
             why = "timed out" if r.get("timed_out") else f"exit {r.get('returncode')}"
-            lines.append(f"{head} {r.get('wall_s', '')} ({why}) | {r.get('cpu_s', '')} | | {r.get('peak_rss_tree_mb', '')} | {r.get('peak_spill_mb', '')} | failed | | | | |")
+            acc = r.get("accounting")
+            lost = f"failed: {acc['documents_read'] - acc['kept'] - acc['rejected'] - acc['failed']} documents lost (kept {acc['kept']} + rejected {acc['rejected']} of {acc['documents_read']} read)" if acc else "failed"
+            lines.append(f"{head} {r.get('wall_s', '')} ({why}) | {r.get('cpu_s', '')} | | {r.get('peak_rss_tree_mb', '')} | {r.get('peak_spill_mb', '')} | {lost} | | | | |")
             continue
         jvm = r["peak_rss_by_kind_mb"].get("jvm")
         resolved = f"{r['planted_duplicates_resolved']} / {r['planted_duplicates']}" if "planted_duplicates" in r else ""
@@ -567,6 +587,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--workload", choices=["dedup", "web"], default="dedup")
     r.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     r.add_argument("--timeout-h", type=float, default=6.0)
+    r.add_argument("--variant", default="", help="a name for non-default options (part of the run's key)")
     r.add_argument("extra", nargs="*", help="after --: more arguments for corpusmill run")
     n = sub.add_parser("render", help="rewrite engine_scale.md from engine_scale.json")
     n.add_argument("--note", action="append", default=[])
@@ -584,7 +605,7 @@ def main(argv: list[str] | None = None) -> int:
         write_json(RESULTS / "engine_scale.json", res)
         write_md(res)
         return 0
-    result = run_one(args.engine, args.docs, args.workload, args.cache_dir, args.extra, args.timeout_h * 3600)
+    result = run_one(args.engine, args.docs, args.workload, args.cache_dir, args.extra, args.timeout_h * 3600, args.variant)
     res = load_results()
     save(res, result)
     print(json.dumps({k: v for k, v in result.items() if k not in ("log_tail", "engine_log_tails", "rejected")}), flush=True)
