@@ -496,7 +496,7 @@ def targets(res: dict[str, Any]) -> list[str]:
             f"{f3['peak_rss_tree_mb']} MB at 3M, {f1['peak_rss_tree_mb']} MB at 1M, x{ratio:.2f}"
         )
     else:
-        out.append("Peak memory at 3M <= 1.3x that at 1M and < 8 GB (Flink): not measured yet ("
+        out.append("Peak memory at 3M <= 1.3x that at 1M and < 8 GB (Flink): not measured ("
                    + ", ".join(f"{n}: {'done' if _ok(r) else ('failed' if r else 'not run')}" for n, r in (("1M", f1), ("3M", f3)))
                    + ")")
     for workload in ("dedup", "web"):
@@ -511,7 +511,8 @@ def targets(res: dict[str, Any]) -> list[str]:
                        f"{'MET' if ratio <= 1.5 else 'NOT MET'}: {1000 * fl['cpu_s'] / fl['documents']:.2f} ms vs "
                        f"{1000 * lo['cpu_s'] / lo['documents']:.2f} ms per document, x{ratio:.2f}")
         else:
-            out.append(f"Kept set and CPU per document, Flink vs local at 300k ({label}): not measured yet")
+            out.append(f"Kept set and CPU per document, Flink vs local at 300k ({label}): not measured "
+                       f"(local: {'done' if _ok(lo) else ('failed' if lo else 'not run')}, Flink: {'done' if _ok(fl) else ('failed' if fl else 'not run')})")
     return out
 
 
@@ -540,10 +541,11 @@ def write_md(res: dict[str, Any]) -> None:
         engine = r["engine"] + (f" ({r['variant']})" if r.get("variant") else "")
         head = f"| {r['workload']} | {engine} | {r['documents']} |"
         if r.get("returncode") != 0:
-            why = "timed out" if r.get("timed_out") else f"exit {r.get('returncode')}"
+            rc = r.get("returncode")
+            why = "timed out" if r.get("timed_out") else (f"stopped by signal {-rc}" if isinstance(rc, int) and rc < 0 else f"exit {rc}")
             acc = r.get("accounting")
             lost = f"failed: {acc['documents_read'] - acc['kept'] - acc['rejected'] - acc['failed']} documents lost (kept {acc['kept']} + rejected {acc['rejected']} of {acc['documents_read']} read)" if acc else "failed"
-            lines.append(f"{head} {r.get('wall_s', '')} ({why}) | {r.get('cpu_s', '')} | | {r.get('peak_rss_tree_mb', '')} | {r.get('peak_spill_mb', '')} | {lost} | | | | |")
+            lines.append(f"{head} {r.get('wall_s', '')} ({why}) | {r.get('cpu_s', '')} | | {r.get('peak_rss_tree_mb', '')} | {r.get('peak_spill_mb', '')} | {lost} | | | | {r.get('load_avg_before', '')} / {r.get('load_avg_after', '')} |")
             continue
         jvm = r["peak_rss_by_kind_mb"].get("jvm")
         resolved = f"{r['planted_duplicates_resolved']} / {r['planted_duplicates']}" if "planted_duplicates" in r else ""
