@@ -195,7 +195,7 @@ def workflow(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = yaml.safe_load(SAMPLE.read_text())
     for source in config["sources"]:
         source["paths"] = [str((SAMPLE.parent / p).resolve()) for p in source["paths"]]
-    config["tokenizer"]["vocab_size"] = 2000
+    config["tokenizer"]["vocab_size"] = 4000  # the sample needs >= 3,370 pieces for its characters
     config["tokenizer"]["sampling"]["max_chars"] = 300_000
     config["validate"] = False
     path = tmp_path_factory.mktemp("engines") / "sample.yaml"
