@@ -1,9 +1,15 @@
-"""ExactDedup and MinHashDedup: composite Beam transforms over PCollection[Document].
+"""Exact and near-duplicate removal over PCollection[Document], with slim shuffles.
 
-Both return `DedupResult(kept, rejected)`: `kept` holds one survivor per duplicate cluster
-(and every unique document); `rejected` holds a `Rejection` per removed document with step
-"exact_dedup" / reason "exact_duplicate", or step "minhash_dedup" / reason "near_duplicate",
-and detail = the survivor's id.
+DedupVerdicts: documents -> (id, verdict) for every document in a duplicate cluster. Only
+compact records cross its shuffles (text hashes, nodes, band keys, signatures and shingle
+sets), never the text; the documents meet their verdicts where they are grouped anyway: in
+the corpus pipeline, the grouping into output shards (WriteShards with `decide`), so a
+document crosses one shuffle in all. ExactDedup and MinHashDedup (each stage on its own)
+join the verdicts with the documents by id (JoinVerdicts) and return `DedupResult(kept,
+rejected)`: `kept` holds one survivor per duplicate cluster (and every unique document);
+`rejected` holds a `Rejection` per removed document with step "exact_dedup" / reason
+"exact_duplicate", or step "minhash_dedup" / reason "near_duplicate", and detail = the
+survivor's id (`decide` turns a document and its verdicts into either).
 
 cluster_size: each stage sets a survivor's `cluster_size` to the number of input documents
 it stands for: the sum over its cluster of the members' `cluster_size` (1 when unset). So
@@ -14,15 +20,19 @@ Survivors follow a total order (pipelines/dedup/survivor.py), so they are the sa
 runner and worker count. Per-key memory is one duplicate group (exact) or one node's
 neighbours (MinHash); no worker holds all signatures or all edges.
 
-MinHashDedup, stage by stage (each arrow into a Group is one shuffle):
-  documents --BatchElements--> SignFn (numpy per batch) --> signature records
-  band keys --GroupByKey--> star edges per bucket (to the bucket's smallest node)
-  edges --Distinct--> [verify: join member payloads, join head payloads, keep sim >= threshold]
+Stage by stage (each arrow into a Group is one shuffle):
+  documents --BatchElements--> CompactRecordsFn (numpy signatures per batch): per document
+      (text hash, exact node, MinHash primary key, band keys) and ((tier, id), payload)
+  exact: records --GroupByKey on the text hash--> survivor per group (the total order) and a
+      verdict per removed document; survivors become MinHash nodes weighted by their group
+  band keys of the (exact) survivors --GroupByKey--> star edges per bucket (to the smallest)
+  edges --Distinct--> [verify: payloads joined with the nodes of candidate edges (the only
+      shuffle of all payloads), then member payloads to heads, keep sim >= threshold]
   --> max_rounds x (large-star, small-star) --> star check per node (GroupByKey)
   --> [linkage "direct": members joined with their payloads (CoGroupByKey), grouped by
       component (GroupByKey), each component split around survivors (dedup/refine.py);
       components over max_direct_cluster members keep their transitive verdicts]
-  --> labels joined with documents (CoGroupByKey) --> kept / rejected [+ index rows]
+  --> verdicts by id [+ index rows: survivors joined with their payloads]
 Convergence: the unrolled rounds end with a check of the star-forest shape; nodes still
 not in a star (counter `cc_unconverged_nodes`, should be 0: raise max_rounds) degrade safely:
 a node with a smaller verified neighbour is rejected in favour of the smallest one, a node

@@ -20,6 +20,19 @@ def count_stage(pcoll: beam.PCollection, stage: str, label: str) -> beam.PCollec
     )
 
 
+def stage_from_outcomes(
+    outcomes: beam.PCollection, stage: str, passed: tuple[str, ...], label: str
+) -> beam.PCollection:
+    """(stage, source) -> n from WriteShards' outcomes (((kept | rejection step), source), n):
+    the records whose outcome is one of `passed` went through `stage`."""
+    return (
+        outcomes
+        | f"{label}Filter" >> beam.Filter(lambda kv, ok=passed: kv[0][0] in ok)
+        | f"{label}Key" >> beam.MapTuple(lambda key, n, s=stage: ((s, key[1]), n))
+        | f"{label}Sum" >> beam.CombinePerKey(sum)
+    )
+
+
 class _WriteStatsFn(beam.DoFn):
     def __init__(self, path: str) -> None:
         self._path = path
