@@ -1,8 +1,8 @@
 """Shuffle bytes per input byte of the corpus pipeline, per shuffle, before and after a change.
 
-What is counted: every GroupByKey of the corpus pipeline (the ones inside CoGroupByKey and
-Reshuffle included) gets a Map in front of it, added while the pipeline is built
-(a `beam.Pipeline` subclass whose `apply` wraps each GroupByKey), that adds
+What is counted: the input of every GroupByKey of the corpus pipeline (the ones inside
+CoGroupByKey and Reshuffle included) gets a measuring branch once the pipeline is built (a
+pipeline visitor finds them; a ParDo on the same PCollection, with no output), that adds
 `len(coder.encode(element))` to a Beam counter named after the GroupByKey's full label, with
 the coder Beam picks for that PCollection's element type (the same registry lookup the runner
 does). Side inputs are measured the same way on the PCollection they are made from (once,
@@ -29,13 +29,19 @@ Writes benchmarks/results/shuffle_bytes.json and shuffle_bytes.md.
 
 from __future__ import annotations
 
+import sys
+
+# Run as a script (from another tree's venv), this folder would come first on sys.path and
+# its tokenize.py would shadow the standard library's: keep only the repository root.
+_HERE = __file__.rsplit("/", 1)[0]
+sys.path[:] = [p for p in sys.path if p not in (_HERE, "")] if sys.path and sys.path[0] == _HERE else sys.path
+
 import argparse
 import glob
 import json
 import os
 import resource
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -56,8 +62,9 @@ NAMESPACE = "shuffle_bytes"
 # ---------------------------------------------------------------- the child: one measured run
 
 
-def _measuring_pipeline_class() -> type:
+def _measurer() -> Any:
     import apache_beam as beam
+    from apache_beam.pipeline import PipelineVisitor
     from apache_beam.metrics import Metrics
 
     class _Measure(beam.DoFn):
@@ -72,7 +79,7 @@ def _measuring_pipeline_class() -> type:
         def process(self, element: Any) -> Any:
             self._bytes.inc(len(self._coder.encode(element)))
             self._elements.inc()
-            yield element
+            return ()
 
     class _TextBytes(beam.DoFn):
         def setup(self) -> None:
@@ -82,45 +89,45 @@ def _measuring_pipeline_class() -> type:
         def process(self, doc: Any) -> Any:
             self._bytes.inc(len(doc.text.encode("utf-8", "surrogatepass")))
             self._docs.inc()
-            yield doc
+            return ()
 
-    class MeasuringPipeline(beam.Pipeline):
-        """A Pipeline that measures what enters every GroupByKey and side input."""
+    def add_measures(pipeline: beam.Pipeline) -> None:
+        """Find every GroupByKey (outside combiners), side input and ApplySteps input of the
+        built `pipeline`, then hang a measuring branch on each of those PCollections."""
+        taps: list[tuple[Any, str, str]] = []
 
-        _n = 0
+        class Finder(PipelineVisitor):
+            def enter_composite_transform(self, node: Any) -> None:
+                if type(node.transform).__name__ == "ApplySteps":
+                    taps.append((node.inputs[0], node.full_label, "text"))
+                self.visit_transform(node)
 
-        def _full(self, label: str) -> str:
-            parent = self._current_transform()
-            prefix = parent.full_label if parent is not None and parent.full_label else ""
-            return f"{prefix}/{label}" if prefix else label
+            def visit_transform(self, node: Any) -> None:
+                parent = node.parent
+                inside_combine = parent is not None and isinstance(parent.transform, beam.CombinePerKey)
+                if type(node.transform) is beam.GroupByKey and not inside_combine:
+                    taps.append((node.inputs[0], node.full_label, "gbk"))
+                for i, side in enumerate(getattr(node, "side_inputs", ()) or ()):
+                    taps.append((side.pvalue, f"{node.full_label}[{i}]", "side"))
 
-        def _tap(self, pcoll: Any, name: str, kind: str) -> Any:
-            MeasuringPipeline._n += 1
-            coder = beam.coders.registry.get_coder(pcoll.element_type)
-            measure = beam.ParDo(_Measure(f"{kind}:{name}", coder)).with_output_types(pcoll.element_type)
-            return super().apply(measure, pcoll, f"MeasureShuffle{MeasuringPipeline._n}")
+        pipeline.visit(Finder())
+        seen: set[tuple[int, str]] = set()
+        for i, (pcoll, name, kind) in enumerate(taps):
+            if (id(pcoll), kind) in seen:  # e.g. one side input read by a composite and its part
+                continue
+            seen.add((id(pcoll), kind))
+            if kind == "text":
+                fn: beam.DoFn = _TextBytes()
+            else:
+                fn = _Measure(f"{kind}:{name}", beam.coders.registry.get_coder(pcoll.element_type))
+            _ = pcoll | f"MeasureShuffle{i}" >> beam.ParDo(fn)
 
-        def apply(self, transform: Any, pvalueish: Any = None, label: str | None = None) -> Any:
-            parent = self._current_transform()
-            inside_combine = parent is not None and isinstance(parent.transform, beam.CombinePerKey)
-            name = self._full(label or transform.label)
-            if type(transform) is beam.GroupByKey and not inside_combine and isinstance(pvalueish, beam.PCollection):
-                pvalueish = self._tap(pvalueish, name, "gbk")
-            elif isinstance(transform, beam.ParDo) and getattr(transform, "side_inputs", None):
-                for i, side in enumerate(transform.side_inputs):
-                    if isinstance(side.pvalue, beam.PCollection):
-                        measured = self._tap(side.pvalue, f"{name}[{i}]", "side")
-                        del measured  # a branch: counted, consumed by nobody
-            elif type(transform).__name__ == "ApplySteps" and isinstance(pvalueish, beam.PCollection):
-                MeasuringPipeline._n += 1
-                pvalueish = super().apply(beam.ParDo(_TextBytes()), pvalueish, f"MeasureText{MeasuringPipeline._n}")
-            return super().apply(transform, pvalueish, label)
-
-    return MeasuringPipeline
+    return add_measures
 
 
 def measure(workflow: Path, out_dir: Path) -> dict[str, Any]:
     """Run the corpus stage of `workflow` into `out_dir` with every shuffle measured."""
+    import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from corpusmill.pipelines.corpus import build_corpus, source_paths
@@ -131,8 +138,9 @@ def measure(workflow: Path, out_dir: Path) -> dict[str, Any]:
     paths = source_paths(plan)
     for kind in (*outputs.KINDS, outputs.STATS_DIR):
         outputs.make_dirs(outputs.join(str(out_dir), kind))
-    pipeline = _measuring_pipeline_class()(options=PipelineOptions(["--runner=FnApiRunner"]))
+    pipeline = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
     build_corpus(pipeline, plan, paths, str(out_dir))
+    _measurer()(pipeline)
     cpu0 = time.process_time()
     wall0 = time.monotonic()
     result = pipeline.run()

@@ -24,7 +24,7 @@ from corpusmill.pipelines.transforms.apply_steps import ApplySteps
 from corpusmill.pipelines.transforms.ids import RepeatedIds, UniqueIds
 from corpusmill.pipelines.transforms.read import ReadSource, expand_paths
 from corpusmill.pipelines.transforms.stats import count_stage, stage_from_outcomes, write_stage_counts
-from corpusmill.pipelines.transforms.write import WriteShards
+from corpusmill.pipelines.transforms.write import WriteShards, shard_of
 from corpusmill.schemas.outputs import PROGRESS_DIR
 
 
@@ -44,6 +44,13 @@ def build_corpus(pipeline: beam.Pipeline, plan: RunPlan, source_paths: list[list
     ]
     counts = [count_stage(read["documents"], "read", f"CountRead{name}") for name, read in zip(names, reads)]
     repeated = tuple(r[key] for r in reads for key in ("documents", "rejected")) | "RepeatedIds" >> RepeatedIds()
+    # Rows per corpus shard, an upper bound known once reading is done (every document keeps
+    # the id it was read with), so the corpus writer's split needs no count of its own input.
+    shard_rows = (
+        [r["documents"] | f"CorpusShardOf{name}" >> beam.Map(lambda d, n=plan.output.shards: shard_of(d.id, n)) for name, r in zip(names, reads)]
+        | "AllCorpusShardKeys" >> beam.Flatten()
+        | "ReadRowsPerCorpusShard" >> beam.combiners.Count.PerElement()
+    )
 
     documents, rejected, failed = [], [], []
     for name, source, read in zip(names, plan.sources, reads):
@@ -56,20 +63,23 @@ def build_corpus(pipeline: beam.Pipeline, plan: RunPlan, source_paths: list[list
         rejected.extend([unique["rejected"], unique["duplicates"], stepped["rejected"]])
         failed.extend([read["failed"], stepped["failed"]])
 
-    docs = tuple(documents) | "AllSources" >> beam.Flatten()
-    counts.append(count_stage(docs, "steps", "CountSteps"))
+    # Each source's documents go straight from its steps into the corpus writer's grouping
+    # (a Flatten of all sources' documents would be one more copy of them in memory on a
+    # runner that materialises Flattens, as FnApiRunner does); only compact records meet.
+    counts.extend(count_stage(d, "steps", f"CountSteps{name}") for name, d in zip(names, documents))
     output = plan.output
     exact, minhash = plan.dedup.exact, plan.dedup.minhash
     if exact is None and minhash is None:
-        docs | "WriteCorpus" >> WriteShards(out_dir, "corpus", output.shards)
+        docs = tuple(documents) | "AllSources" >> beam.Flatten()
+        docs | "WriteCorpus" >> WriteShards(out_dir, "corpus", output.shards, shard_rows=shard_rows)
     else:
         from corpusmill.pipelines.transforms.dedup import MINHASH_STEP, DedupVerdicts, decide
 
         progress_dir = f"{out_dir}/{PROGRESS_DIR}"
-        verdicts = docs | "Dedup" >> DedupVerdicts(exact, minhash, progress_dir)
-        written = {"records": docs, "verdicts": verdicts} | "WriteCorpus" >> WriteShards(
+        verdicts = tuple(documents) | "Dedup" >> DedupVerdicts(exact, minhash, progress_dir)
+        written = {"records": tuple(documents), "verdicts": verdicts} | "WriteCorpus" >> WriteShards(
             out_dir, "corpus", output.shards, decide=decide,
-            progress_stage="minhash dedup: kept" if minhash is not None else None,
+            progress_stage="minhash dedup: kept" if minhash is not None else None, shard_rows=shard_rows,
         )
         rejected.append(written["rejected"])
         # Documents past each dedup stage: kept ones, and those a later stage removed.

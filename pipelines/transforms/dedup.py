@@ -246,18 +246,25 @@ class DedupVerdicts(beam.PTransform):
         self._minhash = minhash
         self._progress_dir = progress_dir
 
-    def expand(self, docs: beam.PCollection) -> beam.PCollection:
+    def expand(self, docs: beam.PCollection | tuple[beam.PCollection, ...]) -> beam.PCollection:
+        """`docs`: one PCollection, or several (e.g. one per source: only their compact records
+        are flattened together)."""
         exact, minhash = self._exact, self._minhash
         batch = minhash.batch_size if minhash is not None else 256
-        records = (
-            docs
-            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=batch)
-            | "CompactRecords" >> beam.ParDo(CompactRecordsFn(exact, minhash)).with_outputs(BANDS, PAYLOADS, main="main")
-        )
+        parts = [
+            pcoll
+            | f"Batch{i}" >> beam.BatchElements(min_batch_size=1, max_batch_size=batch)
+            | f"CompactRecords{i}" >> beam.ParDo(CompactRecordsFn(exact, minhash)).with_outputs(BANDS, PAYLOADS, main="main")
+            for i, pcoll in enumerate(docs if isinstance(docs, tuple) else (docs,))
+        ]
+        records = {
+            tag: parts[0][tag] if len(parts) == 1 else tuple(p[tag] for p in parts) | f"All{tag.capitalize()}" >> beam.Flatten()
+            for tag in ("main", BANDS, PAYLOADS)
+        }
         verdicts: list[beam.PCollection] = []
         if exact is not None:
             grouped = (
-                records.main
+                records["main"]
                 | "GroupByTextHash" >> beam.GroupByKey()
                 | "PickSurvivor" >> beam.FlatMap(_exact_group).with_outputs(VERDICTS, main="survivors")
             )
@@ -267,7 +274,7 @@ class DedupVerdicts(beam.PTransform):
                 nodes = survivors | "SurvivorBands" >> beam.FlatMap(_survivor_bands).with_outputs(BANDS, main="nodes")
                 nodes, bands = nodes.nodes, nodes[BANDS]
         else:
-            nodes, bands = records.main, records[BANDS]
+            nodes, bands = records["main"], records[BANDS]
         if minhash is not None:
             near = {"nodes": nodes, "bands": bands, "payloads": records[PAYLOADS]} | "MinHash" >> MinHashVerdicts(
                 minhash, self._progress_dir

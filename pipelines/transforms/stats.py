@@ -39,8 +39,9 @@ class _WriteStatsFn(beam.DoFn):
 
     def process(self, counts: list[tuple[tuple[str, str], int]]) -> Any:
         table: dict[str, dict[str, int]] = {}
-        for (stage, source), n in sorted(counts):
-            table.setdefault(stage, {})[source] = n
+        for (stage, source), n in sorted(counts):  # several PCollections may count one stage
+            row = table.setdefault(stage, {})
+            row[source] = row.get(source, 0) + n
         outputs.write_json(self._path, table, indent=1, sort_keys=True)
         yield self._path
 

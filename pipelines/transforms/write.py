@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import itertools
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -154,7 +155,7 @@ Decide = Callable[[Any, list[Any]], Any]
 
 
 class DecideAndWriteFn(WriteShardFn):
-    """((shard, group, groups), {"record": records, "verdict": (id, verdict)}) -> each record
+    """((shard, group, groups), {"record<i>": records, "verdict": (id, verdict)}) -> each record
     decided with its verdicts; kept ones written as WriteShardFn does (nothing when none is
     kept: finalize_shards writes the empty shard), Rejections to "rejected", counts of
     ((kept | rejection step), source) to "outcomes"."""
@@ -174,7 +175,8 @@ class DecideAndWriteFn(WriteShardFn):
             verdicts.setdefault(record_id, []).append(verdict)
         kept: list[Any] = []
         outcomes: Counter[tuple[str, str]] = Counter()
-        for record in grouped["record"]:
+        records = itertools.chain.from_iterable(v for k, v in sorted(grouped.items()) if k.startswith("record"))
+        for record in records:
             out = self._decide(record, verdicts.get(record_key(record), []))
             if isinstance(out, Rejection):
                 outcomes[(out.step, out.source)] += 1
@@ -205,7 +207,7 @@ class MergeRunsFn(WriteShardFn):
 
 def _key_by_group(item: tuple[int, Any], groups: dict[int, int]) -> tuple[tuple[int, int, int], Any]:
     shard, record = item
-    n = groups[shard]
+    n = groups.get(shard, 1)
     return (shard, group_of(record_key(record), n), n), record
 
 
@@ -219,7 +221,9 @@ def _key_verdict(item: tuple[str, Any], count: int, groups: dict[int, int]) -> t
 class WriteShards(beam.PTransform):
     """Write a PCollection of records of one kind (`corpus`, `rejected`, `failed`).
 
-    With `decide`, the input is {"records", "verdicts": (id, verdict)} and the output a dict:
+    With `decide`, the input is {"records", "verdicts": (id, verdict)} ("records" may be a
+    tuple of PCollections, each tagged into the grouping on its own, with no Flatten before
+    it, when `shard_rows` is given) and the output a dict:
     "written" (shard paths), "rejected" (Rejections), "outcomes" (((kept | step), source), n)
     (see the module docstring); `progress_stage` names the progress line of kept records."""
 
@@ -231,6 +235,7 @@ class WriteShards(beam.PTransform):
         max_group_rows: int = MAX_GROUP_ROWS,
         decide: Decide | None = None,
         progress_stage: str | None = None,
+        shard_rows: beam.PCollection | None = None,
     ) -> None:
         super().__init__()
         if kind not in SCHEMAS:
@@ -241,21 +246,26 @@ class WriteShards(beam.PTransform):
         self._max_group_rows = max_group_rows
         self._decide = decide
         self._progress_stage = progress_stage
+        self._shard_rows = shard_rows
 
     def expand(self, pcoll: beam.PCollection | dict[str, beam.PCollection]) -> Any:
         count, cap = self._count, self._max_group_rows
         records = pcoll["records"] if isinstance(pcoll, dict) else pcoll
-        keyed = records | "KeyByShard" >> beam.Map(lambda r: (shard_of(record_key(r), count), r))
-        groups = beam.pvalue.AsDict(
-            keyed
-            | "ShardKeys" >> beam.Keys()
-            | "ShardRows" >> beam.combiners.Count.PerElement()
-            | "GroupsPerShard" >> beam.MapTuple(lambda shard, rows: (shard, -(-rows // cap)))
-        )
-        by_group = keyed | "KeyByGroup" >> beam.Map(_key_by_group, groups)
+        if isinstance(records, tuple) and (self._decide is None or self._shard_rows is None):
+            records = records | "AllRecords" >> beam.Flatten()
+        parts = records if isinstance(records, tuple) else (records,)
+        keyed_parts = [
+            part | f"KeyByShard{i or ''}" >> beam.Map(lambda r: (shard_of(record_key(r), count), r)) for i, part in enumerate(parts)
+        ]
+        keyed = keyed_parts[0]
+        rows = self._shard_rows
+        if rows is None:
+            rows = keyed | "ShardKeys" >> beam.Keys() | "ShardRows" >> beam.combiners.Count.PerElement()
+        groups = beam.pvalue.AsDict(rows | "GroupsPerShard" >> beam.MapTuple(lambda shard, n: (shard, -(-n // cap))))
+        by_group = [part | f"KeyByGroup{i or ''}" >> beam.Map(_key_by_group, groups) for i, part in enumerate(keyed_parts)]
         if self._decide is None:
             runs = (
-                by_group
+                by_group[0]
                 | "GroupByShard" >> beam.GroupByKey()
                 | "Write" >> beam.ParDo(WriteShardFn(self._directory, self._kind, count))
             )
@@ -263,7 +273,7 @@ class WriteShards(beam.PTransform):
             assert isinstance(pcoll, dict), "WriteShards with decide takes {'records', 'verdicts'}"
             verdicts = pcoll["verdicts"] | "KeyVerdictByGroup" >> beam.Map(_key_verdict, count, groups)
             decided = (
-                {"record": by_group, "verdict": verdicts}
+                {**{f"record{i}": part for i, part in enumerate(by_group)}, "verdict": verdicts}
                 | "GroupByShard" >> beam.CoGroupByKey()
                 | "Write"
                 >> beam.ParDo(
