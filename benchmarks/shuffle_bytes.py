@@ -222,6 +222,15 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def memory_entry(scale_json: Path) -> dict[str, Any]:
+    """The largest run of a benchmarks/scale.py results file: memory, counts, the commit."""
+    scale = json.loads(scale_json.read_text())
+    n = max(scale["ours"], key=int)
+    run = scale["ours"][n]
+    keys = ("returncode", "wall_s", "cpu_s", "peak_rss_tree_mb", "peak_rss_single_mb", "max_processes", "kept", "stages")
+    return {"documents": int(n), "commit": scale.get("commit"), "date": scale.get("date"), **{k: run.get(k) for k in keys}}
+
+
 def render(res: dict[str, Any]) -> str:
     labels = [k for k in ("before", "after") if k in res["labels"]] + [k for k in res["labels"] if k not in ("before", "after")]
     lines = [
@@ -273,6 +282,32 @@ def render(res: dict[str, Any]) -> str:
                 cells.append(f"{s['bytes'] / 1e6:.2f} ({s['elements']:,})" if s else "")
             lines.append(f"| `{n}` | " + " | ".join(cells) + " |")
         lines.append("")
+    memory = res.get("memory", {})
+    if memory:
+        mlabels = [k for k in ("before", "after") if k in memory] + [k for k in memory if k not in ("before", "after")]
+        lines += [
+            "## Memory: benchmarks/scale.py's web-preset run",
+            "",
+            "Default runner (FnApiRunner, one worker process per core), polled RSS (benchmarks/scale.py). "
+            "KB per document = largest process / documents read.",
+            "",
+            "| | " + " | ".join(mlabels) + " |",
+            "|---|" + "---:|" * len(mlabels),
+        ]
+        mrows = [
+            ("commit", lambda m: str(m.get("commit"))[:12]),
+            ("documents read", lambda m: f"{m['documents']:,}"),
+            ("largest process MB", lambda m: f"{m['peak_rss_single_mb']:.0f}"),
+            ("KB per document (largest process)", lambda m: f"{m['peak_rss_single_mb'] * 1024 / m['documents']:.1f}"),
+            ("process tree MB", lambda m: f"{m['peak_rss_tree_mb']:.0f}"),
+            ("KB per document (tree)", lambda m: f"{m['peak_rss_tree_mb'] * 1024 / m['documents']:.1f}"),
+            ("CPU s / wall s", lambda m: f"{m['cpu_s']:.0f} / {m['wall_s']:.0f}"),
+            ("exit code (1: accounting did not balance)", lambda m: str(m.get("returncode"))),
+            ("stages", lambda m: ", ".join(f"{k} {sum(v.values()):,}" for k, v in sorted((m.get("stages") or {}).items()))),
+        ]
+        for name, fn in mrows:
+            lines.append(f"| {name} | " + " | ".join(fn(memory[k]) for k in mlabels) + " |")
+        lines.append("")
     for note in res.get("notes", []):
         lines.append(f"- {note}")
     return "\n".join(lines) + "\n"
@@ -285,6 +320,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale-dir", type=Path, default=DEFAULT_SCALE, help="benchmarks/scale.py's --work-dir")
     ap.add_argument("--corpora", nargs="+", default=["sample", "scale"])
     ap.add_argument("--note", action="append", default=[])
+    ap.add_argument(
+        "--scale-json", action="append", default=[], metavar="LABEL=PATH[,STAGES]",
+        help="add the largest run of a benchmarks/scale.py results file (e.g. its 160k web-preset run) as the memory "
+        "figures of LABEL, then rewrite the .md (no pipeline run)",
+    )
     ap.add_argument("--child", nargs=2, metavar=("WORKFLOW", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -292,6 +332,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     path = RESULTS / "shuffle_bytes.json"
     res = json.loads(path.read_text()) if path.exists() else {"benchmark": "shuffle_bytes", "labels": {}, "notes": []}
+    if args.scale_json:
+        for item in args.scale_json:
+            label, paths = item.split("=", 1)
+            scale_path, _, stages_path = paths.partition(",")
+            entry = memory_entry(Path(scale_path))
+            if stages_path:  # the run's own _stats/stages.json (scale.json has none for a failed run)
+                entry["stages"] = json.loads(Path(stages_path).read_text())
+            res.setdefault("memory", {})[label] = entry
+        res["notes"] = list(dict.fromkeys(res.get("notes", []) + args.note))
+        write_json(path, res)
+        write_markdown(RESULTS / "shuffle_bytes.md", render(res))
+        return 0
     entry: dict[str, Any] = {"code_commit": code_commit(), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "runs": {}}
     with tempfile.TemporaryDirectory(prefix="shuffle-bytes-") as tmp:
         work = Path(tmp)
