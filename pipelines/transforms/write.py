@@ -37,10 +37,9 @@ from typing import Any
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
-
-from corpusmill.schemas import outputs
 from apache_beam.pvalue import TaggedOutput
 
+from corpusmill.schemas import outputs
 from corpusmill.schemas.document import SCHEMAS, Document, Failure, Rejection, to_row
 
 # Rows of one shard grouped under one key at most (~400 MB of 4 KB documents).
@@ -168,6 +167,8 @@ class DecideAndWriteFn(WriteShardFn):
     def setup(self) -> None:
         self._worker = uuid.uuid4().hex[:8]
 
+    # The parent's element holds the records; this one the CoGroupByKey's dict of records and
+    # verdicts: same writing (_write), another input type, so mypy sees an incompatible override.
     def process(self, element: tuple[tuple[int, int, int], dict[str, Iterable[Any]]]) -> Iterator[Any]:  # type: ignore[override]
         (index, group, groups), grouped = element
         verdicts: dict[str, list[Any]] = {}
