@@ -23,8 +23,10 @@ setup: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VENV)/bin/corpusmill run workflows/sample.yaml --output $(OUT)
 
+# Two test processes (pytest-xdist), each taking whole test files, so a file's module fixtures
+# (one sample run, one engine job server, ...) are built once per file.
 test: $(VENV)/.installed browser engines hf
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # The report's browser test uses Debian's Chromium. Installed here when running as root on a
 # Debian-like system (CI); otherwise that one test skips and says why.

@@ -70,7 +70,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))
 BENCH_PY = Path(os.environ.get("CORPUSMILL_BENCH_PYTHON", ROOT / ".venv-bench" / "bin" / "python"))
 CORPUSMILL = Path(sys.executable).parent / "corpusmill"
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = Path(os.environ.get("CORPUSMILL_SCALE_RESULTS", ROOT / "benchmarks" / "results"))  # elsewhere: a one-off run
 DEFAULT_WORK = Path(os.environ.get("CORPUSMILL_BENCH_DIR", Path(tempfile.gettempdir()) / "corpusmill-bench-scale"))
 
 POOL_VERSION = 1

@@ -7,7 +7,8 @@ pipeline arguments to run with:
 * `flink` / `spark` on one machine (no cluster named in `beam_args`): it starts
     - Beam's job server JVM for the engine from the jar that `make engines` fetched with Maven
       at set-up time (`.engines/`; never a download at run time), with Java 17 `--add-opens`
-      flags, a modest heap and every temporary file under `work_dir`:
+      flags, a 3 GB heap (it exits on OutOfMemoryError rather than hang; a GC log is kept next to
+      its log) and every temporary file under `work_dir`:
         Flink: `[local]` master, a generated Flink config (`io.tmp.dirs`, managed memory,
         slots = workers), pipelines in `BATCH_FORCED` mode (blocking shuffles spill to disk;
         the default pipelined exchange can deadlock on diamond-shaped graphs);
@@ -58,7 +59,12 @@ ENGINES = ("local", "flink", "spark")
 FLINK_VERSION = "1.19"  # Beam's Flink runner for Flink 1.19; runs on Java 17
 # `.engines/` at the repository root (Makefile `engines` target); CORPUSMILL_ENGINES_DIR overrides.
 ENGINES_DIR = Path(os.environ.get("CORPUSMILL_ENGINES_DIR", Path(__file__).resolve().parent.parent / ".engines"))
-JOB_SERVER_HEAP = os.environ.get("CORPUSMILL_JOB_SERVER_HEAP", "1536m")
+# The job server runs the engine in-process. 1536m ran out of heap on Flink at 300k ~4 KB documents
+# (exact + MinHash dedup, 2 slots; benchmarks/results/engine_scale.md), and the JVM then hung
+# instead of failing: hence a larger heap, and -XX:+ExitOnOutOfMemoryError below.
+JOB_SERVER_HEAP = os.environ.get("CORPUSMILL_JOB_SERVER_HEAP", "3g")
+# Flink's network memory (blocking-shuffle buffers); the MiniCluster's local default is 64m.
+FLINK_NETWORK_MEMORY = "128m"
 START_TIMEOUT_S = 120.0
 SESSION_ENV = "CORPUSMILL_ENGINE_SESSION"  # set to the session's work dir in every process it starts
 ENVIRONMENT_CACHE_MS = 10 * 60 * 1000
@@ -290,22 +296,37 @@ def _tail(path: str, lines: int = 15) -> str:
         return ""
 
 
-def flink_conf(conf_dir: str, tmp_dir: str, workers: int, managed_memory: str = "256m") -> str:
-    """Write a Flink config for the job server's embedded MiniCluster; return its directory."""
-    os.makedirs(conf_dir, exist_ok=True)
-    lines = {
+def flink_conf_values(tmp_dir: str, workers: int, managed_memory: str = "256m") -> dict[str, str]:
+    """The Flink configuration of the job server's embedded MiniCluster."""
+    return {
         "io.tmp.dirs": tmp_dir,  # spilled sort/shuffle files
         "taskmanager.memory.managed.size": managed_memory,  # sorts beyond it spill to io.tmp.dirs
+        "taskmanager.memory.network.min": FLINK_NETWORK_MEMORY,
+        "taskmanager.memory.network.max": FLINK_NETWORK_MEMORY,
         "taskmanager.numberOfTaskSlots": str(workers),
         "parallelism.default": str(workers),
     }
+
+
+def flink_conf(conf_dir: str, tmp_dir: str, workers: int, managed_memory: str = "256m") -> str:
+    """Write a Flink config for the job server's embedded MiniCluster; return its directory."""
+    os.makedirs(conf_dir, exist_ok=True)
+    lines = flink_conf_values(tmp_dir, workers, managed_memory)
     with open(os.path.join(conf_dir, "flink-conf.yaml"), "w", encoding="utf-8") as f:
         f.writelines(f"{k}: {v}\n" for k, v in lines.items())
     return conf_dir
 
 
 def job_server_command(engine: str, jar: Path, job_port: int, work: str, workers: int) -> list[str]:
-    java = [shutil.which("java") or "java", f"-Xmx{JOB_SERVER_HEAP}", f"-Djava.io.tmpdir={work}/java-tmp", *JAVA17_FLAGS]
+    java = [
+        shutil.which("java") or "java",
+        f"-Xmx{JOB_SERVER_HEAP}",
+        "-XX:+ExitOnOutOfMemoryError",  # a JVM out of heap otherwise hangs the job (grpc threads die)
+        # garbage-collection log next to the job server's log (kept after the run)
+        f"-Xlog:gc:file={os.path.dirname(work)}/{engine}-gc.log:time,uptime",
+        f"-Djava.io.tmpdir={work}/java-tmp",
+        *JAVA17_FLAGS,
+    ]
     os.makedirs(f"{work}/java-tmp", exist_ok=True)
     common = [
         f"--job-port={job_port}",

@@ -29,8 +29,9 @@ Extraction (`extract_main_text`), one option `extractor`:
   * `routed` (default): `resiliparse_clean`, and on the pages where it kept fewer than
     ROUTE_BELOW_CHARS characters (it missed or cut the article, or the page is short: where
     it is least reliable) and that are at most MAX_ROUTED_HTML_CHARS long, also
-    `trafilatura_fast`, whose text is taken unless it is much shorter (PREFER_FAST_SHARE).
-    ROUTE_BELOW_CHARS is chosen by cross-validation under a speed floor (3x
+    `trafilatura_fast`, whose text is taken unless it is much shorter (PREFER_FAST_SHARE),
+    with the sentence-like paragraphs of resiliparse_clean's that it dropped added back in
+    place (`merge_body_lines`). ROUTE_BELOW_CHARS is chosen by cross-validation under a speed floor (3x
     trafilatura.extract) in benchmarks/extraction.py.
 The measured speed and quality of each is in benchmarks/results/extraction.md; the default
 comes from there. Output: one block (heading, paragraph, list item) per line.
@@ -405,18 +406,20 @@ def _body_container(tree: HTMLTree) -> tuple[str, str] | None:
 
     if tree.body is None:
         return None
-    body_chars = len(tree.body.text or "")  # resiliparse types node text as str | None
+    body_chars = -1
     for selector in BODY_CONTAINERS:
         found = tree.body.query_selector_all(selector)
         if not len(found) or len(found) > MAX_CONTAINER_CANDIDATES:
             continue  # none, or a list of teasers rather than one article
-        largest = max(found, key=lambda e: len(e.text or ""))
-        if len(largest.text or "") < MIN_CONTAINER_SHARE * body_chars:
+        if body_chars < 0:
+            body_chars = len(tree.body.text or "")  # resiliparse types node text as str | None
+        chars, largest = max(((len(e.text or ""), e) for e in found), key=lambda pair: pair[0])
+        if chars < MIN_CONTAINER_SHARE * body_chars:
             continue
-        html = largest.html
-        text = extract_plain_text(HTMLTree.parse(html), main_content=True, alt_texts=False, comments=False)
+        container_html = largest.html
+        text = extract_plain_text(HTMLTree.parse(container_html), main_content=True, alt_texts=False, comments=False)
         if len(text) >= MIN_CONTAINER_CHARS:
-            return text, html
+            return text, container_html
     return None
 
 
@@ -472,9 +475,15 @@ def extract_hybrid(html: str) -> tuple[str, str | None]:
 
 
 # Elements that never hold main text, removed from the lxml tree before trafilatura's stages
-# run (they would remove them too, but only after several XPath passes over them). JSON-LD
-# scripts are kept: trafilatura reads them (forum detection, baseline rescue).
+# run (they would remove them too, but only after several XPath passes over them). The
+# baseline rescue reads JSON-LD scripts from the HTML string, not from this tree.
 _NEVER_TEXT = ("style", "noscript", "svg", "iframe", "template", "link", "meta", "select", "button", "input", "textarea")
+# ... and the elements trafilatura's `tree_cleaning` deletes with their content anyway
+# (MANUALLY_CLEANED: <script>, <aside>, <nav>, <footer>, <head>, media, ...), removed before its XPath
+# passes so that those run over a smaller tree (about 5 % of this extractor's time; the same
+# text on all 346 public pages). Not <form> (trafilatura keeps a form that holds most of the
+# page's text) nor <figure> (a figure holding a table is kept as a <div>).
+_KEPT_FOR_LATER = ("form", "figure")
 
 
 # Heading permalinks ("About these documents¶" in Sphinx, "#" or "§" anchors elsewhere): not
@@ -502,11 +511,19 @@ def _xpath(expression: str) -> Any:  # a compiled lxml XPath (lxml is untyped he
     return _XPATHS[expression]
 
 
+# A necessary condition in the raw HTML for the XPath above (its contains() tests are
+# case-sensitive substrings): most pages have none of them, and four substring scans cost
+# about a fifth of the XPath.
+_APPENDED_HINTS = ("mvp-post-add-", "infinite-scroll", "infinitescroll", "elementor-share-buttons")
+
+
 def _PERMALINKS(tree: Any) -> list[Any]:  # the permalink <a> elements of an lxml tree
     return list(_xpath(_PERMALINK_XPATH)(tree))
 
 
-def _APPENDED_ARTICLES(tree: Any) -> list[Any]:  # infinite-scroll follow-ups, share buttons (outermost first)
+def _APPENDED_ARTICLES(tree: Any, html: str) -> list[Any]:  # infinite-scroll follow-ups, share buttons (outermost first)
+    if not any(hint in html for hint in _APPENDED_HINTS):
+        return []
     found = list(_xpath(_APPENDED_XPATH)(tree))
     ids = {id(e) for e in found}
     return [e for e in found if not any(id(a) in ids for a in e.iterancestors())]
@@ -522,6 +539,7 @@ def _trafilatura_core(html: str) -> str:
     from trafilatura.baseline import baseline
     from trafilatura.htmlprocessing import convert_tags, prune_unwanted_nodes, tree_cleaning
     from trafilatura.main_extractor import extract_content
+    from trafilatura.settings import MANUALLY_CLEANED
     from trafilatura.utils import load_html
     from trafilatura.xml import xmltotxt
     from trafilatura.xpaths import REMOVE_COMMENTS_AND_LISTS_XPATH
@@ -529,13 +547,11 @@ def _trafilatura_core(html: str) -> str:
     tree = load_html(html)
     if tree is None:
         return ""
-    scripts = [e for e in tree.iter("script") if (e.get("type") or "").lower() != "application/ld+json"]
-    for element in scripts:
-        element.drop_tree()
-    etree.strip_elements(tree, etree.Comment, *_NEVER_TEXT, with_tail=False)
+    early = tuple(tag for tag in MANUALLY_CLEANED if tag not in _KEPT_FOR_LATER)
+    etree.strip_elements(tree, etree.Comment, *_NEVER_TEXT, *early, with_tail=False)
     for element in _PERMALINKS(tree):
         element.drop_tree()
-    for element in _APPENDED_ARTICLES(tree):
+    for element in _APPENDED_ARTICLES(tree, html):
         element.drop_tree()
     tree = prune_unwanted_nodes(tree, REMOVE_COMMENTS_AND_LISTS_XPATH)
     options = _trafilatura_options()
@@ -575,12 +591,15 @@ def extract_trafilatura_fast(html: str) -> tuple[str, str | None]:
 # ROUTE_BELOW_CHARS characters. Chosen by 5-fold cross-validation on the extraction benchmark
 # (benchmarks/extraction.py: the threshold with the best F1 on the training folds among those
 # keeping the whole extractor at >= 3x trafilatura.extract's pages per CPU-second; held-out F1
-# 0.910 +- 0.013 over 15 folds); 45 % of those pages are routed. Pages above it are mostly long
-# articles, where resiliparse_clean and trafilatura's main extractor score alike (F1 0.895 and
-# 0.896 on the 188 such public pages); below it trafilatura's is far better (0.928 vs 0.874).
-# A single threshold on one signal: in exploratory cross-validation, rules on more signals
-# (share of sentence-like lines, share of the page's text kept, an article container found)
-# did not score better on held-out folds.
+# in benchmarks/results/extraction.md); 45 % of those pages are routed. Pages above it are
+# mostly long articles, where resiliparse_clean and trafilatura's main extractor score alike
+# (F1 0.895 and 0.896 on the 188 such public pages); below it trafilatura's is far better
+# (0.928 vs 0.874). A single threshold on one signal: in exploratory cross-validation, rules on
+# more signals (share of sentence-like lines, characters in sentence-like lines, share of the
+# page's text kept, an article container found, the page's HTML size) did not score better
+# on held-out folds. With trafilatura's text merged with resiliparse_clean's (`routed_choice`)
+# the folds chose 3000 or 3500; 3500 left the whole reader at only 3.1x trafilatura.extract in
+# one run (3000: 3.4x), too close to the floor for run-to-run noise.
 ROUTE_BELOW_CHARS = 3000
 # ... and then keeps trafilatura's text unless it is under this share of resiliparse_clean's
 # (trafilatura dropped most of a text resiliparse found: on these pages usually a list or
@@ -594,17 +613,53 @@ PREFER_FAST_SHARE = 0.5
 MAX_ROUTED_HTML_CHARS = 2_000_000
 
 
+def merge_body_lines(slow: str, fast: str) -> str:
+    """`slow` (trafilatura's text) plus the body lines (`_is_body_line`: sentence-like lines of
+    MIN_BODY_LINE_CHARS or more) of `fast` (resiliparse_clean's) that `slow` lacks (compared
+    with whitespace collapsed, as substrings: nothing is repeated), each placed after the
+    last line of `fast` before it that `slow` has, so the document order is kept.
+
+    trafilatura drops whole paragraphs that its link-density and class-name rules mistake
+    for boilerplate (a paragraph of a few linked words, a text block in a "related"-named
+    <div>); resiliparse keeps them. Short lines are not added: those are where
+    resiliparse_clean's boilerplate is (captions, bylines, teasers)."""
+    slow_lines = slow.split("\n")
+    slow_text = _SPACES.sub(" ", slow)
+    where = {_SPACES.sub(" ", line).strip(): i for i, line in enumerate(slow_lines)}
+    added: dict[int, list[str]] = {}
+    anchor = -1  # index of the slow line after which missing lines go (-1: before the first)
+    for line in fast.split("\n"):
+        key = _SPACES.sub(" ", line).strip()
+        if key in where:
+            anchor = where[key]
+        elif _is_body_line(key) and key not in slow_text:
+            added.setdefault(anchor, []).append(line)
+    if not added:
+        return slow
+    out = added.get(-1, [])
+    for i, line in enumerate(slow_lines):
+        out.append(line)
+        out += added.get(i, [])
+    return "\n".join(out)
+
+
+def routed_choice(fast: str, slow: str) -> str:
+    """The text `routed` keeps of a page where both extractors ran: `slow` with `fast`'s
+    missing body lines (`merge_body_lines`), unless `slow` is under PREFER_FAST_SHARE of
+    `fast`'s length (then trafilatura missed the text and `fast` is kept)."""
+    if len(slow) >= PREFER_FAST_SHARE * len(fast):
+        return merge_body_lines(slow, fast)
+    return fast
+
+
 def extract_routed(html: str) -> tuple[str, str | None]:
     """(main text, title): `resiliparse_clean`; on a page where it kept fewer than
-    ROUTE_BELOW_CHARS characters (and of at most MAX_ROUTED_HTML_CHARS), `trafilatura_fast`'s
-    text unless that is under PREFER_FAST_SHARE of resiliparse_clean's."""
+    ROUTE_BELOW_CHARS characters (and of at most MAX_ROUTED_HTML_CHARS), also
+    `trafilatura_fast`, combined by `routed_choice`."""
     text, title = extract_resiliparse_clean(html)  # also the depth check
     if len(text) >= ROUTE_BELOW_CHARS or len(html) > MAX_ROUTED_HTML_CHARS:
         return text, title
-    slow = _trafilatura_core(html)
-    if len(slow) >= PREFER_FAST_SHARE * len(text):
-        return slow, title
-    return text, title
+    return routed_choice(text, _trafilatura_core(html)), title
 
 
 EXTRACTORS: dict[str, Callable[[str], tuple[str, str | None]]] = {

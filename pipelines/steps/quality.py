@@ -46,11 +46,13 @@ from corpusmill.pipelines.steps.registry import step
 from corpusmill.pipelines.steps.text import (
     SCRIPT_TERMINAL_MARKS,
     TERMINAL_PUNCTUATION,
+    UNSPACED_SCRIPTS,
     count_sentences,
     count_words,
     detect_script,
     ends_with_marks,
     ends_with_terminal_punctuation,
+    non_ascii,
     nonempty_lines,
     stop_word_count,
     words,
@@ -113,10 +115,25 @@ def alpha_word_counts(ws: tuple[str, ...]) -> tuple[int, int]:
     """(words containing a letter, words containing a letter or digit). Tokens of punctuation
     only (a spaced dash, French " : " and « », a "|" separator) are typography, not words."""
     # Most words are letters only (str.isalpha, a C-level pass); the regexes see the rest.
-    letter, alnum = _LETTER.search, _LETTER_OR_DIGIT.search
-    no_letter = [w for w in ws if not w.isalpha() and not letter(w)]
+    no_letter = list(itertools.filterfalse(_LETTER.search, itertools.filterfalse(str.isalpha, ws)))
     alpha = len(ws) - len(no_letter)
-    return alpha, alpha + sum(1 for w in no_letter if alnum(w))
+    return alpha, alpha + sum(1 for _ in filter(_LETTER_OR_DIGIT.search, no_letter))
+
+
+# The ASCII characters `_SYMBOL_RUN` matches, as bytes to delete: the ASCII symbols of a text
+# are counted in one C-level pass over its UTF-8 bytes (the bytes of other characters are
+# >= 0x80), the regex sees only the non-ASCII characters (`non_ascii`).
+_ASCII_SYMBOLS = bytes(b for b in range(128) if _SYMBOL_RUN.fullmatch(chr(b)))
+
+
+def symbol_chars(text: str) -> int:
+    """Number of punctuation and symbol characters of `text` (those of `_SYMBOL_RUN`: not a
+    word character, whitespace or combining mark)."""
+    raw = text.encode("utf-8", "surrogatepass")
+    n = len(raw) - len(raw.translate(None, _ASCII_SYMBOLS))
+    if not text.isascii():
+        n += sum(map(len, _SYMBOL_RUN.findall(non_ascii(raw))))
+    return n
 
 
 @step("gopher_quality")
@@ -197,7 +214,7 @@ class GopherQuality:
             return Drop("too_few_words", f"words={n}<{t['min_words']}")
         if n > t["max_words"]:
             return Drop("too_many_words", f"words={n}>{t['max_words']}")
-        word_chars = sum(map(len, ws)) - sum(map(len, _SYMBOL_RUN.findall(text)))
+        word_chars = sum(map(len, ws)) - symbol_chars(text)
         mean = word_chars / max(1, n)
         if not t["min_mean_word_length"] <= mean <= t["max_mean_word_length"]:
             lo, hi = t["min_mean_word_length"], t["max_mean_word_length"]
@@ -244,7 +261,6 @@ class GopherQuality:
 # Gopher repetition
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-_LINE_BREAK = re.compile(r"\n+")
 
 
 def duplicate_stats(items: list[str]) -> tuple[int, int]:
@@ -256,10 +272,10 @@ def duplicate_stats(items: list[str]) -> tuple[int, int]:
 
 
 def _first_positions(items: list[Any] | tuple[Any, ...]) -> list[int]:
-    """For each item, the first position where an equal item occurs (C-level loops: a dict
-    built from the end, so the earliest position of each item is the one that stays)."""
-    first = dict(zip(reversed(items), range(len(items) - 1, -1, -1)))
-    return list(map(first.__getitem__, items))
+    """For each item, the first position where an equal item occurs (one C-level pass:
+    `dict.setdefault` keeps the position an item was first stored at)."""
+    first: dict[Any, int] = {}
+    return list(map(first.setdefault, items, itertools.count()))
 
 
 class NgramIds:
@@ -283,7 +299,7 @@ class NgramIds:
 
     def _set_level(self, n: int, positions: list[int], ids: list[Any]) -> None:
         counts = Counter(ids)
-        repeated = list(map(operator.lt, itertools.repeat(1), map(counts.__getitem__, ids)))
+        repeated = list(map((1).__lt__, map(counts.__getitem__, ids)))
         self._levels[n] = (list(itertools.compress(positions, repeated)), list(itertools.compress(ids, repeated)), counts)
 
     def level(self, n: int) -> tuple[list[int], list[Any], Counter[Any]]:
@@ -299,9 +315,9 @@ class NgramIds:
             keep = bisect.bisect_left(positions, self.n_words - top)  # an (n + 1)-gram fits
             positions, ids = positions[:keep], ids[:keep]
             nexts = map(self.words.__getitem__, map(operator.add, positions, itertools.repeat(top)))
-            keys = list(zip(ids, nexts))
-            first_at: dict[tuple[Any, str], int] = dict(zip(reversed(keys), reversed(positions)))
-            self._set_level(top + 1, positions, list(map(first_at.__getitem__, keys)))
+            # positions ascend: setdefault keeps the first position of each key
+            first_at: dict[tuple[Any, str], int] = {}
+            self._set_level(top + 1, positions, list(map(first_at.setdefault, zip(ids, nexts), positions)))
             top += 1
         return self._levels[n]
 
@@ -343,11 +359,28 @@ def duplicate_ngram_fraction(
     `ngram_ids`: the `NgramIds` of `ws`, shared between calls for several n."""
     if len(ws) < n or total == 0:
         return 0.0
-    positions, ids, _ = (ngram_ids or NgramIds(ws)).level(n)
+    if ngram_ids is None:
+        # One n-gram's ids by themselves: the first position of each n-gram (setdefault keeps
+        # it), repeats where that is not the position.
+        first: dict[tuple[str, ...], int] = {}
+        ids = map(first.setdefault, zip(*(ws[k:] for k in range(n))), itertools.count())
+        repeats = itertools.compress(itertools.count(), map(operator.ne, ids, itertools.count()))
+        return _covered_chars(repeats, n, len(ws), lengths) / total
+    positions, ids_n, _ = ngram_ids.level(n)
     if not positions:
         return 0.0
-    repeats = itertools.compress(positions, map(operator.ne, ids, positions))
+    repeats = itertools.compress(positions, map(operator.ne, ids_n, positions))
     return _covered_chars(repeats, n, len(ws), lengths) / total
+
+
+def top_ngram_bounds(ws: tuple[str, ...]) -> list[int]:
+    """Upper bounds of the characters the most frequent n-gram covers, for n = 1, 2, ...:
+    item n - 1 is the sum of the n largest `count * len(word)` over the words occurring
+    twice or more (the last item holds for every larger n; empty when no word repeats, and
+    then no n-gram does). The covered words of a repeated n-gram are its at most n distinct
+    words, each position counted once, so they hold at most that many characters."""
+    weights = sorted((c * len(w) for w, c in Counter(ws).items() if c > 1), reverse=True)
+    return list(itertools.accumulate(weights))
 
 
 DEFAULT_TOP_NGRAM_MAX: dict[int, float] = {2: 0.20, 3: 0.18, 4: 0.16}
@@ -428,7 +461,8 @@ class GopherRepetition:
         values: dict[str, float] = {}
         n_chars = max(1, len(text))
 
-        lines = [line for line in _LINE_BREAK.split(text) if line.strip()]
+        # the pieces between runs of newlines (str.split leaves empty pieces between them)
+        lines = [line for line in text.split("\n") if line.strip()]
         if lines:
             dup, dup_chars = duplicate_stats(lines)
             frac = dup / len(lines)
@@ -456,22 +490,50 @@ class GopherRepetition:
         ws = words(text, script)
         lengths = list(map(len, ws))
         total = sum(lengths)
-        ngram_ids = NgramIds(ws)
+        # Without signals only "over the limit or not" matters: a top n-gram whose bound
+        # (`top_ngram_bounds`) is within the limit is not measured, and the duplicate n-grams
+        # are found directly (`duplicate_ngram_fraction` without `NgramIds`) unless the
+        # refinement is built already.
+        ngram_ids = NgramIds(ws) if self.record_signals else None
+        bounds = None if self.record_signals else top_ngram_bounds(ws)
         for n, limit in t["max_top_ngram"].items():
+            if bounds is not None and (bounds[min(n, len(bounds)) - 1] if bounds else 0) / max(1, total) <= limit:
+                continue
+            if ngram_ids is None:
+                ngram_ids = NgramIds(ws)
             frac = top_ngram_fraction(ws, lengths, total, n, ngram_ids)
             if frac > limit:
                 return Drop("top_ngram", f"n={n} top_ngram_chars={frac:.3f}>{limit}")
             values[f"gopher_top_{n}gram"] = frac
-        for n, limit in t["max_duplicate_ngram"].items():
+        # The characters covered by repeats of (n + 1)-grams are a subset of those covered by
+        # repeats of n-grams (a repeated (n + 1)-gram at i is a repeated n-gram at i and at
+        # i + 1), so the fraction never grows with n: once it is within the limit of every
+        # larger n, no larger n can drop the document (with signals, every n is measured).
+        for n, limit, later in _with_later_min(t["max_duplicate_ngram"]):
             frac = duplicate_ngram_fraction(ws, lengths, total, n, ngram_ids)
             if frac > limit:
                 return Drop("duplicate_ngrams", f"n={n} duplicate_ngram_chars={frac:.3f}>{limit}")
             values[f"gopher_duplicate_{n}gram"] = frac
             if frac == 0.0:  # no repeated n-gram: no repeated longer n-gram either
                 break
+            if frac <= later and not self.record_signals:
+                break
         if self.record_signals:
             return _with_signals(doc, values)
         return doc
+
+
+def _with_later_min(limits: dict[int, float]) -> list[tuple[int, float, float]]:
+    """(n, limit, the least limit of the larger n, inf for the last) for sorted `limits`."""
+    key = tuple(limits.items())
+    found = _LATER_MIN.get(key)
+    if found is None:
+        found = [(n, v, min((w for _, w in key[i + 1 :]), default=float("inf"))) for i, (n, v) in enumerate(key)]
+        _LATER_MIN[key] = found
+    return found
+
+
+_LATER_MIN: dict[tuple[tuple[int, float], ...], list[tuple[int, float, float]]] = {}
 
 
 def _ngram_limits(given: dict[Any, float] | None, default: dict[int, float]) -> dict[int, float]:
@@ -493,6 +555,16 @@ POLICY_SUBSTRINGS: tuple[str, ...] = (
     "use of cookies",
     "use cookies",
 )
+# Each phrase contains one of these (a C-level substring test before the per-phrase tests).
+_POLICY_HINTS: tuple[str, ...] = ("terms of use", "privacy policy", "cookie")
+_HINT_0, _HINT_1, _HINT_2 = _POLICY_HINTS
+
+
+def _has_policy_phrase(lower: str) -> bool:
+    """Whether the lower-cased line contains one of `POLICY_SUBSTRINGS`."""
+    return (_HINT_0 in lower or _HINT_1 in lower or _HINT_2 in lower) and any(p in lower for p in POLICY_SUBSTRINGS)
+
+
 # TFDS c4_utils citation pattern (Wikipedia-style "[1]", "[edit]", "[citation needed]").
 _CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]", re.IGNORECASE)
 # C4 keeps lines ending in ".", "?", "!" or '"' (TFDS _END_MARKS); here the multilingual
@@ -563,28 +635,35 @@ class C4Quality:
         kept: list[str] = []
         gap = False
         n_lines = 0
+        # the parameters as locals: this loop runs once per line
+        remove_citations, require_end = t["remove_citations"], t["require_terminal_punctuation"]
+        min_words, max_word_length = t["min_words_per_line"], t["max_word_length"]
+        lorem, javascript, curly, policy = (
+            t["drop_lorem_ipsum"], t["drop_javascript_lines"], t["drop_curly_bracket"], t["drop_policy_lines"]
+        )
+        spaced = script not in UNSPACED_SCRIPTS and script != "Ethi"  # count_words is str.split
         for raw in doc.text.split("\n"):
             line = raw.strip()
             if not line:
                 gap = True
                 continue
             n_lines += 1
-            if t["remove_citations"] and "[" in line:
+            if remove_citations and "[" in line:
                 line = _CITATION.sub("", line).strip()
-            if t["require_terminal_punctuation"] and (not _c4_line_end(line, script) or line.endswith(ELLIPSES)):
+            if require_end and (not _c4_line_end(line, script) or line.endswith(ELLIPSES)):
                 continue
-            if count_words(line, script) < t["min_words_per_line"]:
+            if (len(line.split()) if spaced else count_words(line, script)) < min_words:
                 continue
-            if len(line) > t["max_word_length"] and max(map(len, line.split())) > t["max_word_length"]:
+            if len(line) > max_word_length and max(map(len, line.split())) > max_word_length:
                 continue
             lower = line.lower()
-            if t["drop_lorem_ipsum"] and "lorem ipsum" in lower:
+            if lorem and "lorem ipsum" in lower:
                 return Drop("lorem_ipsum", f"line={line[:80]!r}")
-            if t["drop_javascript_lines"] and "javascript" in lower:
+            if javascript and "javascript" in lower:
                 continue
-            if t["drop_curly_bracket"] and "{" in line:
+            if curly and "{" in line:
                 return Drop("curly_bracket", f"line={line[:80]!r}")
-            if t["drop_policy_lines"] and any(p in lower for p in POLICY_SUBSTRINGS):
+            if policy and _has_policy_phrase(lower):
                 continue
             if kept and gap:
                 kept.append("")
@@ -698,5 +777,6 @@ __all__ = [
     "POLICY_SUBSTRINGS",
     "duplicate_ngram_fraction",
     "duplicate_stats",
+    "top_ngram_bounds",
     "top_ngram_fraction",
 ]

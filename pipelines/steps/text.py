@@ -199,7 +199,14 @@ def char_script(ch: str) -> str:
 
 # Every byte but those of the ASCII letters (deleted with bytes.translate to count those).
 _NOT_ASCII_LETTER = bytes(b for b in range(256) if not (0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A))
-_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+_ASCII_BYTES = bytes(range(128))
+
+
+def non_ascii(raw: bytes) -> str:
+    """The non-ASCII characters of a text, in order, given its UTF-8 bytes (`surrogatepass`).
+    Deleting the ASCII bytes leaves whole UTF-8 sequences (their bytes are all >= 0x80): two
+    C-level passes, faster than a regex that finds the non-ASCII runs."""
+    return raw.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
 
 
 def script_tally(text: str) -> Counter[str]:
@@ -210,10 +217,11 @@ def script_tally(text: str) -> Counter[str]:
     of other characters are >= 0x80 and never letters); only the other characters are tallied
     one by one."""
     tally: Counter[str] = Counter()
-    ascii_letters = len(text.encode("utf-8", "surrogatepass").translate(None, _NOT_ASCII_LETTER))
+    raw = text.encode("utf-8", "surrogatepass")
+    ascii_letters = len(raw.translate(None, _NOT_ASCII_LETTER))
     if ascii_letters:
         tally["Latn"] = ascii_letters
-    for ch, n in Counter("".join(_NON_ASCII_RUN.findall(text))).items():
+    for ch, n in Counter(non_ascii(raw)).items():
         if ch.isalpha():
             script = char_script(ch)
             tally[script] += n * _LETTER_WEIGHT.get(script, 1)
@@ -428,10 +436,22 @@ _ANYWHERE_ENDS = "".join(
 )
 
 
+# `_ANYWHERE_ENDS` as a regex class: the Sentence_Terminal property (every code point having it
+# is in `_SENTENCE_TERMINALS` or is ASCII ".!?") plus the hand-written marks without it, less
+# `_SPACED_ENDS`. The same characters as "[" + _ANYWHERE_ENDS + "]" (tests check every code
+# point), and 6x faster to scan with: the regex module tests a property in one lookup, a class
+# of 160 listed characters one by one.
+_ANYWHERE_CLASS = (
+    "(?![" + regex.escape(_SPACED_ENDS) + "])[\\p{Sentence_Terminal}"
+    + regex.escape("".join(c for c in _ANYWHERE_ENDS if c not in _SENTENCE_TERMINALS))
+    + "]"
+)
+
+
 def _sentence_end(spaced: str) -> regex.Pattern[str]:
     return regex.compile(
         "(?:[" + regex.escape(spaced) + "]+[\"'”’»)\\]]*(?=\\s|$)"
-        "|(?:[" + regex.escape(_ANYWHERE_ENDS) + "]|\u1361\u1361)+[」』”’）)】]*)"
+        "|(?:" + _ANYWHERE_CLASS + "|\u1361\u1361)+[」』”’）)】]*)"
     )
 
 
@@ -601,6 +621,7 @@ __all__ = [
     "script_tally",
     "set_word_segmenter",
     "ends_with_terminal_punctuation",
+    "non_ascii",
     "nonempty_lines",
     "split_sentences",
     "stop_list_script",

@@ -1,9 +1,15 @@
-"""ExactDedup and MinHashDedup: composite Beam transforms over PCollection[Document].
+"""Exact and near-duplicate removal over PCollection[Document], with slim shuffles.
 
-Both return `DedupResult(kept, rejected)`: `kept` holds one survivor per duplicate cluster
-(and every unique document); `rejected` holds a `Rejection` per removed document with step
-"exact_dedup" / reason "exact_duplicate", or step "minhash_dedup" / reason "near_duplicate",
-and detail = the survivor's id.
+DedupVerdicts: documents -> (id, verdict) for every document in a duplicate cluster. Only
+compact records cross its shuffles (text hashes, nodes, band keys, signatures and shingle
+sets), never the text; the documents meet their verdicts where they are grouped anyway: in
+the corpus pipeline, the grouping into output shards (WriteShards with `decide`), so a
+document crosses one shuffle in all. ExactDedup and MinHashDedup (each stage on its own)
+join the verdicts with the documents by id (JoinVerdicts) and return `DedupResult(kept,
+rejected)`: `kept` holds one survivor per duplicate cluster (and every unique document);
+`rejected` holds a `Rejection` per removed document with step "exact_dedup" / reason
+"exact_duplicate", or step "minhash_dedup" / reason "near_duplicate", and detail = the
+survivor's id (`decide` turns a document and its verdicts into either).
 
 cluster_size: each stage sets a survivor's `cluster_size` to the number of input documents
 it stands for: the sum over its cluster of the members' `cluster_size` (1 when unset). So
@@ -14,15 +20,19 @@ Survivors follow a total order (pipelines/dedup/survivor.py), so they are the sa
 runner and worker count. Per-key memory is one duplicate group (exact) or one node's
 neighbours (MinHash); no worker holds all signatures or all edges.
 
-MinHashDedup, stage by stage (each arrow into a Group is one shuffle):
-  documents --BatchElements--> SignFn (numpy per batch) --> signature records
-  band keys --GroupByKey--> star edges per bucket (to the bucket's smallest node)
-  edges --Distinct--> [verify: join member payloads, join head payloads, keep sim >= threshold]
+Stage by stage (each arrow into a Group is one shuffle):
+  documents --BatchElements--> CompactRecordsFn (numpy signatures per batch): per document
+      (text hash, exact node, MinHash primary key, band keys) and ((tier, id), payload)
+  exact: records --GroupByKey on the text hash--> survivor per group (the total order) and a
+      verdict per removed document; survivors become MinHash nodes weighted by their group
+  band keys of the (exact) survivors --GroupByKey--> star edges per bucket (to the smallest)
+  edges --Distinct--> [verify: payloads joined with the nodes of candidate edges (the only
+      shuffle of all payloads), then member payloads to heads, keep sim >= threshold]
   --> max_rounds x (large-star, small-star) --> star check per node (GroupByKey)
   --> [linkage "direct": members joined with their payloads (CoGroupByKey), grouped by
       component (GroupByKey), each component split around survivors (dedup/refine.py);
       components over max_direct_cluster members keep their transitive verdicts]
-  --> labels joined with documents (CoGroupByKey) --> kept / rejected [+ index rows]
+  --> verdicts by id [+ index rows: survivors joined with their payloads]
 Convergence: the unrolled rounds end with a check of the star-forest shape; nodes still
 not in a star (counter `cc_unconverged_nodes`, should be 0: raise max_rounds) degrade safely:
 a node with a smaller verified neighbour is rejected in favour of the smallest one, a node
@@ -85,18 +95,108 @@ class DedupResult(NamedTuple):
     rejected: beam.PCollection
 
 
+# ---------------------------------------------------------------- verdicts
+
+# A verdict is (tag, value) about one document id; a document without verdicts is unique.
+EXACT_DUPLICATE = "exact_duplicate"  # value: the id of the exact survivor it is removed for
+NEAR_DUPLICATE = "near_duplicate"  # value: the id of the near-duplicate survivor
+EXACT_CLUSTER = "exact_cluster"  # value: cluster_size of the survivor of an exact group of 2+
+NEAR_CLUSTER = "near_cluster"  # value: cluster_size of a MinHash component's survivor
+Verdict = tuple[str, Any]
+VERDICTS = "verdicts"
+PAYLOADS = "payloads"
+
+
+def decide(doc: Document, verdicts: Iterable[Verdict]) -> Document | Rejection:
+    """Dedup's outcome for one document, given all its verdicts (in any order): a Rejection by
+    exact dedup (first) or MinHash, else the document with its cluster_size (the MinHash
+    component's size, else the exact group's, else its own weight: 1 or an earlier run's)."""
+    found: dict[str, Any] = {}
+    for tag, value in verdicts:
+        found.setdefault(tag, value)
+    if EXACT_DUPLICATE in found:
+        return Rejection.of(doc, EXACT_STEP, Drop("exact_duplicate", found[EXACT_DUPLICATE]))
+    if NEAR_DUPLICATE in found:
+        COUNTERS["minhash_rejected"].inc()
+        return Rejection.of(doc, MINHASH_STEP, Drop("near_duplicate", found[NEAR_DUPLICATE]))
+    size = found.get(NEAR_CLUSTER, found.get(EXACT_CLUSTER, weight(doc)))
+    return dataclasses.replace(doc, cluster_size=int(size))
+
+
+def _join_one(item: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
+    _id, groups = item
+    verdicts = list(groups["verdict"])
+    for doc in groups["doc"]:
+        out = decide(doc, verdicts)
+        yield TaggedOutput(REJECTED, out) if isinstance(out, Rejection) else out
+
+
+class JoinVerdicts(beam.PTransform):
+    """{"docs", "verdicts"} -> DedupResult, by one CoGroupByKey on id (what ExactDedup and
+    MinHashDedup do on their own; the corpus pipeline joins the verdicts in WriteShards
+    instead, so documents cross one shuffle only). Ids must be unique."""
+
+    def __init__(self, progress_dir: str | None = None, stage: str = "dedup: kept") -> None:
+        super().__init__()
+        self._progress_dir = progress_dir
+        self._stage = stage
+
+    def expand(self, pcolls: dict[str, beam.PCollection]) -> DedupResult:
+        out = (
+            {"doc": pcolls["docs"] | "KeyById" >> beam.Map(lambda d: (d.id, d)), "verdict": pcolls["verdicts"]}
+            | "JoinById" >> beam.CoGroupByKey()
+            | "Decide" >> beam.FlatMap(_join_one).with_outputs(REJECTED, main="kept")
+        )
+        kept = count_progress(out.kept, self._progress_dir, self._stage, "Progress")
+        return DedupResult(kept=kept, rejected=out[REJECTED])
+
+
 # ---------------------------------------------------------------- exact
 
+BANDS = "bands"
+# One document in the exact-dedup shuffle: (exact node, MinHash primary key or None, band keys).
+ExactRecord = tuple[Node, float | None, tuple[bytes, ...]]
 
-def _exact_group(
-    item: tuple[bytes, Iterable[Document]], config: ExactConfig
-) -> Iterator[Document | TaggedOutput]:
-    """One exact-duplicate group -> its survivor (main) and rejections (tagged)."""
-    _, docs = item
+
+class CompactRecordsFn(beam.DoFn):
+    """A batch of documents -> what the dedup shuffles need of each, never the text.
+
+    With exact dedup: (text hash, ExactRecord) per document (main); with MinHash also
+    ((tier, id), Payload) per document (tagged "payloads": what verification needs).
+    MinHash alone: (node, Payload) per document (main), (band key, node) per band (tagged
+    "bands") and ((tier, id), Payload) (tagged "payloads")."""
+
+    def __init__(self, exact: ExactConfig | None, minhash: MinHashConfig | None) -> None:
+        self._exact = exact
+        self._minhash = minhash
+
+    def process(self, batch: list[Document]) -> Iterator[Any]:
+        exact, minhash = self._exact, self._minhash
+        signed = sign_batch(batch, minhash) if minhash is not None else [None] * len(batch)
+        if minhash is not None and exact is None:
+            COUNTERS["minhash_documents"].inc(len(batch))
+        for doc, rec in zip(batch, signed):
+            if rec is not None:
+                yield TaggedOutput(PAYLOADS, (node_key(rec.node), rec.payload))
+            if exact is not None:
+                node = node_of(doc, exact.survivor, exact.quality_signal)
+                primary = rec.node[1] if rec is not None else None
+                yield exact_key(doc.text, exact.normalization), (node, primary, rec.keys if rec is not None else ())
+            elif rec is not None:
+                yield rec.node
+                for key in rec.keys:
+                    yield TaggedOutput(BANDS, (key, rec.node))
+
+
+def _exact_group(item: tuple[bytes, Iterable[ExactRecord]]) -> Iterator[Any]:
+    """One exact-duplicate group -> verdicts (tagged "verdicts") and its survivor (main) as
+    a MinHash node (this run's tier, its weight the group's total) with its band keys."""
+    _, records = item
     best: Node | None = None
     total = 0
-    for doc in docs:
-        node = node_of(doc, config.survivor, config.quality_signal)
+    size = 0
+    for node, _primary, _keys in records:
+        size += 1
         total += node[3]
         if best is None or order(node) < order(best):
             best = node
@@ -104,19 +204,90 @@ def _exact_group(
         return
     rejected = 0
     survived = False
-    for doc in docs:
-        if not survived and node_of(doc, config.survivor, config.quality_signal) == best:
+    for node, primary, keys in records:
+        if not survived and node == best:
             survived = True
-            yield dataclasses.replace(doc, cluster_size=total)
+            if size > 1:
+                yield TaggedOutput(VERDICTS, (node[2], (EXACT_CLUSTER, total)))
+            yield (NEW_TIER, primary, node[2], total), keys
         else:
             rejected += 1
-            yield TaggedOutput(REJECTED, Rejection.of(doc, EXACT_STEP, Drop("exact_duplicate", best[2])))
+            yield TaggedOutput(VERDICTS, (node[2], (EXACT_DUPLICATE, best[2])))
     if rejected:
         COUNTERS["exact_rejected"].inc(rejected)
 
 
+def _survivor_bands(item: tuple[Node, tuple[bytes, ...]]) -> Iterator[Any]:
+    node, keys = item
+    COUNTERS["minhash_documents"].inc()
+    yield node
+    for key in keys:
+        yield TaggedOutput(BANDS, (key, node))
+
+
+class DedupVerdicts(beam.PTransform):
+    """Documents -> (id, Verdict) for every document exact or MinHash dedup has a verdict
+    about (removed ones, survivors of clusters); documents without one are unique. Only
+    compact records cross the dedup shuffles (text hashes, nodes, band keys, signatures and
+    shingle sets), never the text: the documents stay where they are, and are joined with
+    their verdicts by whoever groups them next (WriteShards in the corpus pipeline).
+
+    Exact: one shuffle of (text hash, node, MinHash primary key, band keys) -> per group, the
+    survivor by the total order, a verdict per removed document, and the survivor's weight.
+    MinHash then runs on the exact survivors only (see MinHashVerdicts)."""
+
+    def __init__(
+        self, exact: ExactConfig | None, minhash: MinHashConfig | None, progress_dir: str | None = None
+    ) -> None:
+        super().__init__()
+        if exact is None and minhash is None:
+            raise ValueError("DedupVerdicts needs exact or minhash")
+        self._exact = exact
+        self._minhash = minhash
+        self._progress_dir = progress_dir
+
+    def expand(self, docs: beam.PCollection | tuple[beam.PCollection, ...]) -> beam.PCollection:
+        """`docs`: one PCollection, or several (e.g. one per source: only their compact records
+        are flattened together)."""
+        exact, minhash = self._exact, self._minhash
+        batch = minhash.batch_size if minhash is not None else 256
+        parts = [
+            pcoll
+            | f"Batch{i}" >> beam.BatchElements(min_batch_size=1, max_batch_size=batch)
+            | f"CompactRecords{i}" >> beam.ParDo(CompactRecordsFn(exact, minhash)).with_outputs(BANDS, PAYLOADS, main="main")
+            for i, pcoll in enumerate(docs if isinstance(docs, tuple) else (docs,))
+        ]
+        records = {
+            tag: parts[0][tag] if len(parts) == 1 else tuple(p[tag] for p in parts) | f"All{tag.capitalize()}" >> beam.Flatten()
+            for tag in ("main", BANDS, PAYLOADS)
+        }
+        verdicts: list[beam.PCollection] = []
+        if exact is not None:
+            grouped = (
+                records["main"]
+                | "GroupByTextHash" >> beam.GroupByKey()
+                | "PickSurvivor" >> beam.FlatMap(_exact_group).with_outputs(VERDICTS, main="survivors")
+            )
+            verdicts.append(grouped[VERDICTS])
+            survivors = count_progress(grouped.survivors, self._progress_dir, "exact dedup: kept", "ProgressExact")
+            if minhash is not None:
+                nodes = survivors | "SurvivorBands" >> beam.FlatMap(_survivor_bands).with_outputs(BANDS, main="nodes")
+                nodes, bands = nodes.nodes, nodes[BANDS]
+        else:
+            nodes, bands = records["main"], records[BANDS]
+        if minhash is not None:
+            near = {"nodes": nodes, "bands": bands, "payloads": records[PAYLOADS]} | "MinHash" >> MinHashVerdicts(
+                minhash, self._progress_dir
+            )
+            verdicts.append(near)
+        if len(verdicts) == 1:
+            return verdicts[0]
+        return tuple(verdicts) | "AllVerdicts" >> beam.Flatten()
+
+
 class ExactDedup(beam.PTransform):
-    """Remove exact duplicates (equal normalised text): one shuffle on a 128-bit text hash."""
+    """Remove exact duplicates (equal normalised text): one shuffle of 128-bit text hashes
+    and nodes, then a join of the verdicts with the documents by id."""
 
     def __init__(self, config: ExactConfig | None = None, progress_dir: str | None = None) -> None:
         super().__init__()
@@ -124,40 +295,15 @@ class ExactDedup(beam.PTransform):
         self._progress_dir = progress_dir
 
     def expand(self, docs: beam.PCollection) -> DedupResult:
-        config = self._config
-        out = (
-            docs
-            | "KeyByTextHash" >> beam.Map(lambda d: (exact_key(d.text, config.normalization), d))
-            | "GroupByTextHash" >> beam.GroupByKey()
-            | "PickSurvivor" >> beam.FlatMap(_exact_group, config).with_outputs(REJECTED, main="kept")
-        )
-        kept = count_progress(out.kept, self._progress_dir, "exact dedup: kept", "Progress")
-        return DedupResult(kept=kept, rejected=out[REJECTED])
+        verdicts = docs | "Verdicts" >> DedupVerdicts(self._config, None, self._progress_dir)
+        return {"docs": docs, "verdicts": verdicts} | "Join" >> JoinVerdicts()
 
 
 # ---------------------------------------------------------------- minhash
 
-BANDS = "bands"
-
-
-class SignFn(beam.DoFn):
-    """A batch of documents -> (node, payload) per document (main) and (band key, node) per
-    band (tagged "bands")."""
-
-    def __init__(self, config: MinHashConfig) -> None:
-        self._config = config
-
-    def process(self, batch: list[Document]) -> Iterator[Any]:
-        COUNTERS["minhash_documents"].inc(len(batch))
-        for rec in sign_batch(batch, self._config):
-            yield rec.node, rec.payload
-            for key in rec.keys:
-                yield TaggedOutput(BANDS, (key, rec.node))
-
-
 def _index_records(row: dict, config: MinHashConfig) -> Iterator[Any]:
     rec: SigRecord = record_from_index_row(row, config)
-    yield rec.node, rec.payload
+    yield node_key(rec.node), rec.payload
     for key in rec.keys:
         yield TaggedOutput(BANDS, (key, rec.node))
 
@@ -376,48 +522,63 @@ class DirectLinkage(beam.PTransform):
         return (kept_transitive, split) | "MergeVerdicts" >> beam.Flatten()
 
 
-def _emit_final(
-    item: tuple[Node, dict[str, Iterable[Any]]], config: MinHashConfig
-) -> Iterator[Any]:
-    node, groups = item
-    docs = list(groups["doc"])  # empty for index entries (they are never output)
-    verdicts = list(groups["verdict"])
-    payloads = list(groups["payload"]) if "payload" in groups else []
-    child = [v for v in verdicts if v[0] == "child"]
-    for doc in docs[:1]:
-        if child:
-            COUNTERS["minhash_rejected"].inc()
-            yield TaggedOutput(REJECTED, Rejection.of(doc, MINHASH_STEP, Drop("near_duplicate", child[0][2][2])))
-        else:
-            size = verdicts[0][2] if verdicts else weight(doc)
-            yield dataclasses.replace(doc, cluster_size=int(size))
-            if payloads and config.index_out:
-                yield TaggedOutput("index", index_row(node, payloads[0], config))
+def _needed_payloads(item: tuple[NodeKey, dict[str, Iterable[Any]]]) -> Iterator[tuple[Node, Payload]]:
+    """(tier, id) -> its payload, once per node of a candidate edge (documents in no edge, and
+    exact duplicates, which are in none, drop out here)."""
+    _key, groups = item
+    payloads = list(groups["payload"])
+    if not payloads:
+        return
+    seen: set[Node] = set()
+    for node in groups["node"]:
+        if node not in seen:
+            seen.add(node)
+            yield node, payloads[0]
 
 
-class MinHashDedup(beam.PTransform):
-    """Remove near duplicates by MinHash + LSH + verification + connected components
-    (see the module docstring). With `config.index_in`, documents of earlier runs' indexes
-    join the graph as nodes that always survive; with `config.index_out`, this run's
-    survivors' signatures are written there as Parquet."""
+def _near_verdict(item: tuple[Node, tuple[str, Node, Any]]) -> Iterator[tuple[str, Verdict]]:
+    """A node's component verdict -> the verdict about this run's document (index entries,
+    tier 0, are never output)."""
+    node, (role, _me, other) = item
+    if node[0] != NEW_TIER:
+        return
+    if role == "child":
+        yield node[2], (NEAR_DUPLICATE, other[2])
+    else:
+        yield node[2], (NEAR_CLUSTER, int(other))
 
-    def __init__(self, config: MinHashConfig | None = None, progress_dir: str | None = None) -> None:
+
+def _index_rows(item: tuple[NodeKey, dict[str, Iterable[Any]]], config: MinHashConfig) -> Iterator[dict[str, Any]]:
+    """A survivor of this run (a node not removed as a near duplicate) -> its index row."""
+    _key, groups = item
+    payloads = list(groups["payload"])
+    nodes = list(groups["node"])
+    if not payloads or not nodes or any(v[0] == "child" for v in groups["verdict"]):
+        return
+    yield index_row(nodes[0], payloads[0], config)
+
+
+class MinHashVerdicts(beam.PTransform):
+    """{"nodes": this run's nodes, "bands": (band key, node), "payloads": ((tier, id), Payload)}
+    -> (id, Verdict) for this run's documents in a duplicate component: LSH buckets, verified
+    edges, connected components, direct linkage (see the module docstring). Payloads cross
+    one shuffle: the join with the nodes of candidate edges, which keeps only theirs for the
+    verification and linkage joins (and, with `index_out`, one more with the survivors).
+    With `config.index_in`, earlier runs' index entries join the graph as nodes that always
+    survive; with `config.index_out`, this run's survivors' signatures are written there."""
+
+    def __init__(self, config: MinHashConfig, progress_dir: str | None = None) -> None:
         super().__init__()
-        self._config = config or MinHashConfig()
+        self._config = config
         self._progress_dir = progress_dir
 
-    def expand(self, docs: beam.PCollection) -> DedupResult:
+    def expand(self, pcolls: dict[str, beam.PCollection]) -> beam.PCollection:
         config = self._config
-        signed = (
-            docs
-            | "BatchForSignatures" >> beam.BatchElements(min_batch_size=1, max_batch_size=config.batch_size)
-            | "Sign" >> beam.ParDo(SignFn(config)).with_outputs(BANDS, main="payloads")
-        )
-        payloads, band_entries = signed.payloads, signed[BANDS]
-        payloads = count_progress(payloads, self._progress_dir, "minhash: documents signed", "ProgressSigned")
+        nodes = count_progress(pcolls["nodes"], self._progress_dir, "minhash: documents signed", "ProgressSigned")
+        payloads, band_entries = pcolls["payloads"], pcolls["bands"]
         if config.index_in:
             old = (
-                docs.pipeline
+                nodes.pipeline
                 | "IndexPaths" >> beam.Create([f"{p.rstrip('/')}/*.parquet" for p in config.index_in])
                 | "ReadIndex" >> beam.io.ReadAllFromParquet()
                 | "IndexRecords" >> beam.FlatMap(_index_records, config).with_outputs(BANDS, main="payloads")
@@ -430,33 +591,52 @@ class MinHashDedup(beam.PTransform):
             | "BucketStars" >> beam.FlatMap(_bucket_edges, config.max_bucket_size)
             | "DistinctEdges" >> beam.Distinct()
         )
+        needed = None
         if config.verify != "none":
-            edges = {"edges": edges, "payloads": payloads} | "Verify" >> VerifyEdges(config.threshold, config.verify)
+            endpoints = edges | "Endpoints" >> beam.FlatMap(lambda e: [(node_key(e[0]), e[0]), (node_key(e[1]), e[1])])
+            needed = (
+                {"payload": payloads, "node": endpoints}
+                | "JoinNeededPayloads" >> beam.CoGroupByKey()
+                | "NeededPayloads" >> beam.FlatMap(_needed_payloads)
+            )
+            edges = {"edges": edges, "payloads": needed} | "Verify" >> VerifyEdges(config.threshold, config.verify)
         if config.survivor == "central":
             edges = edges | "RankByDegree" >> RankByDegree()
         verdicts = edges | "Components" >> ConnectedComponents(config.max_rounds, self._progress_dir)
-        if config.linkage == "direct" and config.verify != "none":
-            verdicts = {"verdicts": verdicts, "payloads": payloads} | "DirectLinkage" >> DirectLinkage(config)
+        if config.linkage == "direct" and needed is not None:
+            verdicts = {"verdicts": verdicts, "payloads": needed} | "DirectLinkage" >> DirectLinkage(config)
         verdicts = verdicts | "VerdictByNode" >> beam.MapTuple(lambda _id, v: (unranked(v[1]), v))
-        joined: dict[str, beam.PCollection] = {
-            "doc": docs | "KeyByNode" >> beam.Map(lambda d: (node_of(d, config.survivor, config.quality_signal), d)),
-            "verdict": verdicts,
-        }
         if config.index_out:
-            joined["payload"] = payloads
-        outputs = (
-            joined
-            | "JoinVerdicts" >> beam.CoGroupByKey()
-            | "Decide" >> beam.FlatMap(_emit_final, config).with_outputs(REJECTED, "index", main="kept")
-        )
-        if config.index_out:
-            _ = outputs["index"] | "WriteIndex" >> beam.io.WriteToParquet(
+            rows = (
+                {
+                    "payload": payloads,
+                    "node": nodes | "NodeByKey" >> beam.Map(lambda n: (node_key(n), n)),
+                    "verdict": verdicts | "VerdictByKey" >> beam.MapTuple(lambda n, v: (node_key(n), v)),
+                }
+                | "JoinSurvivorPayloads" >> beam.CoGroupByKey()
+                | "IndexRows" >> beam.FlatMap(_index_rows, config)
+            )
+            _ = rows | "WriteIndex" >> beam.io.WriteToParquet(
                 f"{config.index_out.rstrip('/')}/index",
                 INDEX_SCHEMA,
                 file_name_suffix=".parquet",
             )
-        kept = count_progress(outputs.kept, self._progress_dir, "minhash dedup: kept", "Progress")
-        return DedupResult(kept=kept, rejected=outputs[REJECTED])
+        return verdicts | "NearVerdicts" >> beam.FlatMap(_near_verdict)
 
 
-__all__ = ["DedupResult", "ExactDedup", "MinHashDedup", "NEW_TIER"]
+class MinHashDedup(beam.PTransform):
+    """Remove near duplicates by MinHash + LSH + verification + connected components
+    (see the module docstring and MinHashVerdicts), then join the verdicts with the
+    documents by id."""
+
+    def __init__(self, config: MinHashConfig | None = None, progress_dir: str | None = None) -> None:
+        super().__init__()
+        self._config = config or MinHashConfig()
+        self._progress_dir = progress_dir
+
+    def expand(self, docs: beam.PCollection) -> DedupResult:
+        verdicts = docs | "Verdicts" >> DedupVerdicts(None, self._config, self._progress_dir)
+        return {"docs": docs, "verdicts": verdicts} | "Join" >> JoinVerdicts(self._progress_dir, "minhash dedup: kept")
+
+
+__all__ = ["DedupResult", "DedupVerdicts", "ExactDedup", "JoinVerdicts", "MinHashDedup", "NEW_TIER", "decide"]

@@ -20,14 +20,28 @@ def count_stage(pcoll: beam.PCollection, stage: str, label: str) -> beam.PCollec
     )
 
 
+def stage_from_outcomes(
+    outcomes: beam.PCollection, stage: str, passed: tuple[str, ...], label: str
+) -> beam.PCollection:
+    """(stage, source) -> n from WriteShards' outcomes (((kept | rejection step), source), n):
+    the records whose outcome is one of `passed` went through `stage`."""
+    return (
+        outcomes
+        | f"{label}Filter" >> beam.Filter(lambda kv, ok=passed: kv[0][0] in ok)
+        | f"{label}Key" >> beam.MapTuple(lambda key, n, s=stage: ((s, key[1]), n))
+        | f"{label}Sum" >> beam.CombinePerKey(sum)
+    )
+
+
 class _WriteStatsFn(beam.DoFn):
     def __init__(self, path: str) -> None:
         self._path = path
 
     def process(self, counts: list[tuple[tuple[str, str], int]]) -> Any:
         table: dict[str, dict[str, int]] = {}
-        for (stage, source), n in sorted(counts):
-            table.setdefault(stage, {})[source] = n
+        for (stage, source), n in sorted(counts):  # several PCollections may count one stage
+            row = table.setdefault(stage, {})
+            row[source] = row.get(source, 0) + n
         outputs.write_json(self._path, table, indent=1, sort_keys=True)
         yield self._path
 

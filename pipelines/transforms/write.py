@@ -15,19 +15,29 @@ sorted run (`.run-...` next to the shards), and the runs are merged by a streami
 (one batch per run in memory) into the shard, row group by row group exactly as a single
 write would lay them out: the shard's bytes do not depend on the split
 (tests/pipelines/transforms/test_write.py).
+
+Verdicts joined at the shard grouping: given `decide` and {"records", "verdicts"} (id ->
+verdict, e.g. dedup's), the verdicts are keyed like the records and grouped with them (one
+CoGroupByKey), so the records cross this one shuffle only; each record is decided there
+(kept as returned, or a Rejection, which goes to the "rejected" output), and the numbers of
+kept records and rejections per step and source go to "outcomes". The split into groups is
+then sized by the records before the decision (the shard's bytes do not depend on it).
 """
 
 from __future__ import annotations
 
 import hashlib
 import heapq
+import itertools
 import uuid
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
+from apache_beam.pvalue import TaggedOutput
 
 from corpusmill.schemas import outputs
 from corpusmill.schemas.document import SCHEMAS, Document, Failure, Rejection, to_row
@@ -120,6 +130,9 @@ class WriteShardFn(beam.DoFn):
 
     def process(self, element: tuple[tuple[int, int, int], Iterable[Any]]) -> Iterator[tuple[int, str]]:
         (index, group, groups), records = element
+        yield from self._write(index, group, groups, records)
+
+    def _write(self, index: int, group: int, groups: int, records: Iterable[Any]) -> Iterator[tuple[int, str]]:
         ordered = sorted(records, key=sort_key)
         table = pa.Table.from_pylist([to_row(r) for r in ordered], schema=SCHEMAS[self._kind])
         if groups == 1:
@@ -133,6 +146,51 @@ class WriteShardFn(beam.DoFn):
     def _progress(self) -> None:
         progress_dir = outputs.join(self._directory, outputs.PROGRESS_DIR)
         outputs.record_stage(progress_dir, uuid.uuid4().hex[:8], f"{self._kind} shards written", 1)
+
+
+REJECTED = "rejected"
+OUTCOMES = "outcomes"
+Decide = Callable[[Any, list[Any]], Any]
+
+
+class DecideAndWriteFn(WriteShardFn):
+    """((shard, group, groups), {"record<i>": records, "verdict": (id, verdict)}) -> each record
+    decided with its verdicts; kept ones written as WriteShardFn does (nothing when none is
+    kept: finalize_shards writes the empty shard), Rejections to "rejected", counts of
+    ((kept | rejection step), source) to "outcomes"."""
+
+    def __init__(self, directory: str, kind: str, count: int, decide: Decide, progress_stage: str | None) -> None:
+        super().__init__(directory, kind, count)
+        self._decide = decide
+        self._progress_stage = progress_stage
+
+    def setup(self) -> None:
+        self._worker = uuid.uuid4().hex[:8]
+
+    # The parent's element holds the records; this one the CoGroupByKey's dict of records and
+    # verdicts: same writing (_write), another input type, so mypy sees an incompatible override.
+    def process(self, element: tuple[tuple[int, int, int], dict[str, Iterable[Any]]]) -> Iterator[Any]:  # type: ignore[override]
+        (index, group, groups), grouped = element
+        verdicts: dict[str, list[Any]] = {}
+        for record_id, verdict in grouped["verdict"]:
+            verdicts.setdefault(record_id, []).append(verdict)
+        kept: list[Any] = []
+        outcomes: Counter[tuple[str, str]] = Counter()
+        records = itertools.chain.from_iterable(v for k, v in sorted(grouped.items()) if k.startswith("record"))
+        for record in records:
+            out = self._decide(record, verdicts.get(record_key(record), []))
+            if isinstance(out, Rejection):
+                outcomes[(out.step, out.source)] += 1
+                yield TaggedOutput(REJECTED, out)
+            else:
+                outcomes[("kept", out.source)] += 1
+                kept.append(out)
+        for key, n in sorted(outcomes.items()):
+            yield TaggedOutput(OUTCOMES, (key, n))
+        if kept:
+            if self._progress_stage:
+                outputs.record_stage(outputs.join(self._directory, outputs.PROGRESS_DIR), self._worker, self._progress_stage, len(kept))
+            yield from self._write(index, group, groups, kept)
 
 
 class MergeRunsFn(WriteShardFn):
@@ -150,14 +208,36 @@ class MergeRunsFn(WriteShardFn):
 
 def _key_by_group(item: tuple[int, Any], groups: dict[int, int]) -> tuple[tuple[int, int, int], Any]:
     shard, record = item
-    n = groups[shard]
+    n = groups.get(shard, 1)
     return (shard, group_of(record_key(record), n), n), record
 
 
-class WriteShards(beam.PTransform):
-    """Write a PCollection of records of one kind (`corpus`, `rejected`, `failed`)."""
+def _key_verdict(item: tuple[str, Any], count: int, groups: dict[int, int]) -> tuple[tuple[int, int, int], tuple[str, Any]]:
+    record_id, _verdict = item
+    shard = shard_of(record_id, count)
+    n = groups.get(shard, 1)
+    return (shard, group_of(record_id, n), n), item
 
-    def __init__(self, directory: str, kind: str, count: int, max_group_rows: int = MAX_GROUP_ROWS) -> None:
+
+class WriteShards(beam.PTransform):
+    """Write a PCollection of records of one kind (`corpus`, `rejected`, `failed`).
+
+    With `decide`, the input is {"records", "verdicts": (id, verdict)} ("records" may be a
+    tuple of PCollections, each tagged into the grouping on its own, with no Flatten before
+    it, when `shard_rows` is given) and the output a dict:
+    "written" (shard paths), "rejected" (Rejections), "outcomes" (((kept | step), source), n)
+    (see the module docstring); `progress_stage` names the progress line of kept records."""
+
+    def __init__(
+        self,
+        directory: str,
+        kind: str,
+        count: int,
+        max_group_rows: int = MAX_GROUP_ROWS,
+        decide: Decide | None = None,
+        progress_stage: str | None = None,
+        shard_rows: beam.PCollection | None = None,
+    ) -> None:
         super().__init__()
         if kind not in SCHEMAS:
             raise ValueError(f"unknown record kind {kind!r}")
@@ -165,21 +245,48 @@ class WriteShards(beam.PTransform):
         self._kind = kind
         self._count = count
         self._max_group_rows = max_group_rows
+        self._decide = decide
+        self._progress_stage = progress_stage
+        self._shard_rows = shard_rows
 
-    def expand(self, records: beam.PCollection) -> beam.PCollection:
+    def expand(self, pcoll: beam.PCollection | dict[str, beam.PCollection]) -> Any:
         count, cap = self._count, self._max_group_rows
-        keyed = records | "KeyByShard" >> beam.Map(lambda r: (shard_of(record_key(r), count), r))
-        groups = beam.pvalue.AsDict(
-            keyed
-            | "ShardKeys" >> beam.Keys()
-            | "ShardRows" >> beam.combiners.Count.PerElement()
-            | "GroupsPerShard" >> beam.MapTuple(lambda shard, rows: (shard, -(-rows // cap)))
-        )
-        return (
-            keyed
-            | "KeyByGroup" >> beam.Map(_key_by_group, groups)
-            | "GroupByShard" >> beam.GroupByKey()
-            | "Write" >> beam.ParDo(WriteShardFn(self._directory, self._kind, count))
+        records = pcoll["records"] if isinstance(pcoll, dict) else pcoll
+        if isinstance(records, tuple) and (self._decide is None or self._shard_rows is None):
+            records = records | "AllRecords" >> beam.Flatten()
+        parts = records if isinstance(records, tuple) else (records,)
+        keyed_parts = [
+            part | f"KeyByShard{i or ''}" >> beam.Map(lambda r: (shard_of(record_key(r), count), r)) for i, part in enumerate(parts)
+        ]
+        keyed = keyed_parts[0]
+        rows = self._shard_rows
+        if rows is None:
+            rows = keyed | "ShardKeys" >> beam.Keys() | "ShardRows" >> beam.combiners.Count.PerElement()
+        groups = beam.pvalue.AsDict(rows | "GroupsPerShard" >> beam.MapTuple(lambda shard, n: (shard, -(-n // cap))))
+        by_group = [part | f"KeyByGroup{i or ''}" >> beam.Map(_key_by_group, groups) for i, part in enumerate(keyed_parts)]
+        if self._decide is None:
+            runs = (
+                by_group[0]
+                | "GroupByShard" >> beam.GroupByKey()
+                | "Write" >> beam.ParDo(WriteShardFn(self._directory, self._kind, count))
+            )
+        else:
+            assert isinstance(pcoll, dict), "WriteShards with decide takes {'records', 'verdicts'}"
+            verdicts = pcoll["verdicts"] | "KeyVerdictByGroup" >> beam.Map(_key_verdict, count, groups)
+            decided = (
+                {**{f"record{i}": part for i, part in enumerate(by_group)}, "verdict": verdicts}
+                | "GroupByShard" >> beam.CoGroupByKey()
+                | "Write"
+                >> beam.ParDo(
+                    DecideAndWriteFn(self._directory, self._kind, count, self._decide, self._progress_stage)
+                ).with_outputs(REJECTED, OUTCOMES, main="runs")
+            )
+            runs = decided.runs
+        written = (
+            runs
             | "RunsByShard" >> beam.GroupByKey()
             | "MergeRuns" >> beam.ParDo(MergeRunsFn(self._directory, self._kind, count))
         )
+        if self._decide is None:
+            return written
+        return {"written": written, "rejected": decided[REJECTED], "outcomes": decided[OUTCOMES]}

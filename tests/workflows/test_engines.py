@@ -118,6 +118,20 @@ def test_flink_conf_puts_spills_under_the_work_dir(tmp_path: Path) -> None:
     values = yaml.safe_load(conf.read_text())
     assert values["io.tmp.dirs"] == str(tmp_path / "spill")
     assert values["taskmanager.numberOfTaskSlots"] == 2 and "taskmanager.memory.managed.size" in values
+    assert values["taskmanager.memory.network.min"] == values["taskmanager.memory.network.max"]
+
+
+def test_job_server_jvm_exits_on_out_of_memory(tmp_path: Path) -> None:
+    """A job server out of heap must die (the run then fails) rather than hang: at 300k ~4 KB
+    documents its gRPC threads died of OutOfMemoryError and the job never finished."""
+    cmd = engines.job_server_command("flink", tmp_path / "jar", 1, str(tmp_path / "work"), 2)
+    assert "-XX:+ExitOnOutOfMemoryError" in cmd and f"-Xmx{engines.JOB_SERVER_HEAP}" in cmd
+    gc_log = next(a for a in cmd if a.startswith("-Xlog:gc:file="))
+    assert gc_log.startswith(f"-Xlog:gc:file={tmp_path}/flink-gc.log")
+    if engines.shutil.which("java") is None:
+        pytest.skip("no java on PATH")
+    proc = subprocess.run(["java", *[a for a in cmd[1:] if a.startswith("-X")], "-version"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr  # the JVM accepts every flag
 
 
 def test_missing_job_server_is_a_configuration_error(tmp_path: Path) -> None:

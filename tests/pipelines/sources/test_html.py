@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -287,3 +288,70 @@ def test_pathological_pages_bounded(extractor: str) -> None:
     else:
         assert "Paragraph 59999 with a few words." in text
     assert time.monotonic() - start < 15
+
+
+def test_merge_body_lines_adds_missing_paragraphs_in_order() -> None:
+    """`routed` keeps trafilatura's text and adds the sentence-like lines (body lines) of
+    resiliparse_clean's that trafilatura dropped, after the line that precedes them in
+    resiliparse_clean's text; lines trafilatura has (whitespace aside) are not repeated, and
+    short lines (captions, teasers, bylines) are never added."""
+    from corpusmill.pipelines.sources.html import merge_body_lines, routed_choice
+
+    p1, p2, p3 = _PARAGRAPHS[:3]
+    slow = f"Tram line approved\n{p1}\n{p3}"
+    fast = f"Tram line approved\n{p1.replace(' ', '  ')}\nPhoto: City archive\n{p2}\n{p3}\nRead next: Bus fares"
+    merged = merge_body_lines(slow, fast)
+    assert merged.split("\n") == ["Tram line approved", p1, p2, p3]
+    assert merge_body_lines(slow, slow) == slow  # nothing missing: trafilatura's text unchanged
+    # a body line before any line trafilatura has goes first
+    assert merge_body_lines(p3, f"{p2}\n{p3}").split("\n") == [p2, p3]
+    # trafilatura kept under PREFER_FAST_SHARE of resiliparse_clean's text: resiliparse_clean's
+    assert routed_choice(fast, "Tram line approved") == fast
+    assert routed_choice(fast, slow) == merged
+
+
+def test_trafilatura_fast_keeps_form_and_figure_content() -> None:
+    """The elements trafilatura deletes anyway are removed before its XPath passes, but not
+    <form> (ASP.NET pages wrap the whole page in one) nor <figure> (one holding a table is
+    content)."""
+    body = "".join(f"<p>{p}</p>" for p in _PARAGRAPHS)
+    table = "<figure><table><tr><th>Stop</th><th>Minutes</th></tr><tr><td>Central Station</td><td>0</td></tr></table></figure>"
+    html = (
+        '<html><head><title>t</title></head><body><form id="aspnetForm" action="/page.aspx">'
+        f"<nav><a href='/'>Home menu</a></nav><article><h1>Tram line approved</h1>{body}{table}</article>"
+        "<aside><p>Sidebar teaser text.</p></aside></form></body></html>"
+    )
+    text = extract_main_text(html, "trafilatura_fast")[0]
+    for paragraph in _PARAGRAPHS:
+        assert paragraph in text
+    assert "Central Station" in text
+    assert "Home menu" not in text and "Sidebar teaser" not in text
+
+
+def _eval_page(shared_data: Path, url: str) -> str:
+    """The decoded HTML of one page of the extraction benchmark's WARC."""
+    from corpusmill.pipelines.sources.web import RawRecord, decode_content, iter_records, split_http
+
+    path = shared_data / "web" / "extraction-eval_pages.warc.gz"
+    records = [r for r in iter_records(str(path), 1 << 33, 1 << 26) if isinstance(r, RawRecord)]
+    (record,) = [r for r in records if r.headers.get("warc-target-uri") == url]
+    assert record.block is not None
+    _, headers, body = split_http(record.block)
+    html, _ = decode_body(decode_content(body, headers, 1 << 26), headers.get("content-type"))
+    return html
+
+
+def test_routed_recovers_paragraph_trafilatura_dropped(shared_data: Path) -> None:
+    """A real page (The Local, 2020) where trafilatura's main extractor drops a paragraph of
+    the article that resiliparse_clean keeps: `routed` has both trafilatura's text and it."""
+    url = "https://www.thelocal.se/20200428/meet-the-swede-who-tattooed-a-state-epidemiologists-face-on-his-arm"
+    html = _eval_page(shared_data, url)
+    snippet = "epidemiologist Anders Tegnell has become a household name"
+    slow = extract_main_text(html, "trafilatura_fast")[0]
+    fast = extract_main_text(html, "resiliparse_clean")[0]
+    routed = extract_main_text(html, "routed")[0]
+    assert snippet not in slow and snippet in fast
+    assert snippet in routed
+    lines = routed.split("\n")
+    assert [line for line in lines if line in set(slow.split("\n"))] == [line for line in slow.split("\n") if line]  # slow's order kept
+    assert len(lines) == len(set(lines))  # nothing repeated

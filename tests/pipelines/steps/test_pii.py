@@ -406,3 +406,21 @@ def test_labelled_real_text_set(shared_data):
     assert result["email"]["recall"] >= 0.95 and result["email"]["precision"] >= 0.95
     assert result["ipv4"]["recall"] == 1.0 and result["ipv6"]["recall"] == 1.0
     assert result["secret"]["precision"] == 1.0 and result["secret"]["recall"] >= 0.85
+
+
+def test_fast_scans_find_what_the_plain_patterns_find() -> None:
+    """The phone candidate runs (found from their first digit) and the token-prefix places
+    (found by `str.find` of anchor literals) are exactly those of the plain regexes, on
+    random text made of the characters and prefixes that matter."""
+    import random
+
+    from corpusmill.pipelines.steps import pii
+
+    rng = random.Random(3)
+    pieces = list("0123456789+( )-./\u2013\u00a0ab") + list(pii._TOKEN_PREFIXES) + ["AC", "CA", "IA", "_live_", "A", "xo", "g", "h"]
+    for _ in range(4000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 40)))
+        assert list(pii._phone_candidates(text)) == [m.span() for m in pii._PHONE_CANDIDATE.finditer(text)], text
+        assert pii._token_positions(text) == [m.start() for m in pii._TOKEN_HINT.finditer(text)], text
+    # overlapping prefixes: "ACCASIA" holds ACCA at 0 and ASIA at 3; finditer reports 0 only
+    assert pii._token_positions("ACCASIA") == [0]

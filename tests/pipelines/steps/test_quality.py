@@ -16,7 +16,9 @@ from corpusmill.pipelines.steps.quality import (
     FineWebQuality,
     GopherQuality,
     GopherRepetition,
+    POLICY_SUBSTRINGS,
     duplicate_ngram_fraction,
+    top_ngram_bounds,
     top_ngram_fraction,
 )
 from corpusmill.pipelines.steps.runner import StepChain
@@ -654,3 +656,54 @@ def test_alpha_word_counts_match_the_plain_reading() -> None:
     counted = sum(1 for w in ws if re.search(r"[^\W_]", w))
     assert alpha_word_counts(ws) == (alpha, counted)
     assert alpha_word_counts(()) == (0, 0)
+
+
+@pytest.mark.parametrize("vocabulary", [2, 3, 5, 40])
+def test_top_ngram_bounds_hold(vocabulary: int) -> None:
+    """`top_ngram_bounds` (what gopher_repetition checks before measuring a top n-gram) is never
+    below the characters the most frequent n-gram covers."""
+    import random
+
+    rng = random.Random(100 + vocabulary)
+    for trial in range(60):
+        ws = tuple(f"w{rng.randrange(vocabulary)}" + "x" * rng.randrange(4) for _ in range(rng.randrange(0, 120)))
+        lengths = [len(w) for w in ws]
+        total = sum(lengths)
+        bounds = top_ngram_bounds(ws)
+        for n in range(1, 8):
+            covered = _reference_top_ngram(ws, lengths, total, n) * total
+            bound = bounds[min(n, len(bounds)) - 1] if bounds else 0
+            assert covered <= bound + 1e-9, (trial, n)
+
+
+@pytest.mark.parametrize("vocabulary", [3, 6, 12, 60])
+def test_gopher_repetition_verdict_is_the_same_without_signals(vocabulary: int) -> None:
+    """Without signals gopher_repetition skips measurements that cannot drop (bounds, the
+    duplicate n-gram fraction not growing with n); it must decide exactly as the run that
+    measures everything, on texts near every threshold."""
+    import random
+
+    rng = random.Random(vocabulary)
+    fast, full = GopherRepetition(), GopherRepetition(record_signals=True)
+    verdicts = set()
+    for trial in range(150):
+        size = rng.randrange(20, 400)
+        ws = [f"w{rng.randrange(vocabulary)}" + "y" * rng.randrange(5) for _ in range(size)]
+        if rng.random() < 0.5:  # a repeated passage of random length
+            start, length = rng.randrange(size), rng.randrange(2, 40)
+            ws += ws[start : start + length] * rng.randrange(1, 3)
+        doc = Document(id=str(trial), text=" ".join(ws), source="t", location="t")
+        a, b = fast(doc), full(doc)
+        va = (a.reason, a.detail) if isinstance(a, Drop) else "kept"
+        vb = (b.reason, b.detail) if isinstance(b, Drop) else "kept"
+        assert va == vb, trial
+        verdicts.add(va if va == "kept" else va[0])
+    assert {"kept", "top_ngram", "duplicate_ngrams"} <= verdicts
+
+
+def test_c4_policy_hints_cover_every_policy_phrase() -> None:
+    """c4_quality tests a line for the hints before the phrases: each phrase holds a hint."""
+    from corpusmill.pipelines.steps import quality
+
+    assert all(any(h in p for h in quality._POLICY_HINTS) for p in POLICY_SUBSTRINGS)
+    assert quality._has_policy_phrase("we use cookies here") and not quality._has_policy_phrase("cookie jar recipes")

@@ -396,3 +396,28 @@ def test_script_tally_matches_the_plain_count() -> None:
     ]
     for text in texts:
         assert script_tally(text) == plain(text), text
+
+
+def test_anywhere_sentence_ends_class_is_the_listed_marks() -> None:
+    """The sentence-end regex tests the marks that end a sentence anywhere by a Unicode
+    property (fast); it must match exactly the listed marks, on every code point, and split
+    text as the listed class does."""
+    import random
+
+    import regex
+
+    from corpusmill.pipelines.steps import text
+
+    every = "".join(map(chr, range(0x110000)))
+    fast = regex.compile(text._ANYWHERE_CLASS)
+    got = {c for c in every if fast.match(c)}
+    assert got == set(text._ANYWHERE_ENDS)
+    listed = regex.compile(
+        "(?:[" + regex.escape(text._SPACED_ENDS) + "]+[\"'”’»)\\]]*(?=\\s|$)"
+        "|(?:[" + regex.escape(text._ANYWHERE_ENDS) + "]|\u1361\u1361)+[」』”’）)】]*)"
+    )
+    rng = random.Random(7)
+    pieces = list(text._SPACED_ENDS + text._ANYWHERE_ENDS[:40]) + ["\u1361", " ", "\n", "a", "」", "”", ")", '"', "'", "ab"]
+    for _ in range(5000):
+        s = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 30)))
+        assert [m.span() for m in text._SENTENCE_END.finditer(s)] == [m.span() for m in listed.finditer(s)], s

@@ -18,7 +18,7 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from corpusmill.pipelines.dedup.config import ExactConfig, MinHashConfig
-from corpusmill.pipelines.transforms.dedup import ExactDedup, MinHashDedup
+from corpusmill.pipelines.transforms.dedup import DedupResult, DedupVerdicts, ExactDedup, JoinVerdicts, MinHashDedup, decide
 from corpusmill.schemas.document import Document, Rejection, Signal
 from corpusmill.workflows.runner import FN_API_RUNNER
 
@@ -324,3 +324,58 @@ def test_central_survivor_keeps_the_base_not_the_longest_variant(tmp_path: Path)
     assert sorted((r.id, r.detail) for r in rejected) == [("boiler", "base"), ("edited", "base")]
     kept, _ = run([base, longer, light], MinHashDedup(MinHashConfig(verify="exact", survivor="longest")), tmp_path)
     assert [d.id for d in kept] == ["boiler"]
+
+
+# ---------------------------------------------------------------- one pass: verdicts
+
+
+class ExactThenMinHash(beam.PTransform):
+    """The two stages chained, each joining its verdicts with the documents."""
+
+    def expand(self, docs: beam.PCollection) -> Any:
+        exact = docs | "Exact" >> ExactDedup(ExactConfig())
+        near = exact.kept | "Near" >> MinHashDedup(MinHashConfig(verify="exact"))
+        rejected = (exact.rejected, near.rejected) | "AllRejected" >> beam.Flatten()
+        return DedupResult(kept=near.kept, rejected=rejected)
+
+
+class VerdictsJoinedOnce(beam.PTransform):
+    """Both stages' verdicts from compact records, joined with the documents once."""
+
+    def expand(self, docs: beam.PCollection) -> Any:
+        verdicts = docs | "Verdicts" >> DedupVerdicts(ExactConfig(), MinHashConfig(verify="exact"))
+        return {"docs": docs, "verdicts": verdicts} | "Join" >> JoinVerdicts()
+
+
+def test_verdicts_of_both_stages_equal_the_chained_stages(tmp_path: Path) -> None:
+    """Exact copies (one with a prior cluster_size) of near-duplicate clusters: the one-pass
+    verdicts give the chained stages' kept set, cluster sizes and rejections (step, reason,
+    survivor), on one worker and on two."""
+    docs, truth = corpus(seed=3, clusters=24)
+    copies = [
+        doc(f"{d.id}x{k}", d.text + " " * k, cluster_size=3 if k == 2 else None)
+        for i, d in enumerate(docs) if i % 3 == 0 for k in (1, 2)
+    ]
+    everything = docs + copies
+    chained = run(everything, ExactThenMinHash(), tmp_path)
+    for options in (SINGLE, MULTI):
+        once = run(list(reversed(everything)), VerdictsJoinedOnce(), tmp_path, options)
+        assert [(d.id, d.cluster_size, d.text) for d in once[0]] == [(d.id, d.cluster_size, d.text) for d in chained[0]]
+        assert sorted(once[1], key=lambda r: (r.id, r.step)) == sorted(chained[1], key=lambda r: (r.id, r.step))
+    kept, rejected = chained
+    assert {r.step for r in rejected} == {"exact_dedup", "minhash_dedup"}
+    assert sum(d.cluster_size or 0 for d in kept) == len(docs) + len(copies) + sum(2 for c in copies if c.cluster_size)
+    assert len({truth[d.id.split("x")[0]] for d in kept}) == len(kept)  # one survivor per cluster
+
+
+def test_decide_precedence_and_sizes() -> None:
+    d = doc("a", "some text", cluster_size=2)
+    assert decide(d, []).cluster_size == 2  # a unique document keeps its weight
+    assert decide(doc("b", "t"), []).cluster_size == 1
+    assert decide(d, [("exact_cluster", 5)]).cluster_size == 5
+    assert decide(d, [("exact_cluster", 5), ("near_cluster", 9)]).cluster_size == 9
+    near = decide(d, [("exact_cluster", 5), ("near_duplicate", "z")])
+    assert isinstance(near, Rejection) and (near.step, near.reason, near.detail) == ("minhash_dedup", "near_duplicate", "z")
+    exact = decide(d, [("near_duplicate", "z"), ("exact_duplicate", "y")])
+    assert isinstance(exact, Rejection) and (exact.step, exact.detail) == ("exact_dedup", "y")
+    assert exact.text_preview == "some text"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -63,3 +64,31 @@ def test_split_shards_are_byte_identical_to_whole_ones(tmp_path: Path) -> None:
     assert [e["sha256"] for e in split] == [e["sha256"] for e in whole]
     assert pq.ParquetFile(tmp_path / "split" / split[0]["path"]).metadata.num_row_groups == 1
     assert not [n for n in os.listdir(tmp_path / "split" / "corpus") if n.startswith(".")], "runs left behind"
+
+
+def test_verdicts_joined_at_the_grouping_write_what_a_prior_filter_would(tmp_path: Path) -> None:
+    """WriteShards with `decide` groups documents with their verdicts: the kept ones give the
+    same shard bytes as writing the kept documents alone (whole and split into runs), the
+    removed ones come out as Rejections, and the outcomes count both per source."""
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from corpusmill.pipelines.transforms.dedup import decide
+
+    docs = _docs(3000)
+    removed = {d.id: docs[0].id for d in docs[1::4]}  # every 4th removed as a copy of the first
+    sizes = {docs[0].id: 1 + len(removed)}
+    kept = [d for d in docs if d.id not in removed]
+    whole = _write(tmp_path / "filtered", [dataclasses.replace(d, cluster_size=sizes.get(d.id, 1)) for d in kept], [])
+    verdicts = [(i, ("exact_duplicate", s)) for i, s in removed.items()] + [(i, ("exact_cluster", n)) for i, n in sizes.items()]
+    for name, cap in (("joined", 100_000), ("joined-split", 400)):
+        with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
+            out = {
+                "records": p | "Docs" >> beam.Create(docs),
+                "verdicts": p | "Verdicts" >> beam.Create(verdicts),
+            } | WriteShards(str(tmp_path / name), "corpus", 3, max_group_rows=cap, decide=decide)
+            assert_that(out["rejected"] | beam.Map(lambda r: (r.id, r.step, r.detail)),
+                        equal_to([(i, "exact_dedup", s) for i, s in removed.items()]), label="Rejected")
+            assert_that(out["outcomes"] | beam.CombinePerKey(sum),
+                        equal_to([(("kept", "books"), len(kept)), (("exact_dedup", "books"), len(removed))]), label="Outcomes")
+        joined = finalize_shards(str(tmp_path / name), "corpus", 3)
+        assert [e["sha256"] for e in joined] == [e["sha256"] for e in whole], name
