@@ -29,7 +29,7 @@ def stage_from_outcomes(
         outcomes
         | f"{label}Filter" >> beam.Filter(lambda kv, ok=passed: kv[0][0] in ok)
         | f"{label}Key" >> beam.MapTuple(lambda key, n, s=stage: ((s, key[1]), n))
-        | f"{label}Sum" >> beam.CombinePerKey(sum)
+        | f"{label}Sum" >> beam.CombinePerKey(sum)  # type: ignore[arg-type]  # Beam 2.62 types the argument as a CombineFn; a callable is valid
     )
 
 
