@@ -133,12 +133,13 @@ def measure(workflow: Path, out_dir: Path) -> dict[str, Any]:
     from corpusmill.pipelines.corpus import build_corpus, source_paths
     from corpusmill.schemas import outputs
     from corpusmill.workflows.config import load_plan
+    from corpusmill.workflows.runner import FN_API_RUNNER
 
     plan = load_plan(workflow)
     paths = source_paths(plan)
     for kind in (*outputs.KINDS, outputs.STATS_DIR):
         outputs.make_dirs(outputs.join(str(out_dir), kind))
-    pipeline = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
+    pipeline = beam.Pipeline(options=PipelineOptions([f"--runner={FN_API_RUNNER}"]))
     build_corpus(pipeline, plan, paths, str(out_dir))
     _measurer()(pipeline)
     cpu0 = time.process_time()

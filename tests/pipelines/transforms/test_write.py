@@ -81,7 +81,7 @@ def test_verdicts_joined_at_the_grouping_write_what_a_prior_filter_would(tmp_pat
     whole = _write(tmp_path / "filtered", [dataclasses.replace(d, cluster_size=sizes.get(d.id, 1)) for d in kept], [])
     verdicts = [(i, ("exact_duplicate", s)) for i, s in removed.items()] + [(i, ("exact_cluster", n)) for i, n in sizes.items()]
     for name, cap in (("joined", 100_000), ("joined-split", 400)):
-        with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
+        with beam.Pipeline(options=PipelineOptions([f"--runner={FN_API_RUNNER}"])) as p:
             out = {
                 "records": p | "Docs" >> beam.Create(docs),
                 "verdicts": p | "Verdicts" >> beam.Create(verdicts),
