@@ -60,6 +60,7 @@ import numpy as np
 
 from benchmarks.dedup_scale import VOCAB, _original, _vocab
 from benchmarks.provenance import provenance, write_json, write_markdown
+from benchmarks.scale import _tree  # the command's process tree, from /proc parent links
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -172,31 +173,6 @@ def web_corpus_dir(cache: Path, n_docs: int, seed: int = 20241) -> Path:
 # ---------------------------------------------------------------------------------------
 # measuring a process tree (the JVM and the worker pool run in their own process groups,
 # but they are children of the command, so the parent links reach them)
-
-
-def _children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        children.setdefault(int(fields[1]), []).append(int(entry))
-    return children
-
-
-def _tree(root: int) -> list[int]:
-    children = _children_map()
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(children.get(pid, []))
-    return out
 
 
 def _proc_sample(pid: int) -> tuple[int, float, str] | None:
