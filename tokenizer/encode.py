@@ -199,7 +199,7 @@ def _encode_into(
             _write_packed(sink, schema, packed_parts, doc_ends, doc_ids, pack, seed, shard_index, out_path, encoder, stats)
             return
         with pa.memory_map(spool) as source, pq.ParquetWriter(
-            sink, _with_stats(schema, stats), compression="zstd", use_dictionary=["id", "source", "language"],
+            sink, with_stats(schema, stats), compression="zstd", use_dictionary=["id", "source", "language"],
             write_statistics=["id", "source", "language", "num_tokens"],
         ) as out:
             rows = pa.ipc.open_file(source)
@@ -207,7 +207,7 @@ def _encode_into(
                 out.write_batch(rows.get_batch(i))
 
 
-def _with_stats(schema: pa.Schema, stats: dict[str, Any]) -> pa.Schema:
+def with_stats(schema: pa.Schema, stats: dict[str, Any]) -> pa.Schema:
     """`schema` carrying the shard's totals; Parquet writes schema metadata into its footer."""
     return schema.with_metadata({**(schema.metadata or {}), STATS_KEY: json.dumps(stats, sort_keys=True).encode()})
 
@@ -248,7 +248,7 @@ def _write_packed(
         },
         schema=schema,
     )
-    with pq.ParquetWriter(sink, _with_stats(schema, stats), compression="zstd", use_dictionary=["id"],
+    with pq.ParquetWriter(sink, with_stats(schema, stats), compression="zstd", use_dictionary=["id"],
                           write_statistics=["id", "num_tokens"]) as w:
         w.write_table(table, row_group_size=max(1, (1 << 20) // seq_len))
 
@@ -267,4 +267,5 @@ __all__ = [
     "id_type",
     "packed_token_schema",
     "read_shard_stats",
+    "with_stats",
 ]

@@ -85,12 +85,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from corpusmill.tokenizer.encode import with_stats
 from corpusmill.tokenizer.sample import doc_rank, group_of
 
 log = logging.getLogger("corpusmill")
 
 MIXTURE_DIR = "mixture"
-STATS_KEY = b"corpusmill.tokens"  # same footer key as tokenizer/encode.py
 EPOCH_SLACK = 1e-9  # float slack when comparing needed and allowed epochs
 
 
@@ -385,9 +385,7 @@ def _write_parquet(path: str, table: pa.Table, stats: dict[str, Any], seq_len: i
         kwargs: dict[str, Any] = {"use_dictionary": ["id"], "write_statistics": ["id", "num_tokens"]}
     else:
         kwargs = {"use_dictionary": ["id", "source", "language"], "write_statistics": ["id", "source", "language", "num_tokens"]}
-    # the totals go into the footer as schema metadata (pyarrow 16 has no add_key_value_metadata)
-    schema = table.schema.with_metadata({**(table.schema.metadata or {}), STATS_KEY: json.dumps(stats, sort_keys=True).encode()})
-    with pq.ParquetWriter(tmp, schema, compression="zstd", **kwargs) as w:
+    with pq.ParquetWriter(tmp, with_stats(table.schema, stats), compression="zstd", **kwargs) as w:
         w.write_table(table, row_group_size=max(1, (1 << 20) // seq_len) if seq_len else 1024)
     os.replace(tmp, path)
 
