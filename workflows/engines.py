@@ -14,8 +14,9 @@ pipeline arguments to run with:
         the default pipelined exchange can deadlock on diamond-shaped graphs);
         Spark: `local[N]`, `spark.local.dir`, `--storage_level=MEMORY_AND_DISK` (reused
         PCollections are otherwise cached in memory only);
-    - a Beam SDK worker pool (`apache_beam.runners.worker.worker_pool_main`) from this very
-      Python environment, which starts one SDK worker process per worker the runner asks for
+    - a Beam SDK worker pool (Beam's `BeamFnExternalWorkerPoolServicer`, started by
+      `workflows/worker_pool.py` on a port it picks itself) from this very Python
+      environment, which starts one SDK worker process per worker the runner asks for
       (`--sdk_worker_parallelism=N`); the environment's `bin/` is put first on PATH because the
       pool starts workers as `python`.
   and yields `--runner=PortableRunner --job_endpoint=localhost:P --environment_type=EXTERNAL
@@ -52,6 +53,7 @@ import apache_beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from corpusmill.workflows.runner import _given, default_workers, pipeline_args
+from corpusmill.workflows.worker_pool import read_port
 
 log = logging.getLogger("corpusmill")
 
@@ -288,6 +290,27 @@ def _wait_for_port(proc: _Process, port: int, timeout: float) -> None:
     raise EngineError(f"{proc.name} did not listen on port {port} within {timeout:.0f}s; see {proc.log_path}")
 
 
+def _start_worker_pool(work: str, log_path: str, env: dict[str, str]) -> _Process:
+    """Beam's SDK worker pool on a port it picks itself (`workflows/worker_pool.py`: a port
+    picked here and handed over could be shared by another gRPC server in the meantime)."""
+    port_file = os.path.join(work, "worker-pool.port")
+    cmd = [sys.executable, "-m", "corpusmill.workflows.worker_pool", f"--port-file={port_file}"]
+    return _start("SDK worker pool", cmd, log_path, env)
+
+
+def _wait_for_port_file(proc: _Process, path: str, timeout: float) -> int:
+    """The port `proc` wrote to `path` once it listens (`worker_pool.write_port`)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.popen.poll() is not None:
+            raise EngineError(f"{proc.name} exited with status {proc.popen.returncode}; see {proc.log_path}:\n{_tail(proc.log_path)}")
+        port = read_port(path)
+        if port is not None:
+            return port
+        time.sleep(0.2)
+    raise EngineError(f"{proc.name} did not report its port within {timeout:.0f}s; see {proc.log_path}")
+
+
 def _tail(path: str, lines: int = 15) -> str:
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -404,13 +427,10 @@ def local_engine(engine: str, beam_args: list[str], work_dir: str, workers: int 
             env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
             env["TMPDIR"] = work
             env[SESSION_ENV] = work
-            pool_port = free_port()
-            processes.append(_start(
-                "SDK worker pool",
-                [sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main", f"--service_port={pool_port}"],
-                os.path.join(work_dir, f"{engine}-worker-pool.log"),
-                env,
-            ))
+            pool = _start_worker_pool(work, os.path.join(work_dir, f"{engine}-worker-pool.log"), env)
+            processes.append(pool)
+            pool_port = _wait_for_port_file(pool, os.path.join(work, "worker-pool.port"), START_TIMEOUT_S)
+            # The JVM binds without SO_REUSEPORT: if the port was taken meanwhile it fails loudly.
             job_port = free_port()
             processes.append(_start(
                 f"{engine} job server",
@@ -418,8 +438,7 @@ def local_engine(engine: str, beam_args: list[str], work_dir: str, workers: int 
                 os.path.join(work_dir, f"{engine}-job-server.log"),
                 env,
             ))
-            for proc, port in zip(processes, (pool_port, job_port)):
-                _wait_for_port(proc, port, START_TIMEOUT_S)
+            _wait_for_port(processes[-1], job_port, START_TIMEOUT_S)
             yield portable_args(engine, beam_args, job_port, pool_port, workers, verbose)
     finally:
         for proc in reversed(processes):

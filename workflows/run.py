@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -78,6 +79,7 @@ def run_workflow(
             engine_dir = outputs.join(run.out_dir, outputs.STATS_DIR, "engine")
             if outputs.is_remote(engine_dir):  # the engine's processes need a local folder
                 engine_dir = tempfile.mkdtemp(prefix="corpusmill-engine-")
+                session.callback(shutil.rmtree, engine_dir, ignore_errors=True)
             run.args = session.enter_context(engine_session(run.engine, beam_args, engine_dir, verbose=verbose))
             corpus = corpus_stage(run)
         except (ConfigError, EngineError) as e:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -147,14 +148,10 @@ def test_missing_job_server_is_a_configuration_error(tmp_path: Path) -> None:
 
 def test_worker_pool_process_group_is_stopped(tmp_path: Path) -> None:
     """The SDK worker pool (the real one, no JVM) stops with everything it started."""
-    port = engines.free_port()
-    proc = engines._start(
-        "SDK worker pool",
-        [sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main", f"--service_port={port}"],
-        str(tmp_path / "pool.log"),
-        dict(os.environ),
-    )
-    engines._wait_for_port(proc, port, 120)
+    proc = engines._start_worker_pool(str(tmp_path), str(tmp_path / "pool.log"), dict(os.environ))
+    port = engines._wait_for_port_file(proc, str(tmp_path / "worker-pool.port"), 120)
+    with socket.create_connection(("localhost", port), timeout=5):  # it listens where it said
+        pass
     assert process_group_members(proc.popen.pid)
     stop_process_group(proc)
     assert process_group_members(proc.popen.pid) == []
