@@ -23,6 +23,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from corpusmill.schemas import outputs
 from corpusmill.schemas.outputs import shard_name
 from corpusmill.tokenizer.encode import Encoder, encode_shard, read_shard_stats
+from corpusmill.workflows.runner import FN_API_RUNNER  # also applies workflows/beam_fixes
 
 
 class EncodeShardFn(beam.DoFn):
@@ -110,7 +111,7 @@ def encode_corpus(
     options = pipeline_options or PipelineOptions()
     std = options.view_as(StandardOptions)
     if std.runner in (None, "DirectRunner"):
-        std.runner = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"  # by path: Beam 2.62 has no short name for it
+        std.runner = FN_API_RUNNER  # by path: Beam 2.62 has no short name for it
     t0 = time.perf_counter()
     with beam.Pipeline(options=options) as p:
         _ = (

@@ -3,10 +3,12 @@
 Default (no --runner given): Beam's in-process FnApiRunner, set explicitly, with one worker
 process per core (up to 4) when the machine has several. Beam's default DirectRunner would
 first try to download a Prism binary from the internet; the default here never touches the
-network. Any other runner and its options pass straight through, e.g.
-`--runner=PortableRunner --job_endpoint=...`, `--runner=DataflowRunner --project=...`.
-An option no Beam options class defines (`--direct_num_wrkers=2`) is an error, not ignored:
-`unknown_options` names it with the closest known option.
+network, and `workflows/beam_fixes.py` (applied on import of this module) works around a
+FnApiRunner data-plane race that loses data with several worker processes. Any other runner
+and its options pass straight through, e.g. `--runner=PortableRunner --job_endpoint=...`,
+`--runner=DataflowRunner --project=...`. An option no Beam options class defines
+(`--direct_num_wrkers=2`) is an error, not ignored: `unknown_options` names it with the
+closest known option.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import difflib
 import os
 
 from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
+
+from corpusmill.workflows import beam_fixes  # noqa: F401 - FnApiRunner data-plane work-around, on import
 
 MAX_DEFAULT_WORKERS = 4
 FN_API_RUNNER = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
