@@ -821,7 +821,7 @@ def main(argv: list[str] | None = None) -> int:
         r = run_ours(corpora[n], work, n)
         res["ours"][str(n)] = r
         print(f"corpusmill {n}: exit {r['returncode']} wall {r['wall_s']} s cpu {r['cpu_s']} s "
-              f"(polled {r['cpu_s_polled']}) peak tree {r['peak_rss_tree_mb']} MB kept {r.get('kept')}", flush=True)
+              f"(polled {r['cpu_s_polled']}) peak tree {r['peak_rss_tree_mb']} MB (largest process {r['peak_rss_single_mb']} MB) kept {r.get('kept')}", flush=True)
         if not args.no_write:
             summarize(res, sizes)
             write_results(res, args.append)  # after every run, so a stopped benchmark leaves what it measured
