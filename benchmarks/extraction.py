@@ -8,7 +8,8 @@
    boilerplate snippets found (precision). Speed: CPU seconds of this process for the whole
    `read`, best of `--rounds`, as pages per CPU-second.
 2. Cross-validation of `routed`'s one threshold (ROUTE_BELOW_CHARS). Per page, the texts and
-   CPU times of `resiliparse_clean`, `trafilatura_fast` and `trafilatura.extract` are taken
+   CPU times of `resiliparse_clean`, trafilatura's main extractor on what `routed` hands it
+   (`html.routed_slow_input`: the article container or the page) and `trafilatura.extract` are taken
    once (the HTML the reader hands to the extractor); `routed`'s text for any threshold follows
    from them exactly (`html.routed_choice`). For 3 shuffles x 5 folds, the threshold with the best F1 on the 4
    training folds among those keeping `routed` at >= 3x trafilatura.extract's pages per CPU-s
@@ -176,9 +177,15 @@ def cross_validation() -> dict[str, Any]:
     per: dict[str, dict[str, Any]] = {}
     for url, html in pages:
         row: dict[str, Any] = {}
+        container: list[str | None] = [None]
+
+        def fast(h: str) -> str:
+            text, _, container[0] = htmlx.resiliparse_clean_parts(h)
+            return text
+
         for key, fn in (
-            ("fast", lambda h: htmlx.extract_resiliparse_clean(h)[0]),
-            ("slow", lambda h: htmlx._trafilatura_core(h)),
+            ("fast", fast),
+            ("slow", lambda h: htmlx._trafilatura_core(htmlx.routed_slow_input(h, container[0]))),  # what routed runs
             ("trafilatura", lambda h: htmlx.tidy_text(trafilatura.extract(h, include_comments=False, include_tables=True) or "")),
         ):
             cpu = time.process_time()
