@@ -65,6 +65,30 @@ ADDITIONAL = (
 )
 ROUTE_GRID = (0, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 7500, 10000)
 MIN_SPEEDUP = 3.0  # routed must stay at >= 3x trafilatura.extract's pages per CPU-s
+# What was tried for issue #14's F1 / speed target (measured on the public pages with the
+# cross-validation below and on the additional pages; the kept ones are in the code).
+LEVERS = (
+    "Levers measured for the default (numbers from exploratory runs on this machine at commit 40bfcf2 and after):",
+    "",
+    "* kept: `routed` hands trafilatura's main extractor the article container resiliparse_clean used "
+    "(`html.routed_slow_input`) instead of the whole page: on the 173 public pages with one, merged F1 0.940 vs 0.935 "
+    "(pages under 3000 characters), 0.978 vs 0.974 (3000-5000), equal above, at about 55 % of the CPU time; that let "
+    "the cross-validation choose 3500-4000 instead of 3000-3500 under the 3x floor (ROUTE_BELOW_CHARS 3000 -> 4000).",
+    "* kept: `resiliparse_clean` with resiliparse's `post_meta=False` (bylines, dates, 'Posted by', photo credits): "
+    "its F1 0.886 -> 0.889 (precision 0.879 -> 0.885, recall equal), cross-validated `routed` +0.003; the 308 additional "
+    "pages' texts are unchanged.",
+    "* dropped: cheaper `resiliparse_clean` by building the class/id container selector from only the names present in "
+    "the raw HTML (each substring scan of a page costs about as much as the selector: 0.31 vs 0.28 CPU-s on the 344 pages), "
+    "and a case-sensitive-prefix variant of the link regex (same time). Profile of resiliparse_clean on the 344 pages: "
+    "resiliparse's extraction 0.5 s, parsing 0.35 s, container selectors 0.27 s, link texts 0.31 s, depth check 0.09 s.",
+    "* dropped: trafilatura's lxml parse without lxml.html's Python element-class lookup: same text, no measurable gain "
+    "(4.56 vs 4.62 CPU-s).",
+    "* dropped: removing lines of which a link text covers 30-70 % (beyond `drop_link_lines`' whole-line links): "
+    "+0.002 F1 on the public pages at 0.4-0.5 but worse than nothing at 0.6, and on the additional pages it changed "
+    "61 texts and lost a must snippet (38 -> 37 of 43).",
+    "* dropped: routing also on the share of the text in sentence-like lines or the share of short lines: held-out F1 "
+    "0.9144 / 0.9154 vs 0.9145 for the length alone (the pages they add are the expensive ones, the floor binds).",
+)
 REFERENCE = {
     "trafilatura.extract": {"f1": 0.915, "precision": 0.898, "recall": 0.932, "pages_per_cpu_s": 47},
     "resiliparse main_content": {"f1": 0.842, "precision": 0.760, "recall": 0.944, "pages_per_cpu_s": 560},
@@ -380,6 +404,8 @@ def _markdown(result: dict[str, Any]) -> str:
     lines += [
         "",
         f"Default: `{result['default']}`. {result['why_default']}",
+        "",
+        *LEVERS,
         "",
         "Speed numbers move by up to ~40 % between runs on this shared 2-core machine; compare within one run.",
         "",
