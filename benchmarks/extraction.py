@@ -377,7 +377,7 @@ def _markdown(result: dict[str, Any]) -> str:
         f">= {MIN_SPEEDUP:.0f}x-trafilatura speed floor, scored on the 5th; 3 shuffles): held-out F1 mean "
         f"**{cv['f1_mean']:.3f}**, stdev {cv['f1_stdev']:.3f}, min {cv['f1_min']:.3f}, max {cv['f1_max']:.3f} "
         f"(folds: {fold_f1}); thresholds chosen: {chosen}; on all pages: {cv['chosen_on_all_pages']} "
-        f"(in the code: {cv['in_code']}, routing {cv['routed_share_at_code_threshold']:.0%} of the pages to trafilatura_fast; "
+        f"(in the code: {cv['in_code']}, routing {cv['routed_share_at_code_threshold']:.0%} of the pages to trafilatura's main extractor; "
         f"the code's fixed threshold scores {cv['f1_mean_at_code_threshold']:.3f} averaged over the same held-out folds). "
         "`resiliparse_clean`'s and `hybrid`'s constants were chosen on this file earlier: their rows are in-sample.",
         "",
