@@ -8,7 +8,8 @@
    boilerplate snippets found (precision). Speed: CPU seconds of this process for the whole
    `read`, best of `--rounds`, as pages per CPU-second.
 2. Cross-validation of `routed`'s one threshold (ROUTE_BELOW_CHARS). Per page, the texts and
-   CPU times of `resiliparse_clean`, `trafilatura_fast` and `trafilatura.extract` are taken
+   CPU times of `resiliparse_clean`, trafilatura's main extractor on what `routed` hands it
+   (`html.routed_slow_input`: the article container or the page) and `trafilatura.extract` are taken
    once (the HTML the reader hands to the extractor); `routed`'s text for any threshold follows
    from them exactly (`html.routed_choice`). For 3 shuffles x 5 folds, the threshold with the best F1 on the 4
    training folds among those keeping `routed` at >= 3x trafilatura.extract's pages per CPU-s
@@ -64,6 +65,39 @@ ADDITIONAL = (
 )
 ROUTE_GRID = (0, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 7500, 10000)
 MIN_SPEEDUP = 3.0  # routed must stay at >= 3x trafilatura.extract's pages per CPU-s
+# What was tried for issue #14's F1 / speed target (measured on the public pages with the
+# cross-validation below and on the additional pages; the kept ones are in the code).
+LEVERS = (
+    "Levers measured for the default (numbers from exploratory runs on this machine at commit 40bfcf2 and after):",
+    "",
+    "* kept: `routed` hands trafilatura's main extractor the article container resiliparse_clean used "
+    "(`html.routed_slow_input`) instead of the whole page: on the 173 public pages with one, merged F1 0.940 vs 0.935 "
+    "(pages under 3000 characters), 0.978 vs 0.974 (3000-5000), equal above, at about 55 % of the CPU time; that let "
+    "the cross-validation choose 3500-4000 instead of 3000-3500 under the 3x floor (ROUTE_BELOW_CHARS 3000 -> 4000).",
+    "* kept: `resiliparse_clean` with resiliparse's `post_meta=False` (bylines, dates, 'Posted by', photo credits): "
+    "its F1 0.886 -> 0.889 (precision 0.879 -> 0.885, recall equal), cross-validated `routed` +0.003; the 308 additional "
+    "pages' texts are unchanged.",
+    "* dropped: cheaper `resiliparse_clean` by building the class/id container selector from only the names present in "
+    "the raw HTML (the substring scans of the pages cost as much as they save: 0.31 CPU-s with them vs 0.28 without on the 344 pages), "
+    "and a case-sensitive-prefix variant of the link regex (same time). Profile of resiliparse_clean on the 344 pages: "
+    "resiliparse's extraction 0.5 s, parsing 0.35 s, container selectors 0.27 s, link texts 0.31 s, depth check 0.09 s.",
+    "* dropped: trafilatura's lxml parse without lxml.html's Python element-class lookup: same text, no measurable gain "
+    "(4.56 vs 4.62 CPU-s).",
+    "* dropped: removing lines of which a link text covers 30-70 % (beyond `drop_link_lines`' whole-line links): "
+    "+0.002 F1 on the public pages at 0.4-0.5 but worse than nothing at 0.6, and on the additional pages it changed "
+    "61 texts and lost a must snippet (38 -> 37 of 43).",
+    "* dropped: trimming trailing islands of sentence-like lines (after a gap of 2-6 short lines, together under "
+    "10-30 % of the text's sentence-like characters: related posts, author bios, newsletter pitches): public `routed` F1 "
+    "+0.004 to +0.007 (held-out +0.007), but on the additional pages it cut 5-23 % of all characters on 63-155 of the "
+    "308 pages (the Python docs' later sections after code blocks), which no snippet there checks.",
+    "* dropped: routing also on the share of the text in sentence-like lines or the share of short lines: held-out F1 "
+    "0.9144 / 0.9154 vs 0.9145 for the length alone (measured with trafilatura on the whole page; the pages they add "
+    "are the expensive ones, the floor binds).",
+    "* left: trafilatura's `load_html` scans every page with a regex for XML-invalid characters (`repair_faulty_html`), "
+    "about 9 % of its time on the routed pages; an exact check on the UTF-8 bytes is 2.5-3x faster (0.10-0.13 vs "
+    "0.29-0.30 CPU-s on the 344 pages), but using it means copying trafilatura's `load_html` (about 2 % of the whole "
+    "extractor's time saved).",
+)
 REFERENCE = {
     "trafilatura.extract": {"f1": 0.915, "precision": 0.898, "recall": 0.932, "pages_per_cpu_s": 47},
     "resiliparse main_content": {"f1": 0.842, "precision": 0.760, "recall": 0.944, "pages_per_cpu_s": 560},
@@ -176,9 +210,15 @@ def cross_validation() -> dict[str, Any]:
     per: dict[str, dict[str, Any]] = {}
     for url, html in pages:
         row: dict[str, Any] = {}
+        container: list[str | None] = [None]
+
+        def fast(h: str) -> str:
+            text, _, container[0] = htmlx.resiliparse_clean_parts(h)
+            return text
+
         for key, fn in (
-            ("fast", lambda h: htmlx.extract_resiliparse_clean(h)[0]),
-            ("slow", lambda h: htmlx._trafilatura_core(h)),
+            ("fast", fast),
+            ("slow", lambda h: htmlx._trafilatura_core(htmlx.routed_slow_input(h, container[0]))),  # what routed runs
             ("trafilatura", lambda h: htmlx.tidy_text(trafilatura.extract(h, include_comments=False, include_tables=True) or "")),
         ):
             cpu = time.process_time()
@@ -342,7 +382,7 @@ def _markdown(result: dict[str, Any]) -> str:
         f">= {MIN_SPEEDUP:.0f}x-trafilatura speed floor, scored on the 5th; 3 shuffles): held-out F1 mean "
         f"**{cv['f1_mean']:.3f}**, stdev {cv['f1_stdev']:.3f}, min {cv['f1_min']:.3f}, max {cv['f1_max']:.3f} "
         f"(folds: {fold_f1}); thresholds chosen: {chosen}; on all pages: {cv['chosen_on_all_pages']} "
-        f"(in the code: {cv['in_code']}, routing {cv['routed_share_at_code_threshold']:.0%} of the pages to trafilatura_fast; "
+        f"(in the code: {cv['in_code']}, routing {cv['routed_share_at_code_threshold']:.0%} of the pages to trafilatura's main extractor; "
         f"the code's fixed threshold scores {cv['f1_mean_at_code_threshold']:.3f} averaged over the same held-out folds). "
         "`resiliparse_clean`'s and `hybrid`'s constants were chosen on this file earlier: their rows are in-sample.",
         "",
@@ -373,6 +413,8 @@ def _markdown(result: dict[str, Any]) -> str:
     lines += [
         "",
         f"Default: `{result['default']}`. {result['why_default']}",
+        "",
+        *LEVERS,
         "",
         "Speed numbers move by up to ~40 % between runs on this shared 2-core machine; compare within one run.",
         "",

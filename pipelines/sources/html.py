@@ -28,8 +28,9 @@ Extraction (`extract_main_text`), one option `extractor`:
     escalation, which take about half of `trafilatura.extract`'s time on the benchmark pages;
   * `routed` (default): `resiliparse_clean`, and on the pages where it kept fewer than
     ROUTE_BELOW_CHARS characters (it missed or cut the article, or the page is short: where
-    it is least reliable) and that are at most MAX_ROUTED_HTML_CHARS long, also
-    `trafilatura_fast`, whose text is taken unless it is much shorter (PREFER_FAST_SHARE),
+    it is least reliable) also trafilatura's main extractor (as `trafilatura_fast`) on the
+    article container resiliparse_clean used, or on the page when it found none (at most
+    MAX_ROUTED_HTML_CHARS), whose text is taken unless it is much shorter (PREFER_FAST_SHARE),
     with the sentence-like paragraphs of resiliparse_clean's that it dropped added back in
     place (`merge_body_lines`). ROUTE_BELOW_CHARS is chosen by cross-validation under a speed floor (3x
     trafilatura.extract) in benchmarks/extraction.py.
@@ -401,7 +402,6 @@ MAX_CONTAINER_CANDIDATES = 20
 def _body_container(tree: HTMLTree) -> tuple[str, str] | None:
     """(main text, HTML) of the article-body container (see BODY_CONTAINERS), if one holds
     enough of the page."""
-    from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.html import HTMLTree
 
     if tree.body is None:
@@ -417,28 +417,48 @@ def _body_container(tree: HTMLTree) -> tuple[str, str] | None:
         if chars < MIN_CONTAINER_SHARE * body_chars:
             continue
         container_html = largest.html
-        text = extract_plain_text(HTMLTree.parse(container_html), main_content=True, alt_texts=False, comments=False)
+        text = _clean_main_content(HTMLTree.parse(container_html))
         if len(text) >= MIN_CONTAINER_CHARS:
             return text, container_html
     return None
 
 
-def extract_resiliparse_clean(html: str) -> tuple[str, str | None]:
-    """(main text, title): resiliparse main content, restricted to the article-body container
-    when the page has one (`_body_container`), without link-only lines
-    (`drop_link_lines`), trimmed by `clean_lines`."""
+def _clean_main_content(tree: HTMLTree) -> str:
+    """resiliparse's main content as `resiliparse_clean` takes it: no image alt texts, no HTML
+    comments, and no blog-post / article metadata (`post_meta=False`: bylines, "Posted by ...
+    at 12:11 PM", "Veröffentlicht am ... von", dates, "Labels:", audio durations, photo
+    credits). post_meta=False: public pages F1 0.886 -> 0.889 (precision 0.879 -> 0.885,
+    recall the same), cross-validated `routed` +0.003; no change at all on the 308 additional
+    pages (benchmarks/results/extraction.md)."""
     from resiliparse.extract.html2text import extract_plain_text
+
+    return extract_plain_text(tree, main_content=True, alt_texts=False, comments=False, post_meta=False)
+
+
+def resiliparse_clean_parts(html: str) -> tuple[str, str | None, str | None]:
+    """(main text, title, HTML of the article-body container or None): `resiliparse_clean`,
+    and the container it used (`_body_container`), which `routed` hands to trafilatura."""
     from resiliparse.parse.html import HTMLTree
 
     tree = HTMLTree.parse(html)
     check_depth(tree)
-    container = _body_container(tree)
-    if container is not None:
-        text, html = container  # links inside the article only: not the site's menus
+    found = _body_container(tree)
+    container = None
+    if found is not None:
+        text, container = found
+        html = container  # links inside the article only: not the site's menus
     else:
-        text = extract_plain_text(tree, main_content=True, alt_texts=False, comments=False)
+        text = _clean_main_content(tree)
     text = drop_link_lines(tidy_text(text), link_texts(html))
-    return clean_lines(text), html_title(tree)
+    return clean_lines(text), html_title(tree), container
+
+
+def extract_resiliparse_clean(html: str) -> tuple[str, str | None]:
+    """(main text, title): resiliparse main content (`_clean_main_content`), restricted to the
+    article-body container when the page has one (`_body_container`), without link-only
+    lines (`drop_link_lines`), trimmed by `clean_lines`."""
+    text, title, _ = resiliparse_clean_parts(html)
+    return text, title
 
 
 # `hybrid` asks trafilatura when the fast path kept fewer than FALLBACK_BELOW_CHARS characters
@@ -591,16 +611,17 @@ def extract_trafilatura_fast(html: str) -> tuple[str, str | None]:
 # ROUTE_BELOW_CHARS characters. Chosen by 5-fold cross-validation on the extraction benchmark
 # (benchmarks/extraction.py: the threshold with the best F1 on the training folds among those
 # keeping the whole extractor at >= 3x trafilatura.extract's pages per CPU-second; held-out F1
-# in benchmarks/results/extraction.md); 45 % of those pages are routed. Pages above it are
+# in benchmarks/results/extraction.md); 57 % of those pages are routed. Pages above it are
 # mostly long articles, where resiliparse_clean and trafilatura's main extractor score alike
-# (F1 0.895 and 0.896 on the 188 such public pages); below it trafilatura's is far better
+# (F1 0.895 and 0.896 on the 188 public pages over 3000); below it trafilatura's is far better
 # (0.928 vs 0.874). A single threshold on one signal: in exploratory cross-validation, rules on
-# more signals (share of sentence-like lines, characters in sentence-like lines, share of the
-# page's text kept, an article container found, the page's HTML size) did not score better
-# on held-out folds. With trafilatura's text merged with resiliparse_clean's (`routed_choice`)
-# the folds chose 3000 or 3500; 3500 left the whole reader at only 3.1x trafilatura.extract in
-# one run (3000: 3.4x), too close to the floor for run-to-run noise.
-ROUTE_BELOW_CHARS = 3000
+# more signals (share of sentence-like lines, share of short lines, characters in
+# sentence-like lines, share of the page's text kept, an article container found, the page's
+# HTML size) did not score better on held-out folds under the speed floor. Since trafilatura
+# gets the article container (`routed_slow_input`, about half the CPU on those pages) the
+# folds choose 3500 or 4000 (before: 3000 or 3500), and 4000 on all pages; the whole reader ran
+# at 3.2x trafilatura.extract at 4000 (3.3x at 3500, 3.4x at 3000) in one run.
+ROUTE_BELOW_CHARS = 4000
 # ... and then keeps trafilatura's text unless it is under this share of resiliparse_clean's
 # (trafilatura dropped most of a text resiliparse found: on these pages usually a list or
 # table layout that trafilatura's link-density rules discard). Fixed a priori, not tuned.
@@ -652,14 +673,32 @@ def routed_choice(fast: str, slow: str) -> str:
     return fast
 
 
+def routed_slow_input(html: str, container: str | None) -> str:
+    """The HTML `routed` hands to trafilatura's main extractor: the article-body container
+    `resiliparse_clean` used, as a page of its own, when it found one; else the page.
+
+    On the container trafilatura parses and prunes a fraction of the page (its cost follows
+    the HTML size), and it no longer has to find the article among menus and teasers: on the
+    173 public pages with a container, trafilatura's text there (merged by `routed_choice`)
+    scored F1 0.940 vs 0.935 from the whole page on those under 3000 characters (0.978 vs
+    0.974 at 3000-5000, the same above) at about 55 % of the CPU time."""
+    if container is None:
+        return html
+    return f"<html><body>{container}</body></html>"
+
+
 def extract_routed(html: str) -> tuple[str, str | None]:
     """(main text, title): `resiliparse_clean`; on a page where it kept fewer than
-    ROUTE_BELOW_CHARS characters (and of at most MAX_ROUTED_HTML_CHARS), also
-    `trafilatura_fast`, combined by `routed_choice`."""
-    text, title = extract_resiliparse_clean(html)  # also the depth check
-    if len(text) >= ROUTE_BELOW_CHARS or len(html) > MAX_ROUTED_HTML_CHARS:
+    ROUTE_BELOW_CHARS characters, also trafilatura's main extractor (`_trafilatura_core`) on
+    its article container or the page (`routed_slow_input`, at most MAX_ROUTED_HTML_CHARS),
+    combined by `routed_choice`."""
+    text, title, container = resiliparse_clean_parts(html)  # also the depth check
+    if len(text) >= ROUTE_BELOW_CHARS:
         return text, title
-    return routed_choice(text, _trafilatura_core(html)), title
+    slow_input = routed_slow_input(html, container)
+    if len(slow_input) > MAX_ROUTED_HTML_CHARS:
+        return text, title
+    return routed_choice(text, _trafilatura_core(slow_input)), title
 
 
 EXTRACTORS: dict[str, Callable[[str], tuple[str, str | None]]] = {

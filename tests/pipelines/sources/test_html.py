@@ -261,11 +261,30 @@ def test_routed_takes_trafilatura_only_where_resiliparse_kept_little() -> None:
     long_fast = extract_main_text(long_page, "resiliparse_clean")[0]
     assert len(long_fast) >= ROUTE_BELOW_CHARS
     assert extract_main_text(long_page, "routed")[0] == long_fast
-    # a page above MAX_ROUTED_HTML_CHARS stays on the fast path (trafilatura's cost grows with size)
+    # trafilatura gets the article container: padding outside it costs nothing more ...
     from corpusmill.pipelines.sources.html import MAX_ROUTED_HTML_CHARS
 
-    padded = BOILERPLATE_PAGE.replace("<body>", "<body><!--" + "x" * MAX_ROUTED_HTML_CHARS + "-->")
-    assert extract_main_text(padded, "routed")[0] == extract_main_text(padded, "resiliparse_clean")[0]
+    routed = extract_main_text(BOILERPLATE_PAGE, "routed")[0]
+    outside = BOILERPLATE_PAGE.replace("<body>", "<body><!--" + "x" * MAX_ROUTED_HTML_CHARS + "-->")
+    assert extract_main_text(outside, "routed")[0] == routed
+    # ... but a container above MAX_ROUTED_HTML_CHARS stays on the fast path (trafilatura's
+    # cost grows with the HTML it parses)
+    inside = BOILERPLATE_PAGE.replace("<article>", "<article><!--" + "x" * MAX_ROUTED_HTML_CHARS + "-->")
+    assert extract_main_text(inside, "routed")[0] == extract_main_text(inside, "resiliparse_clean")[0] != routed
+
+
+def test_routed_hands_trafilatura_the_article_container() -> None:
+    """`routed_slow_input`: the container resiliparse_clean used, as a page of its own (without
+    the site's menus, sidebars, comments), or the whole page when there is none."""
+    from corpusmill.pipelines.sources.html import resiliparse_clean_parts, routed_slow_input
+
+    text, title, container = resiliparse_clean_parts(BOILERPLATE_PAGE)
+    assert container is not None and container.startswith("<article>") and "Related articles" not in container
+    assert title == "Tram line approved" and text == extract_main_text(BOILERPLATE_PAGE, "resiliparse_clean")[0]
+    assert routed_slow_input(BOILERPLATE_PAGE, container) == f"<html><body>{container}</body></html>"
+    no_container = BOILERPLATE_PAGE.replace("<article>", "<div>").replace("</article>", "</div>")
+    assert resiliparse_clean_parts(no_container)[2] is None
+    assert routed_slow_input(no_container, None) == no_container
 
 
 @pytest.mark.timeout(60)
