@@ -25,8 +25,10 @@ from corpusmill.workflows import engines
 from corpusmill.workflows.engines import (
     EngineError,
     cluster_args,
+    default_parallelism,
     engine_session,
     flink_conf,
+    job_server_command,
     portable_args,
     process_group_members,
     stop_process_group,
@@ -111,6 +113,26 @@ def test_portable_options_spill_to_disk() -> None:
 
     sent = PipelineOptions(flink + ["--storage_level=MEMORY_AND_DISK"]).get_all_options()
     assert sent["execution_mode_for_batch"] == "BATCH_FORCED" and sent["storage_level"] == "MEMORY_AND_DISK"
+
+
+def test_default_parallelism_grows_with_the_input(tmp_path: Path) -> None:
+    """Beam 2.62 runs a Flink/Spark task's whole partition as one bundle: the default number of
+    subtasks follows the input size, so a subtask's share stays near BUNDLE_TARGET_BYTES."""
+    (tmp_path / "a.jsonl").write_bytes(b"x" * 1000)
+    (tmp_path / "b.jsonl.gz").write_bytes(b"y" * 1000)
+    assert engines.estimated_input_bytes([str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl.gz")]) == 1000 + 1000 * engines.COMPRESSED_EXPANSION
+    assert engines.estimated_input_bytes([str(tmp_path)]) == 1000 + 1000 * engines.COMPRESSED_EXPANSION
+    target = engines.BUNDLE_TARGET_BYTES
+    assert default_parallelism(2, None) == 2 and default_parallelism(2, 1000) == 2  # small: one per slot
+    assert default_parallelism(2, 5 * target) == 6  # 5 subtasks, rounded up to whole waves of 2 slots
+    assert default_parallelism(2, 48 * target) == 48 and default_parallelism(3, 48 * target) == 48
+    assert default_parallelism(2, 10**15) == engines.MAX_DEFAULT_PARALLELISM
+    flink = portable_args("flink", [], 1, 2, 2, verbose=False, parallelism=48)
+    assert "--parallelism=48" in flink
+    assert "--parallelism=8" in portable_args("flink", ["--parallelism=8"], 1, 2, 2, verbose=False, parallelism=48)
+    spark = job_server_command("spark", Path("x.jar"), 1, str(tmp_path / "w"), 2, 48)
+    assert "-Dspark.default.parallelism=48" in spark
+    assert not [a for a in job_server_command("spark", Path("x.jar"), 1, str(tmp_path / "w2"), 2, 2) if "default.parallelism" in a]
 
 
 def test_flink_conf_puts_spills_under_the_work_dir(tmp_path: Path) -> None:
