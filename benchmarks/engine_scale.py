@@ -336,16 +336,6 @@ def regrade(res: dict[str, Any], cache: Path) -> None:
             r.update(ground_truth(ids, r["documents"]))
 
 
-def engine_parallelism(log_path: Path) -> int | None:
-    """The parallelism a local Flink/Spark session chose (its `parallelism N` log line), if any."""
-    import re
-
-    if not log_path.is_file():
-        return None
-    m = re.search(r"\d+ slots, parallelism (\d+)", log_path.read_text(errors="replace")[:20000])
-    return int(m.group(1)) if m else None
-
-
 def run_key(engine: str, n_docs: int, workload: str, variant: str = "") -> str:
     return f"{workload}/{engine}{f'[{variant}]' if variant else ''}/{n_docs}"
 
@@ -382,7 +372,6 @@ def run_one(
         "load_avg_before": round(os.getloadavg()[0], 1),
     }
     r.update(measure(cmd, log_path, out / "_stats" / "engine", timeout_s))
-    r["parallelism"] = engine_parallelism(log_path)
     r["load_avg_after"] = round(os.getloadavg()[0], 1)
     if (out / "manifest.json").is_file():  # also after a failed accounting check (exit 1)
         manifest = json.loads((out / "manifest.json").read_text())
@@ -436,7 +425,7 @@ def _engine_settings() -> dict[str, Any]:
 
     return {
         "flink": engines.FLINK_VERSION,
-        "job_server_heap": engines.JOB_SERVER_HEAP,
+        "job_server_heap": engines.job_server_heap(2) if hasattr(engines, "job_server_heap") else engines.JOB_SERVER_HEAP,
         "flink_conf": engines.flink_conf_values(tmp_dir="<work>/flink-tmp", workers=2)
         if hasattr(engines, "flink_conf_values") else None,
     }
@@ -554,8 +543,7 @@ def write_md(res: dict[str, Any]) -> None:
     lines += ["", "## Commands", ""]
     for key in sorted(res["runs"]):
         r = res["runs"][key]
-        par = f"; parallelism {r['parallelism']}" if r.get("parallelism") else ""
-        lines.append(f"- {key}: `{r['command']}` ({'ok' if _ok(r) else 'failed'}{par}; commit {(r['provenance']['commit'] or '?')[:12]}, {r['provenance']['date']})")
+        lines.append(f"- {key}: `{r['command']}` ({'ok' if _ok(r) else 'failed'}; commit {(r['provenance']['commit'] or '?')[:12]}, {r['provenance']['date']})")
     if res.get("notes"):
         lines += ["", "## Notes", ""]
         lines += [f"- {note}" for note in res["notes"]]
@@ -592,10 +580,6 @@ def main(argv: list[str] | None = None) -> int:
         res = load_results()
         res["notes"] = list(dict.fromkeys(res.get("notes", []) + args.note))
         regrade(res, args.cache_dir)
-        for r in res["runs"].values():  # runs recorded before the field existed: from their log
-            if r["engine"] != "local" and r.get("parallelism") is None:
-                variant = f"-{r['variant']}" if r.get("variant") else ""
-                r["parallelism"] = engine_parallelism(args.cache_dir / "runs" / f"{r['workload']}-{r['engine']}{variant}-{r['documents']}.log")
         compare(res)
         write_json(RESULTS / "engine_scale.json", res)
         write_md(res)

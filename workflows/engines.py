@@ -7,8 +7,9 @@ pipeline arguments to run with:
 * `flink` / `spark` on one machine (no cluster named in `beam_args`): it starts
     - Beam's job server JVM for the engine from the jar that `make engines` fetched with Maven
       at set-up time (`.engines/`; never a download at run time), with Java 17 `--add-opens`
-      flags, a 3 GB heap (it exits on OutOfMemoryError rather than hang; a GC log is kept next to
-      its log) and every temporary file under `work_dir`:
+      flags, a 3 GB heap on 2 slots (it exits on OutOfMemoryError rather than hang; a GC log is kept next to
+      its log; the heap grows with the slots, see `job_server_heap`) and every temporary file
+      under `work_dir`:
         Flink: `[local]` master, a generated Flink config (`io.tmp.dirs`, managed memory,
         slots = workers), pipelines in `BATCH_FORCED` mode (blocking shuffles spill to disk;
         the default pipelined exchange can deadlock on diamond-shaped graphs);
@@ -19,29 +20,25 @@ pipeline arguments to run with:
       (`--sdk_worker_parallelism=N`); the environment's `bin/` is put first on PATH because the
       pool starts workers as `python`.
   and yields `--runner=PortableRunner --job_endpoint=localhost:P --environment_type=EXTERNAL
-  --environment_config=localhost:W --parallelism=N ...` (Flink; Spark gets N as
-  `spark.default.parallelism`, its number of shuffle partitions). On exit (normal, exception,
-  Ctrl-C, SIGTERM) both process groups are terminated (SIGTERM, then SIGKILL after a grace period), and they are
+  --environment_config=localhost:W ...`. On exit (normal, exception, Ctrl-C, SIGTERM) both
+  process groups are terminated (SIGTERM, then SIGKILL after a grace period), and they are
   started with a parent-death signal, so they also die if this process is killed outright.
-* Default parallelism of the local engines (`default_parallelism`): the number of subtasks
-  (Flink) or shuffle partitions (Spark) grows with the input, not only with the cores. Beam
-  2.62's batch stages on both engines (FlinkExecutableStageFunction, SparkExecutableStageFunction)
-  run a task's whole input partition as ONE bundle (no maximum bundle size), and the Flink job
-  server was seen holding what a bundle has in flight: at 300k ~4 KB documents with parallelism 2 (one subtask per
-  slot) the Flink job server's live heap reached 2.5 GB, 2.1 GB of it in ~10 KB byte[] (a
-  document plus its shingle hashes; benchmarks/results/engine_scale.md), and it grows linearly
-  with the corpus. So the parallelism is `ceil(estimated input bytes / BUNDLE_TARGET_BYTES)`,
-  rounded up to a multiple of the slots, at least the slots (the sample and small inputs run
-  exactly as before), at most MAX_DEFAULT_PARALLELISM. The input bytes are the sizes of the
-  files the plan already expanded (`run` passes them; nothing is read twice), times
-  COMPRESSED_EXPANSION for compressed files (.gz, .bz2, .xz, .zst, .parquet): counting rows
-  would need a pass over the data before the run. With more subtasks than slots, Flink runs
-  them in waves (BATCH_FORCED: every exchange is blocking), so the memory a slot holds is one
-  subtask's partition. Why 32 MiB: at 30k documents (~150 MB of JSON) `--parallelism=8`
-  (~19 MB per subtask) kept the job server's heap at 0.3-0.7 GB; 32 MiB keeps a slot's bundle
-  within a few hundred MB of heap while the per-task overhead (a bundle start on an SDK worker)
-  stays small next to the work of a task. A user's `--parallelism` wins (Flink; Spark's
-  portable runner has no such option). Spark at scale is not measured yet.
+* Size limit of the local Flink engine (Beam 2.62; measured, benchmarks/results/engine_scale.md):
+  Beam's batch Flink stage (FlinkExecutableStageFunction) runs a task's whole input partition
+  as ONE bundle and takes the bundle's output from the SDK only after it has sent the bundle's
+  input. Output that arrives meanwhile waits in the runner's inbound queue (100 messages of up
+  to 10 MB); when it is full, the gRPC thread blocks, the SDK stops reading input and the task
+  thread blocks sending it: the job deadlocks (logged as 'Output channel stalled for 63s'; a
+  thread dump shows the task threads in DirectStreamObserver.onNext and the gRPC threads in
+  CancellableQueue.put, and the JVM stops allocating). A stage whose partition emits more than ~1 GB before its input is
+  consumed therefore hangs: exact + MinHash dedup of 300k ~4 KB documents on 2 slots finished
+  (~0.65 GB per partition), 1M did not (stage {UniqueIds, WriteCorpus, Dedup, ...}, ~2.2 GB per
+  partition). More, smaller partitions would avoid it, but the job server's local Flink runs
+  every operator with the slot count as its parallelism whatever `--parallelism` says (thread
+  names `(i/2)` with `--parallelism=8` in a probe and 158 in the 1M run; with 8 slots they were
+  `(i/8)` with `--parallelism=4` too), and more slots run that many bundles concurrently, which
+  only moves the limit to the heap. Beyond ~1 GB of stage output per slot (~300k such documents on 2 slots), use a Flink
+  cluster with more slots, or the local runner.
 * `flink` / `spark` against an existing cluster (`--flink_master=`, `--spark_master_url=`, or a
   `--job_endpoint=` of a running job server): nothing is started; Beam's own FlinkRunner /
   SparkRunner / PortableRunner options pass through. Beam's FlinkRunner / SparkRunner start a
@@ -79,16 +76,14 @@ ENGINES = ("local", "flink", "spark")
 FLINK_VERSION = "1.19"  # Beam's Flink runner for Flink 1.19; runs on Java 17
 # `.engines/` at the repository root (Makefile `engines` target); CORPUSMILL_ENGINES_DIR overrides.
 ENGINES_DIR = Path(os.environ.get("CORPUSMILL_ENGINES_DIR", Path(__file__).resolve().parent.parent / ".engines"))
-# The job server runs the engine in-process. 1536m ran out of heap on Flink at 300k ~4 KB documents
-# (exact + MinHash dedup, 2 slots; benchmarks/results/engine_scale.md), and the JVM then hung
-# instead of failing: hence a larger heap, and -XX:+ExitOnOutOfMemoryError below.
-JOB_SERVER_HEAP = os.environ.get("CORPUSMILL_JOB_SERVER_HEAP", "3g")
-# Default parallelism of the local engines (module docstring): estimated uncompressed input
-# bytes per subtask, the expansion assumed for compressed input files, and an upper bound.
-BUNDLE_TARGET_BYTES = 32 * 2**20
-COMPRESSED_EXPANSION = 4  # gzip'd JSON lines / text of the kind corpusmill reads: ~3-4x
-COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zstd", ".parquet")
-MAX_DEFAULT_PARALLELISM = 1024
+# The job server's heap (`job_server_heap`). What it holds at most was measured with a heap dump
+# at 1M ~4 KB documents on 2 slots (benchmarks/results/engine_scale.md): 1.1 of 1.2 GB live were
+# ~10 MB gRPC messages of SDK output waiting in the inbound queue of a running bundle (Beam
+# 2.62's BeamFnDataInboundObserver: a queue of 100 messages; the Python SDK sends its output in
+# messages of up to 10 MB), so up to ~1 GB per slot, plus Flink/Beam's own ~0.5 GB. 1536m ran out
+# of heap at 300k on 2 slots and the JVM then hung instead of failing: hence 1 GB per slot plus
+# 1 GB, at least 3 GB, and -XX:+ExitOnOutOfMemoryError below. CORPUSMILL_JOB_SERVER_HEAP overrides.
+JOB_SERVER_HEAP = os.environ.get("CORPUSMILL_JOB_SERVER_HEAP")  # e.g. "6g"; None: job_server_heap()
 # Flink's network memory (blocking-shuffle buffers); the MiniCluster's local default is 64m.
 FLINK_NETWORK_MEMORY = "128m"
 START_TIMEOUT_S = 120.0
@@ -207,41 +202,6 @@ def cluster_args(engine: str, beam_args: list[str]) -> list[str] | None:
     if engine == "flink":
         args.append(f"--flink_version={FLINK_VERSION}")
     return args
-
-
-def estimated_input_bytes(paths: list[str]) -> int | None:
-    """The uncompressed size the engine will read from `paths` (input files, or folders of
-    them), estimated from file sizes: compressed files count COMPRESSED_EXPANSION times their
-    size. None when a size is unknown (a remote path Beam's FileSystems cannot match)."""
-    from apache_beam.io.filesystems import FileSystems
-
-    total = 0
-    for path in paths:
-        if os.path.isdir(path):
-            sizes = [
-                (os.path.join(root, name), os.path.getsize(os.path.join(root, name)))
-                for root, _dirs, files in os.walk(path) for name in files
-            ]
-        elif os.path.exists(path):
-            sizes = [(path, os.path.getsize(path))]
-        else:
-            try:
-                sizes = [(m.path, m.size_in_bytes) for r in FileSystems.match([path]) for m in r.metadata_list]
-            except Exception:  # noqa: BLE001 - unknown size: fall back to the slot count
-                return None
-        total += sum(size * (COMPRESSED_EXPANSION if name.lower().endswith(COMPRESSED_SUFFIXES) else 1) for name, size in sizes)
-    return total
-
-
-def default_parallelism(workers: int, input_bytes: int | None) -> int:
-    """Subtasks (Flink) / shuffle partitions (Spark) for `input_bytes` of input on `workers`
-    slots: one per BUNDLE_TARGET_BYTES, a multiple of `workers`, between `workers` and
-    MAX_DEFAULT_PARALLELISM (module docstring: why)."""
-    if not input_bytes or input_bytes <= 0:
-        return workers
-    subtasks = -(-input_bytes // BUNDLE_TARGET_BYTES)
-    subtasks = -(-subtasks // workers) * workers
-    return max(workers, min(subtasks, max(workers, MAX_DEFAULT_PARALLELISM)))
 
 
 def free_port() -> int:
@@ -378,10 +338,16 @@ def flink_conf(conf_dir: str, tmp_dir: str, workers: int, managed_memory: str = 
     return conf_dir
 
 
-def job_server_command(engine: str, jar: Path, job_port: int, work: str, workers: int, parallelism: int | None = None) -> list[str]:
+def job_server_heap(workers: int) -> str:
+    """The job server's -Xmx for `workers` slots: CORPUSMILL_JOB_SERVER_HEAP, else 1 GB per slot
+    plus 1 GB, at least 3 GB (see JOB_SERVER_HEAP)."""
+    return JOB_SERVER_HEAP or f"{max(3, 1 + workers)}g"
+
+
+def job_server_command(engine: str, jar: Path, job_port: int, work: str, workers: int) -> list[str]:
     java = [
         shutil.which("java") or "java",
-        f"-Xmx{JOB_SERVER_HEAP}",
+        f"-Xmx{job_server_heap(workers)}",
         "-XX:+ExitOnOutOfMemoryError",  # a JVM out of heap otherwise hangs the job (grpc threads die)
         # garbage-collection log next to the job server's log (kept after the run)
         f"-Xlog:gc:file={os.path.dirname(work)}/{engine}-gc.log:time,uptime",
@@ -401,14 +367,10 @@ def job_server_command(engine: str, jar: Path, job_port: int, work: str, workers
         return [*java, *_java_target(engine, jar), "--flink-master=[local]", f"--flink-conf-dir={conf}", *common]
     os.makedirs(f"{work}/spark-local", exist_ok=True)
     java += [f"-Dspark.local.dir={work}/spark-local", "-Dspark.ui.enabled=false"]
-    if parallelism and parallelism != workers:  # the shuffle partitions of Beam's GroupByKey
-        java.append(f"-Dspark.default.parallelism={parallelism}")
     return [*java, *_java_target(engine, jar), f"--spark-master-url=local[{workers}]", *common]
 
 
-def portable_args(
-    engine: str, beam_args: list[str], job_port: int, pool_port: int, workers: int, verbose: bool, parallelism: int | None = None
-) -> list[str]:
+def portable_args(engine: str, beam_args: list[str], job_port: int, pool_port: int, workers: int, verbose: bool) -> list[str]:
     # the Java job server only knows the level names DEBUG, TRACE, INFO, WARN, ERROR, OFF
     args = [a.replace("=WARNING", "=WARN") if a.startswith("--default_sdk_harness_log_level=") else a for a in beam_args]
     defaults = {
@@ -421,7 +383,7 @@ def portable_args(
         "--environment_cache_millis": str(ENVIRONMENT_CACHE_MS),
     }
     if engine == "flink":
-        defaults["--parallelism"] = str(parallelism or workers)
+        defaults["--parallelism"] = str(workers)
         defaults["--execution_mode_for_batch"] = "BATCH_FORCED"
     else:
         defaults["--storage_level"] = "MEMORY_AND_DISK"
@@ -454,20 +416,12 @@ def _sigterm_raises() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def local_engine(
-    engine: str, beam_args: list[str], work_dir: str, workers: int | None = None, verbose: bool = False, input_bytes: int | None = None
-) -> Iterator[list[str]]:
-    """Start `engine`'s job server and an SDK worker pool on this machine; yield pipeline args.
-    `input_bytes` (estimated_input_bytes of the run's inputs) sets the default parallelism."""
+def local_engine(engine: str, beam_args: list[str], work_dir: str, workers: int | None = None, verbose: bool = False) -> Iterator[list[str]]:
+    """Start `engine`'s job server and an SDK worker pool on this machine; yield pipeline args."""
     reason = available(engine)
     if reason:
         raise EngineError(f"engine {engine} is not available: {reason}")
     workers = workers or int(_value(beam_args, "--sdk_worker_parallelism") or 0) or default_workers()
-    parallelism = default_parallelism(workers, input_bytes)
-    if engine == "flink" and _given(beam_args, "--parallelism"):
-        parallelism = int(_value(beam_args, "--parallelism") or workers)
-    log.info("%s: %d slots, parallelism %d (input ~%s MB)", engine, workers, parallelism,
-             "?" if input_bytes is None else f"{input_bytes / 2**20:.0f}")
     os.makedirs(work_dir, exist_ok=True)
     work = tempfile.mkdtemp(prefix=f"{engine}-", dir=work_dir)
     processes: list[_Process] = []
@@ -487,13 +441,13 @@ def local_engine(
             job_port = free_port()
             processes.append(_start(
                 f"{engine} job server",
-                job_server_command(engine, job_server_path(engine), job_port, work, workers, parallelism),
+                job_server_command(engine, job_server_path(engine), job_port, work, workers),
                 os.path.join(work_dir, f"{engine}-job-server.log"),
                 env,
             ))
             for proc, port in zip(processes, (pool_port, job_port)):
                 _wait_for_port(proc, port, START_TIMEOUT_S)
-            yield portable_args(engine, beam_args, job_port, pool_port, workers, verbose, parallelism)
+            yield portable_args(engine, beam_args, job_port, pool_port, workers, verbose)
     finally:
         for proc in reversed(processes):
             stop_process_group(proc)
@@ -502,17 +456,11 @@ def local_engine(
 
 @contextlib.contextmanager
 def engine_session(
-    engine: str,
-    beam_args: list[str],
-    work_dir: str | None = None,
-    workers: int | None = None,
-    verbose: bool = False,
-    input_bytes: int | None = None,
+    engine: str, beam_args: list[str], work_dir: str | None = None, workers: int | None = None, verbose: bool = False
 ) -> Iterator[list[str]]:
     """Yield the Beam pipeline arguments for `engine` (see the module docstring); everything the
     session started is stopped when the block exits. `work_dir` holds the engine's temporary
-    and spill files (default: the system temporary directory); `input_bytes` (see
-    `estimated_input_bytes`) sets a local Flink/Spark engine's default parallelism."""
+    and spill files (default: the system temporary directory)."""
     if engine not in ENGINES:
         raise EngineError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
     if engine == "local":
@@ -522,7 +470,7 @@ def engine_session(
     if remote is not None:
         yield remote
         return
-    with local_engine(engine, beam_args, work_dir or tempfile.gettempdir(), workers, verbose, input_bytes) as args:
+    with local_engine(engine, beam_args, work_dir or tempfile.gettempdir(), workers, verbose) as args:
         yield args
 
 

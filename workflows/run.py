@@ -30,7 +30,7 @@ from corpusmill.workflows import resume
 from corpusmill.workflows.config import ConfigError, load_plan
 from corpusmill.workflows.manifest import build_manifest, corpus_checksum, package_versions
 from corpusmill.workflows.progress import PROGRESS_DIR, ProgressReporter
-from corpusmill.workflows.engines import EngineError, engine_session, estimated_input_bytes
+from corpusmill.workflows.engines import EngineError, engine_session
 from corpusmill.workflows.runner import describe_runner, pipeline_args, unknown_options
 
 log = logging.getLogger("corpusmill")
@@ -78,11 +78,7 @@ def run_workflow(
             engine_dir = outputs.join(run.out_dir, outputs.STATS_DIR, "engine")
             if outputs.is_remote(engine_dir):  # the engine's processes need a local folder
                 engine_dir = tempfile.mkdtemp(prefix="corpusmill-engine-")
-            # a local Flink/Spark engine sizes its default parallelism by the input (engines.py)
-            input_bytes = estimated_input_bytes([p for paths in run.source_paths for p in paths]) if run.engine != "local" else None
-            run.args = session.enter_context(
-                engine_session(run.engine, beam_args, engine_dir, verbose=verbose, input_bytes=input_bytes)
-            )
+            run.args = session.enter_context(engine_session(run.engine, beam_args, engine_dir, verbose=verbose))
             corpus = corpus_stage(run)
         except (ConfigError, EngineError) as e:
             print(f"corpusmill: {e}", file=sys.stderr)
