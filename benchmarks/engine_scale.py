@@ -425,7 +425,7 @@ def _engine_settings() -> dict[str, Any]:
 
     return {
         "flink": engines.FLINK_VERSION,
-        "job_server_heap": engines.JOB_SERVER_HEAP,
+        "job_server_heap": engines.job_server_heap(2) if hasattr(engines, "job_server_heap") else engines.JOB_SERVER_HEAP,
         "flink_conf": engines.flink_conf_values(tmp_dir="<work>/flink-tmp", workers=2)
         if hasattr(engines, "flink_conf_values") else None,
     }

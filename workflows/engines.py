@@ -7,8 +7,9 @@ pipeline arguments to run with:
 * `flink` / `spark` on one machine (no cluster named in `beam_args`): it starts
     - Beam's job server JVM for the engine from the jar that `make engines` fetched with Maven
       at set-up time (`.engines/`; never a download at run time), with Java 17 `--add-opens`
-      flags, a 3 GB heap (it exits on OutOfMemoryError rather than hang; a GC log is kept next to
-      its log) and every temporary file under `work_dir`:
+      flags, a 3 GB heap on 2 slots (it exits on OutOfMemoryError rather than hang; a GC log is kept next to
+      its log; the heap grows with the slots, see `job_server_heap`) and every temporary file
+      under `work_dir`:
         Flink: `[local]` master, a generated Flink config (`io.tmp.dirs`, managed memory,
         slots = workers), pipelines in `BATCH_FORCED` mode (blocking shuffles spill to disk;
         the default pipelined exchange can deadlock on diamond-shaped graphs);
@@ -23,6 +24,22 @@ pipeline arguments to run with:
   --environment_config=localhost:W ...`. On exit (normal, exception, Ctrl-C, SIGTERM) both
   process groups are terminated (SIGTERM, then SIGKILL after a grace period), and they are
   started with a parent-death signal, so they also die if this process is killed outright.
+* Size limit of the local Flink engine (Beam 2.62; measured, benchmarks/results/engine_scale.md):
+  Beam's batch Flink stage (FlinkExecutableStageFunction) runs a task's whole input partition
+  as ONE bundle and takes the bundle's output from the SDK only after it has sent the bundle's
+  input. Output that arrives meanwhile waits in the runner's inbound queue (100 messages of up
+  to 10 MB); when it is full, the gRPC thread blocks, the SDK stops reading input and the task
+  thread blocks sending it: the job deadlocks (logged as 'Output channel stalled for 63s'; a
+  thread dump shows the task threads in DirectStreamObserver.onNext and the gRPC threads in
+  CancellableQueue.put, and the JVM stops allocating). A stage whose partition emits more than ~1 GB before its input is
+  consumed therefore hangs: exact + MinHash dedup of 300k ~4 KB documents on 2 slots finished
+  (~0.65 GB per partition), 1M did not (stage {UniqueIds, WriteCorpus, Dedup, ...}, ~2.2 GB per
+  partition). More, smaller partitions would avoid it, but the job server's local Flink runs
+  every operator with the slot count as its parallelism whatever `--parallelism` says (thread
+  names `(i/2)` with `--parallelism=8` in a probe and 158 in the 1M run; with 8 slots they were
+  `(i/8)` with `--parallelism=4` too), and more slots run that many bundles concurrently, which
+  only moves the limit to the heap. Beyond ~1 GB of stage output per slot (~300k such documents on 2 slots), use a Flink
+  cluster with more slots, or the local runner.
 * `flink` / `spark` against an existing cluster (`--flink_master=`, `--spark_master_url=`, or a
   `--job_endpoint=` of a running job server): nothing is started; Beam's own FlinkRunner /
   SparkRunner / PortableRunner options pass through. Beam's FlinkRunner / SparkRunner start a
@@ -61,10 +78,14 @@ ENGINES = ("local", "flink", "spark")
 FLINK_VERSION = "1.19"  # Beam's Flink runner for Flink 1.19; runs on Java 17
 # `.engines/` at the repository root (Makefile `engines` target); CORPUSMILL_ENGINES_DIR overrides.
 ENGINES_DIR = Path(os.environ.get("CORPUSMILL_ENGINES_DIR", Path(__file__).resolve().parent.parent / ".engines"))
-# The job server runs the engine in-process. 1536m ran out of heap on Flink at 300k ~4 KB documents
-# (exact + MinHash dedup, 2 slots; benchmarks/results/engine_scale.md), and the JVM then hung
-# instead of failing: hence a larger heap, and -XX:+ExitOnOutOfMemoryError below.
-JOB_SERVER_HEAP = os.environ.get("CORPUSMILL_JOB_SERVER_HEAP", "3g")
+# The job server's heap (`job_server_heap`). What it holds at most was measured with a heap dump
+# at 1M ~4 KB documents on 2 slots (benchmarks/results/engine_scale.md): 1.1 of 1.2 GB live were
+# ~10 MB gRPC messages of SDK output waiting in the inbound queue of a running bundle (Beam
+# 2.62's BeamFnDataInboundObserver: a queue of 100 messages; the Python SDK sends its output in
+# messages of up to 10 MB), so up to ~1 GB per slot, plus Flink/Beam's own ~0.5 GB. 1536m ran out
+# of heap at 300k on 2 slots and the JVM then hung instead of failing: hence 1 GB per slot plus
+# 1 GB, at least 3 GB, and -XX:+ExitOnOutOfMemoryError below. CORPUSMILL_JOB_SERVER_HEAP overrides.
+JOB_SERVER_HEAP = os.environ.get("CORPUSMILL_JOB_SERVER_HEAP")  # e.g. "6g"; None: job_server_heap()
 # Flink's network memory (blocking-shuffle buffers); the MiniCluster's local default is 64m.
 FLINK_NETWORK_MEMORY = "128m"
 START_TIMEOUT_S = 120.0
@@ -340,10 +361,16 @@ def flink_conf(conf_dir: str, tmp_dir: str, workers: int, managed_memory: str = 
     return conf_dir
 
 
+def job_server_heap(workers: int) -> str:
+    """The job server's -Xmx for `workers` slots: CORPUSMILL_JOB_SERVER_HEAP, else 1 GB per slot
+    plus 1 GB, at least 3 GB (see JOB_SERVER_HEAP)."""
+    return JOB_SERVER_HEAP or f"{max(3, 1 + workers)}g"
+
+
 def job_server_command(engine: str, jar: Path, job_port: int, work: str, workers: int) -> list[str]:
     java = [
         shutil.which("java") or "java",
-        f"-Xmx{JOB_SERVER_HEAP}",
+        f"-Xmx{job_server_heap(workers)}",
         "-XX:+ExitOnOutOfMemoryError",  # a JVM out of heap otherwise hangs the job (grpc threads die)
         # garbage-collection log next to the job server's log (kept after the run)
         f"-Xlog:gc:file={os.path.dirname(work)}/{engine}-gc.log:time,uptime",
