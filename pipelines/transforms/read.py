@@ -5,13 +5,17 @@
              -> main: Document, tagged "rejected": Rejection, tagged "failed": Failure
 
 The parse itself is the source module's pure `read(unit, config)`; this file only spreads the
-units over workers and routes what comes out. An exception escaping a reader (a bug: readers
+units over workers, routes what comes out, and writes each record's `location` in its recorded
+form (`config.recorded`: relative to the workflow's directory for a source written with
+relative globs; pipelines/sources/base.py: `recorded_location`), so the output bytes do not
+depend on where the inputs lie on disk. An exception escaping a reader (a bug: readers
 are supposed to yield failures) still becomes one `Failure` for that unit; documents the reader
 yielded before it are kept.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import time
@@ -79,7 +83,7 @@ class SplitUnitsFn(beam.DoFn):
         except Exception as e:  # noqa: BLE001 - becomes a failure row, the rest goes on
             yield TaggedOutput(
                 FAILED,
-                Failure(source=self._config.kind, step="read", location=path, error=describe_error(e)),
+                Failure(source=self._config.kind, step="read", location=self._config.recorded(path), error=describe_error(e)),
             )
 
 
@@ -102,6 +106,10 @@ class ReadUnitFn(beam.DoFn):
         n = 0
         try:
             for record in self._module.read(unit, self._config):
+                if isinstance(record, (Document, Rejection, Failure)):
+                    location = self._config.recorded(record.location)
+                    if location != record.location:
+                        record = dataclasses.replace(record, location=location)
                 if isinstance(record, Document):
                     n += 1
                     self._docs.inc()
@@ -118,7 +126,7 @@ class ReadUnitFn(beam.DoFn):
             self._failed.inc()
             yield TaggedOutput(
                 FAILED,
-                Failure(source=self._config.kind, step="read", location=unit, error=describe_error(e)),
+                Failure(source=self._config.kind, step="read", location=self._config.recorded(unit), error=describe_error(e)),
             )
         log.info("read %s: %d documents in %.1fs", unit, n, time.monotonic() - started)
         if self._progress_dir:
