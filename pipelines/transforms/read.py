@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -66,6 +66,27 @@ def _is_hidden(path: str) -> bool:
     return path.rsplit("/", 1)[-1].startswith(".")
 
 
+R = TypeVar("R", Document, Rejection, Failure)
+
+
+def recorded_record(record: R, config: SourceConfig, unit: str) -> R:
+    """`record` as it is written: its `location` in recorded form (`config.recorded`), and the
+    unit's input path in its `error` / `detail` text (an OSError or a size limit names the
+    file) replaced by its recorded form, so no output byte depends on where the inputs lie."""
+    changes: dict[str, str] = {}
+    location = config.recorded(record.location)
+    if location != record.location:
+        changes["location"] = location
+    path = unit.split("#", 1)[0]  # a split unit is `path#...`; a shorter prefix maps the same way
+    shown = config.recorded(path)
+    if shown != path:
+        for field in ("error", "detail"):
+            text = getattr(record, field, None)
+            if text and path in text:
+                changes[field] = text.replace(path, shown)
+    return dataclasses.replace(record, **changes) if changes else record
+
+
 class SplitUnitsFn(beam.DoFn):
     """path -> the source's work units for that file (default: the file itself)."""
 
@@ -83,7 +104,7 @@ class SplitUnitsFn(beam.DoFn):
         except Exception as e:  # noqa: BLE001 - becomes a failure row, the rest goes on
             yield TaggedOutput(
                 FAILED,
-                Failure(source=self._config.kind, step="read", location=self._config.recorded(path), error=describe_error(e)),
+                recorded_record(Failure(source=self._config.kind, step="read", location=path, error=describe_error(e)), self._config, path),
             )
 
 
@@ -107,9 +128,7 @@ class ReadUnitFn(beam.DoFn):
         try:
             for record in self._module.read(unit, self._config):
                 if isinstance(record, (Document, Rejection, Failure)):
-                    location = self._config.recorded(record.location)
-                    if location != record.location:
-                        record = dataclasses.replace(record, location=location)
+                    record = recorded_record(record, self._config, unit)
                 if isinstance(record, Document):
                     n += 1
                     self._docs.inc()
@@ -126,7 +145,7 @@ class ReadUnitFn(beam.DoFn):
             self._failed.inc()
             yield TaggedOutput(
                 FAILED,
-                Failure(source=self._config.kind, step="read", location=self._config.recorded(unit), error=describe_error(e)),
+                recorded_record(Failure(source=self._config.kind, step="read", location=unit, error=describe_error(e)), self._config, unit),
             )
         log.info("read %s: %d documents in %.1fs", unit, n, time.monotonic() - started)
         if self._progress_dir:
