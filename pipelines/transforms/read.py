@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -66,14 +66,14 @@ def _is_hidden(path: str) -> bool:
     return path.rsplit("/", 1)[-1].startswith(".")
 
 
-R = TypeVar("R", Document, Rejection, Failure)
+Record = Document | Rejection | Failure
 
 
-def recorded_record(record: R, config: SourceConfig, unit: str) -> R:
+def recorded_record(record: Record, config: SourceConfig, unit: str) -> Record:
     """`record` as it is written: its `location` in recorded form (`config.recorded`), and the
     unit's input path in its `error` / `detail` text (an OSError or a size limit names the
     file) replaced by its recorded form, so no output byte depends on where the inputs lie."""
-    changes: dict[str, str] = {}
+    changes: dict[str, Any] = {}
     location = config.recorded(record.location)
     if location != record.location:
         changes["location"] = location
