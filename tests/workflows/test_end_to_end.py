@@ -216,11 +216,13 @@ def test_portable_runner_with_external_workers_gives_identical_shards(sample_run
     """The submission path of Flink/Spark job servers: PortableRunner, embedded job service,
     SDK workers in a separate worker-pool process."""
     config = yaml.safe_load(SAMPLE.read_text())
-    for source in config["sources"]:
-        source["paths"] = [str((SAMPLE.parent / p).resolve()) for p in source["paths"]]
     config["tokenizer"] = None
     config["validate"] = False
-    workflow = tmp_path / "portable.yaml"
+    # the workflow beside a link to the samples: its globs (`../samples/...`), and so the
+    # recorded locations and the books ids, are the sample workflow's
+    (tmp_path / "samples").symlink_to(ROOT / "samples")
+    workflow = tmp_path / "workflows" / "portable.yaml"
+    workflow.parent.mkdir()
     workflow.write_text(yaml.safe_dump(config))
     port = _free_port()
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
