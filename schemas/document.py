@@ -34,9 +34,11 @@ class Document:
     """One document of the corpus.
 
     Identity: `id` derives from a stable locator (URL + WARC record id, archive + path, dump +
-    page id) via `make_id`, or is the input's own id for jsonl/parquet sources. `location` says
-    where the bytes came from (`file` plus `#offset`, `#page=` or `!member` path) so any row
-    can be traced back to its input.
+    page id, book path + part) via `make_id`, or is the input's own id for jsonl/parquet
+    sources. `location` says where the bytes came from (`file` plus `#offset`, `#page=` or
+    `!member` path) so any row can be traced back to its input; `file` is relative to the
+    workflow's directory when the source's globs are (pipelines/sources/base.py:
+    `recorded_location`), so it does not change when the inputs move with the workflow.
 
     Source metadata is typed, one column per field; a field a source does not have is None.
     `flags` holds `step:reason` verdicts of steps in annotate mode; `signals` their scores.

@@ -16,7 +16,11 @@ A workflow is YAML with these top-level keys (every other key is an error):
 `load_plan` resolves it: each source gets its step list (its own `steps`, else its `preset`
 from workflows/presets/, else the top-level `steps`), relative paths (source globs, `output.dir`,
 step parameters naming files, MinHash index directories) are resolved against the workflow
-file's directory, and every default is filled in. Each step's parameters are checked by name
+file's directory, and every default is filled in. A source whose globs are all written
+relative gets `location_root` = the workflow's directory: its records name inputs relative to
+it (`../samples/books/a.txt#part=3`, as the workflow spells them), so moving the workflow
+together with its inputs changes no output byte (pipelines/sources/base.py:
+`recorded_location`); a source with an absolute glob or a URL records what was matched. Each step's parameters are checked by name
 and type against the step's signature. Errors are one line naming the file and the key, with a
 suggestion for a misspelt key: `x.yaml: sources.0.pahts: unknown key (did you mean 'paths'?)`.
 """
@@ -115,9 +119,14 @@ def load_preset(name: str) -> list[StepSpec]:
 
 def resolve_path(base: Path, value: str) -> str:
     """Resolve a path from the workflow against the workflow's directory (URLs untouched)."""
-    if "://" in value or Path(value).is_absolute():
+    if not _is_relative(value):
         return value
     return os.path.normpath(os.path.join(base.resolve(), value))
+
+
+def _is_relative(value: str) -> bool:
+    """A local path written relative to the workflow's directory (not a URL, not absolute)."""
+    return "://" not in value and not Path(value).is_absolute()
 
 
 # ----------------------------------------------------------------------------- pieces
@@ -149,7 +158,11 @@ def _source(raw: Any, i: int, top_steps: tuple[StepSpec, ...], base: Path, where
     key = f"sources.{i}"
     raw = dict(_mapping(raw, key, where))
     preset, own_steps = raw.pop("preset", None), raw.pop("steps", None)
+    if "location_root" in raw:
+        raise where.error(f"{key}.location_root", "set from the workflow's directory, not in the workflow")
     if isinstance(raw.get("paths"), list):
+        if raw["paths"] and all(isinstance(p, str) and _is_relative(p) for p in raw["paths"]):
+            raw["location_root"] = str(base.resolve())  # records name inputs as the workflow does
         raw["paths"] = [resolve_path(base, p) if isinstance(p, str) else p for p in raw["paths"]]
     source = where.validate(source_type(), raw, key)
     if own_steps is not None:

@@ -20,6 +20,7 @@ import bz2
 import gzip
 import io
 import lzma
+import posixpath
 from typing import TYPE_CHECKING, BinaryIO, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -42,10 +43,42 @@ class SourceConfig(BaseModel):
     name: str | None = Field(default=None, description="label for reports (default: kind)")
     max_decompressed_bytes: int = Field(default=DEFAULT_MAX_DECOMPRESSED_BYTES, gt=0)
     max_record_bytes: int = Field(default=DEFAULT_MAX_RECORD_BYTES, gt=0)
+    location_root: str | None = Field(
+        default=None,
+        description="absolute directory the recorded input paths (`location`, path-derived ids) "
+        "are relative to; set by the workflow loader (the workflow's directory when every glob "
+        "of the source is written relative), never by hand; None: absolute paths as matched",
+    )
 
     @property
     def label(self) -> str:
         return self.name or self.kind
+
+    def recorded(self, location: str) -> str:
+        """`location` as this source's records store it (see `recorded_location`)."""
+        return recorded_location(location, self.location_root)
+
+
+def recorded_location(location: str, root: str | None) -> str:
+    """The string records store for an input `location`: an absolute path, alone or followed by
+    a position (`/data/a.txt#part=3`, `/data/r.tar.gz!src/x.py`), with that path written
+    relative to the directory `root` (`../samples/books/a.txt#part=3`), "../" steps included;
+    readers still open the absolute path. Unchanged: when `root` is None, for URLs (s3://,
+    gs://, file://: anything not starting with "/"), and when `location` shares no directory
+    but "/" with `root`.
+
+    Purely textual on the leading directories, so whatever follows the path (an archive member
+    named `../x`) is kept as it is. Distinct inputs keep distinct recorded paths within a run:
+    every source's root is the same workflow directory or None, a relative path never starts
+    with "/" as an absolute one does, and it never holds "://" as a URL does."""
+    if root is None or not location.startswith("/"):
+        return location
+    ancestor, ups = root.rstrip("/"), 0
+    while ancestor and ancestor != "/":
+        if location.startswith(ancestor + "/"):
+            return "../" * ups + location[len(ancestor) + 1 :]
+        ancestor, ups = posixpath.dirname(ancestor), ups + 1
+    return location
 
 
 class LimitExceeded(IOError):

@@ -24,8 +24,10 @@ For each file the reader
   * optionally splits a book longer than `max_chars` characters at paragraph boundaries
     (blank lines; a longer paragraph at line ends; a longer line hard) into parts 0..n-1.
 
-Ids: `make_id("books", path, part)` with the path as given (a stable locator) and part 0 for
-an unsplit book; location is the path, plus "#part=N" when the book has several parts.
+Ids: `make_id("books", path, part)` with the file's recorded path (`config.recorded`: relative
+to the workflow's directory when the source's globs are written relative, so the id does not
+change when the checkout moves; else the path as matched) and part 0 for an unsplit book;
+location is that path, plus "#part=N" when the book has several parts.
 A book that is empty after cleaning -> Rejection reason `empty`.
 """
 
@@ -252,25 +254,27 @@ def book_documents(path: str, text: str, config: Config) -> Iterator[Document | 
 
 def read(unit: str, config: Config) -> Iterator[Document | Rejection | Failure]:
     """One book file -> its document(s); binary files -> Rejection `binary_file`; unreadable
-    files (corrupt compression, over the size limits) -> Failure. Never raises for bad input."""
+    files (corrupt compression, over the size limits) -> Failure. Never raises for bad input.
+    The file is opened at `unit`; ids and locations name it by `config.recorded(unit)`."""
+    name = config.recorded(unit)
     try:
         data = _read_bytes(unit, config)
     except (OSError, EOFError, ValueError, LimitExceeded) as e:
-        yield Failure(source=KIND, step="read", location=unit, error=describe_error(e))
+        yield Failure(source=KIND, step="read", location=name, error=describe_error(e))
         return
     except Exception as e:  # noqa: BLE001 - e.g. zstandard.ZstdError: a corrupt file, not a crash
-        yield Failure(source=KIND, step="read", location=unit, error=describe_error(e))
+        yield Failure(source=KIND, step="read", location=name, error=describe_error(e))
         return
     decoded = decode_text(data)
     if isinstance(decoded, Binary):
         yield Rejection(
-            id=make_id(KIND, unit, 0),
+            id=make_id(KIND, name, 0),
             source=KIND,
             step="read",
             reason="binary_file",
-            location=unit,
+            location=name,
             detail=decoded.why,
             text_preview=data[:PREVIEW_CHARS].decode("latin-1").encode("unicode_escape").decode("ascii")[:PREVIEW_CHARS],
         )
         return
-    yield from book_documents(unit, decoded.text, config)
+    yield from book_documents(name, decoded.text, config)

@@ -5,13 +5,17 @@
              -> main: Document, tagged "rejected": Rejection, tagged "failed": Failure
 
 The parse itself is the source module's pure `read(unit, config)`; this file only spreads the
-units over workers and routes what comes out. An exception escaping a reader (a bug: readers
+units over workers, routes what comes out, and writes each record's `location` in its recorded
+form (`config.recorded`: relative to the workflow's directory for a source written with
+relative globs; pipelines/sources/base.py: `recorded_location`), so the output bytes do not
+depend on where the inputs lie on disk. An exception escaping a reader (a bug: readers
 are supposed to yield failures) still becomes one `Failure` for that unit; documents the reader
 yielded before it are kept.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import time
@@ -62,6 +66,27 @@ def _is_hidden(path: str) -> bool:
     return path.rsplit("/", 1)[-1].startswith(".")
 
 
+Record = Document | Rejection | Failure
+
+
+def recorded_record(record: Record, config: SourceConfig, unit: str) -> Record:
+    """`record` as it is written: its `location` in recorded form (`config.recorded`), and the
+    unit's input path in its `error` / `detail` text (an OSError or a size limit names the
+    file) replaced by its recorded form, so no output byte depends on where the inputs lie."""
+    changes: dict[str, Any] = {}
+    location = config.recorded(record.location)
+    if location != record.location:
+        changes["location"] = location
+    path = unit.split("#", 1)[0]  # a split unit is `path#...`; a shorter prefix maps the same way
+    shown = config.recorded(path)
+    if shown != path:
+        for field in ("error", "detail"):
+            text = getattr(record, field, None)
+            if text and path in text:
+                changes[field] = text.replace(path, shown)
+    return dataclasses.replace(record, **changes) if changes else record
+
+
 class SplitUnitsFn(beam.DoFn):
     """path -> the source's work units for that file (default: the file itself)."""
 
@@ -79,7 +104,7 @@ class SplitUnitsFn(beam.DoFn):
         except Exception as e:  # noqa: BLE001 - becomes a failure row, the rest goes on
             yield TaggedOutput(
                 FAILED,
-                Failure(source=self._config.kind, step="read", location=path, error=describe_error(e)),
+                recorded_record(Failure(source=self._config.kind, step="read", location=path, error=describe_error(e)), self._config, path),
             )
 
 
@@ -102,6 +127,8 @@ class ReadUnitFn(beam.DoFn):
         n = 0
         try:
             for record in self._module.read(unit, self._config):
+                if isinstance(record, (Document, Rejection, Failure)):
+                    record = recorded_record(record, self._config, unit)
                 if isinstance(record, Document):
                     n += 1
                     self._docs.inc()
@@ -118,7 +145,7 @@ class ReadUnitFn(beam.DoFn):
             self._failed.inc()
             yield TaggedOutput(
                 FAILED,
-                Failure(source=self._config.kind, step="read", location=unit, error=describe_error(e)),
+                recorded_record(Failure(source=self._config.kind, step="read", location=unit, error=describe_error(e)), self._config, unit),
             )
         log.info("read %s: %d documents in %.1fs", unit, n, time.monotonic() - started)
         if self._progress_dir:

@@ -153,6 +153,25 @@ def test_file_paths_in_step_params_and_dedup_resolve_against_the_workflow(tmp_pa
     assert plan.dedup.minhash.index_in == (str(folder / "index" / "old"), "/abs/old")
 
 
+def test_location_root_is_the_workflow_directory_when_every_glob_is_relative(tmp_path: Path) -> None:
+    """Records name inputs relative to the workflow's directory only for sources written with
+    relative globs (they move with the workflow); an absolute glob or a URL in a source keeps
+    its records' paths as matched; the key is not the workflow's to set."""
+    path = _write(tmp_path, (
+        "sources:\n"
+        "  - {kind: books, paths: [../books/*.txt, b/*.txt]}\n"
+        "  - {kind: books, paths: [a/*.txt, /abs/books/*.txt]}\n"
+        "  - {kind: jsonl, paths: ['s3://bucket/x/*.jsonl']}\n"
+    ))
+    plan = load_plan(path)
+    assert [s.source.location_root for s in plan.sources] == [str(tmp_path.resolve()), None, None]
+    assert plan.sources[0].source.recorded(str(tmp_path.resolve().parent / "books" / "a.txt")) == "../books/a.txt"
+    assert RunPlan.model_validate(plan.to_json()) == plan
+    refused = _write(tmp_path, f"sources: [{{kind: books, paths: [a], location_root: {tmp_path}}}]\n")
+    with pytest.raises(ConfigError, match="sources.0.location_root: set from the workflow's directory"):
+        load_plan(refused)
+
+
 def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "corpusmill", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
 

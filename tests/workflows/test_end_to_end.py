@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -171,6 +172,40 @@ def test_rerun_with_other_workers_killed_and_resumed_is_identical(sample_run: Pa
     assert _deterministic_files(out) == _deterministic_files(sample_run)
 
 
+def test_the_same_inputs_elsewhere_give_the_same_shards(sample_run: Path, tmp_path: Path) -> None:
+    """The sample inputs and workflow copied to another directory (other depth, so every
+    absolute path differs) and run from another working directory: byte-identical corpus,
+    rejected, failed and token shards, tokenizer, and manifest but for its plan (which holds
+    the absolute globs). Records name inputs relative to the workflow (`../samples/...`) and
+    books ids derive from those names, not from where the checkout lies."""
+    copy = tmp_path / "elsewhere" / "deeper" / "checkout"
+    shutil.copytree(ROOT / "samples", copy / "samples")
+    (copy / "workflows").mkdir()
+    shutil.copy(SAMPLE, copy / "workflows" / "sample.yaml")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [*CLI, "run", str(copy / "workflows" / "sample.yaml"), "--output", str(out)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=RUN_TIMEOUT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    here, there = _deterministic_files(out), _deterministic_files(sample_run)
+    assert {name.split("/")[0] for name in here} >= {"corpus", "rejected", "failed", "tokens", "tokenizer"}
+    del here["manifest.json"], there["manifest.json"]
+    assert here == there
+    manifests = [json.loads((o / "manifest.json").read_text()) for o in (out, sample_run)]
+    assert manifests[0]["plan"] != manifests[1]["plan"]  # absolute globs and location_root
+    assert [{k: v for k, v in m.items() if k != "plan"} for m in manifests] == [
+        {k: v for k, v in manifests[1].items() if k != "plan"}
+    ] * 2
+    locations = [
+        loc for kind in ("corpus", "rejected", "failed")
+        for loc in ds.dataset(out / kind).to_table(columns=["location"]).column("location").to_pylist()
+    ]
+    assert locations and not [loc for loc in locations if not loc.startswith("../samples/")]
+    assert "../samples/books/kjv-bible.en.txt.xz#part=11" in locations
+    assert any(loc.startswith("../samples/code/cpython-3.11-stdlib-subset.tar.gz!") for loc in locations)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("localhost", 0))
@@ -181,11 +216,13 @@ def test_portable_runner_with_external_workers_gives_identical_shards(sample_run
     """The submission path of Flink/Spark job servers: PortableRunner, embedded job service,
     SDK workers in a separate worker-pool process."""
     config = yaml.safe_load(SAMPLE.read_text())
-    for source in config["sources"]:
-        source["paths"] = [str((SAMPLE.parent / p).resolve()) for p in source["paths"]]
     config["tokenizer"] = None
     config["validate"] = False
-    workflow = tmp_path / "portable.yaml"
+    # the workflow beside a link to the samples: its globs (`../samples/...`), and so the
+    # recorded locations and the books ids, are the sample workflow's
+    (tmp_path / "samples").symlink_to(ROOT / "samples")
+    workflow = tmp_path / "workflows" / "portable.yaml"
+    workflow.parent.mkdir()
     workflow.write_text(yaml.safe_dump(config))
     port = _free_port()
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")

@@ -84,7 +84,7 @@ def test_workflow_with_repeated_ids_validates_and_accounts_for_every_record(tmp_
     ids = [r["id"] for r in kept] + [r["id"] for r in rejected]
     assert len(ids) == len(set(ids)) == 9
     assert sorted(r["location"] for r in rejected if r["reason"] == REASON) == sorted(
-        [str(tmp_path / "b.jsonl") + "#line=1", str(tmp_path / "b.jsonl") + "#line=2"]
+        ["b.jsonl#line=1", "b.jsonl#line=2"]  # named relative to the workflow's directory
     )
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["accounting"]["balanced"] and manifest["accounting"]["documents_read"] == 9
