@@ -329,6 +329,18 @@ def test_merge_body_lines_adds_missing_paragraphs_in_order() -> None:
     assert routed_choice(fast, slow) == merged
 
 
+def test_merge_body_lines_replaces_a_paragraph_tail_with_the_whole_paragraph() -> None:
+    """trafilatura sometimes keeps only a paragraph's tail (after an inline element); when
+    the whole paragraph is added from resiliparse_clean, the tail goes, so no text is doubled."""
+    from corpusmill.pipelines.sources.html import merge_body_lines
+
+    p1, p2 = _PARAGRAPHS[:2]
+    tail = p2[len(p2) // 2:].strip()
+    merged = merge_body_lines(f"{p1}\n{tail}", f"{p1}\n{p2}")
+    assert merged.split("\n") == [p1, p2]
+    assert merged.count(tail) == 1
+
+
 def test_trafilatura_fast_keeps_form_and_figure_content() -> None:
     """The elements trafilatura deletes anyway are removed before its XPath passes, but not
     <form> (ASP.NET pages wrap the whole page in one) nor <figure> (one holding a table is
