@@ -64,7 +64,10 @@ ADDITIONAL = (
     ("resiliparse_CC-MAIN-2020-34_sample.warc.gz", 1),
 )
 ROUTE_GRID = (0, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 7500, 10000)
-MIN_SPEEDUP = 3.0  # routed must stay at >= 3x trafilatura.extract's pages per CPU-s
+# routed must stay at >= 3x trafilatura.extract's pages per CPU-s; thresholds are chosen under
+# 3.3x, a 10 % margin for the run-to-run spread of speed ratios on this shared machine (the
+# same code measured 3.0x, 3.2x and 3.4x at 4000 in three runs)
+MIN_SPEEDUP = 3.3
 # What was tried for issue #14's F1 / speed target (measured on the public pages with the
 # cross-validation below and on the additional pages; the kept ones are in the code).
 LEVERS = (
@@ -379,7 +382,7 @@ def _markdown(result: dict[str, Any]) -> str:
     lines += [
         "",
         f"`routed` cross-validated (ROUTE_BELOW_CHARS chosen on 4 folds among {list(ROUTE_GRID)} under the "
-        f">= {MIN_SPEEDUP:.0f}x-trafilatura speed floor, scored on the 5th; 3 shuffles): held-out F1 mean "
+        f">= {MIN_SPEEDUP:.1f}x-trafilatura speed floor (3x plus a 10 % margin), scored on the 5th; 3 shuffles): held-out F1 mean "
         f"**{cv['f1_mean']:.3f}**, stdev {cv['f1_stdev']:.3f}, min {cv['f1_min']:.3f}, max {cv['f1_max']:.3f} "
         f"(folds: {fold_f1}); thresholds chosen: {chosen}; on all pages: {cv['chosen_on_all_pages']} "
         f"(in the code: {cv['in_code']}, routing {cv['routed_share_at_code_threshold']:.0%} of the pages to trafilatura's main extractor; "
