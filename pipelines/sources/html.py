@@ -621,9 +621,9 @@ def extract_trafilatura_fast(html: str) -> tuple[str, str | None]:
 # HTML size) did not score better on held-out folds under the speed floor. Since trafilatura
 # gets the article container (`routed_slow_input`, about half the CPU on those pages) the
 # folds chose 3500 or 4000 under a bare 3x floor (before: 3000 or 3500); the same code then
-# measured 3.0x, 3.2x and 3.4x at 4000 in three runs, so the floor has a 10 % margin and the
-# threshold is 3500 (F1 0.919 on all public pages against 0.921 at 4000).
-ROUTE_BELOW_CHARS = 3500
+# measured 3.0x, 3.2x and 3.4x at 4000 in three runs, so the floor now has a 10 % margin
+# (3.3x), under which the folds choose 2500 or 3000, and 3000 on all pages.
+ROUTE_BELOW_CHARS = 3000
 # ... and then keeps trafilatura's text unless it is under this share of resiliparse_clean's
 # (trafilatura dropped most of a text resiliparse found: on these pages usually a list or
 # table layout that trafilatura's link-density rules discard). Fixed a priori, not tuned.
