@@ -60,7 +60,7 @@ import numpy as np
 
 from benchmarks.dedup_scale import VOCAB, _original, _vocab
 from benchmarks.provenance import provenance, write_json, write_markdown
-from benchmarks.scale import _tree  # the command's process tree, from /proc parent links
+from benchmarks.scale import _proc_sample, _tree  # process samples and the command's tree (/proc)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -173,20 +173,6 @@ def web_corpus_dir(cache: Path, n_docs: int, seed: int = 20241) -> Path:
 # ---------------------------------------------------------------------------------------
 # measuring a process tree (the JVM and the worker pool run in their own process groups,
 # but they are children of the command, so the parent links reach them)
-
-
-def _proc_sample(pid: int) -> tuple[int, float, str] | None:
-    """(RSS bytes, CPU seconds, command name) of a live process, None when it is gone."""
-    try:
-        with open(f"/proc/{pid}/statm") as f:
-            rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    name = stat[stat.find(b"(") + 1 : stat.rfind(b")")].decode(errors="replace")
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    return rss, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), name
 
 
 def _du(path: Path, depth: int = 3) -> tuple[int, dict[str, int]]:

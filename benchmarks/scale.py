@@ -339,7 +339,8 @@ def _tree(root: int) -> list[int]:
     return out
 
 
-def _rss_and_cpu(pid: int) -> tuple[int, float] | None:
+def _proc_sample(pid: int) -> tuple[int, float, str] | None:
+    """(RSS bytes, CPU seconds, command name) of a live process, None when it is gone."""
     try:
         with open(f"/proc/{pid}/statm") as f:
             rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -347,9 +348,14 @@ def _rss_and_cpu(pid: int) -> tuple[int, float] | None:
             stat = f.read()
     except OSError:
         return None
+    name = stat[stat.find(b"(") + 1 : stat.rfind(b")")].decode(errors="replace")
     fields = stat[stat.rfind(b")") + 2 :].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return rss, (int(fields[11]) + int(fields[12])) / ticks
+    return rss, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), name
+
+
+def _rss_and_cpu(pid: int) -> tuple[int, float] | None:
+    sample = _proc_sample(pid)
+    return None if sample is None else sample[:2]
 
 
 def measure(

@@ -62,8 +62,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 from pathlib import Path
 
 import apache_beam
@@ -219,6 +220,8 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec (Linu
     except OSError:  # pragma: no cover - not glibc
         pass
 
+T = TypeVar("T")
+
 
 @dataclass
 class _Process:
@@ -300,15 +303,28 @@ def process_group_members(pgid: int) -> list[int]:
     return [pid for pid in _all_pids() if _pgid_of(pid) == pgid and not _is_zombie(pid)]
 
 
-def _wait_for_port(proc: _Process, port: int, timeout: float) -> None:
+def _wait_until(proc: _Process, ready: Callable[[], T | None], timeout: float, waiting_for: str) -> T:
+    """Poll `ready()` until it returns a value; EngineError if `proc` exits first or after
+    `timeout` seconds (`waiting_for` says what did not happen)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.popen.poll() is not None:
             raise EngineError(f"{proc.name} exited with status {proc.popen.returncode}; see {proc.log_path}:\n{_tail(proc.log_path)}")
-        with contextlib.suppress(OSError), socket.create_connection(("localhost", port), timeout=1):
-            return
+        value = ready()
+        if value is not None:
+            return value
         time.sleep(0.2)
-    raise EngineError(f"{proc.name} did not listen on port {port} within {timeout:.0f}s; see {proc.log_path}")
+    raise EngineError(f"{proc.name} did not {waiting_for} within {timeout:.0f}s; see {proc.log_path}")
+
+
+def _listening(port: int) -> bool | None:
+    with contextlib.suppress(OSError), socket.create_connection(("localhost", port), timeout=1):
+        return True
+    return None
+
+
+def _wait_for_port(proc: _Process, port: int, timeout: float) -> None:
+    _wait_until(proc, lambda: _listening(port), timeout, f"listen on port {port}")
 
 
 def _start_worker_pool(work: str, log_path: str, env: dict[str, str]) -> _Process:
@@ -321,15 +337,7 @@ def _start_worker_pool(work: str, log_path: str, env: dict[str, str]) -> _Proces
 
 def _wait_for_port_file(proc: _Process, path: str, timeout: float) -> int:
     """The port `proc` wrote to `path` once it listens (`worker_pool.write_port`)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.popen.poll() is not None:
-            raise EngineError(f"{proc.name} exited with status {proc.popen.returncode}; see {proc.log_path}:\n{_tail(proc.log_path)}")
-        port = read_port(path)
-        if port is not None:
-            return port
-        time.sleep(0.2)
-    raise EngineError(f"{proc.name} did not report its port within {timeout:.0f}s; see {proc.log_path}")
+    return _wait_until(proc, lambda: read_port(path), timeout, "report its port")
 
 
 def _tail(path: str, lines: int = 15) -> str:
