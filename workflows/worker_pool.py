@@ -7,6 +7,11 @@ listen on it and the kernel would share incoming connections between them. Here 
 port 0 itself and writes the port it got to `--port-file` (written whole, then renamed, so a
 reader never sees a partial number); `workflows/engines.py` waits for that file.
 
+Each worker the runner asks for is a process of `workflows/sdk_worker.py` (Beam's SdkHarness
+with `workflows/output_spool.py` installed: a bundle's output waits on local disk until its
+input has ended, which Beam's batch Flink and Spark stages need to finish large stages), run by
+this environment's Python, with the pool's stdout and stderr.
+
     python -m corpusmill.workflows.worker_pool --port-file PATH
 """
 
@@ -15,8 +20,32 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import subprocess
+import sys
+import traceback
 
+from apache_beam.portability.api import beam_fn_api_pb2
 from apache_beam.runners.worker.worker_pool_main import BeamFnExternalWorkerPoolServicer
+
+
+class WorkerPool(BeamFnExternalWorkerPoolServicer):
+    """Beam's worker pool, starting `corpusmill.workflows.sdk_worker` processes."""
+
+    def StartWorker(self, request: beam_fn_api_pb2.StartWorkerRequest, unused_context: object) -> beam_fn_api_pb2.StartWorkerResponse:
+        try:
+            command = [
+                sys.executable,
+                "-m",
+                "corpusmill.workflows.sdk_worker",
+                f"--control-endpoint={request.control_endpoint.url}",
+                f"--worker-id={request.worker_id}",
+                f"--state-cache-size={self._state_cache_size}",
+            ]
+            logging.info("starting SDK worker %s", request.worker_id)
+            self._worker_processes[request.worker_id] = subprocess.Popen(command, close_fds=True)
+            return beam_fn_api_pb2.StartWorkerResponse()
+        except Exception:
+            return beam_fn_api_pb2.StartWorkerResponse(error=traceback.format_exc())
 
 
 def write_port(path: str, port: int) -> None:
@@ -42,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # One SDK worker process per StartWorker request, as worker_pool_main does.
-    address, server = BeamFnExternalWorkerPoolServicer.start(use_process=True, port=0)
+    address, server = WorkerPool.start(use_process=True, port=0)
     write_port(args.port_file, int(address.rsplit(":", 1)[1]))
     server.wait_for_termination()
     return 0

@@ -219,7 +219,10 @@ def test_sample_workflow_is_byte_identical_to_local(engine: str, workflow: Path,
     _needs(engine)
     out = tmp_path / engine
     started = time.monotonic()
-    proc = _run(["run", str(workflow), "--output", str(out), "--engine", engine])
+    # 2 KB data messages instead of 10 MB: the SDK workers' output spool (workflows/output_spool.py)
+    # then holds and replays hundreds of messages per stage, more than the runner's queue takes
+    env = dict(os.environ, CORPUSMILL_OUTPUT_FLUSH_BYTES="2048")
+    proc = _run(["run", str(workflow), "--output", str(out), "--engine", engine], env=env)
     assert proc.returncode == 0, proc.stderr[-4000:]
     print(f"{engine}: sample workflow in {time.monotonic() - started:.0f}s")
     ours, local = _outputs(out), _outputs(local_run)

@@ -1,0 +1,115 @@
+"""workflows/output_spool.py: a bundle's output waits on disk until the bundle's input has ended."""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+
+import pytest
+from apache_beam.portability.api import beam_fn_api_pb2
+from apache_beam.runners.worker import data_plane
+
+from corpusmill.workflows import output_spool
+from corpusmill.workflows.output_spool import SpoolingOutputStream
+
+MESSAGE = 4096
+
+
+def _stream(sent: list[bytes], closed: list[bytes], spool: bool = True, backlog=lambda: 0) -> SpoolingOutputStream:
+    return SpoolingOutputStream(closed.append, sent.append, backlog, size_flush_threshold=MESSAGE, spool=spool)
+
+
+def _write(stream: SpoolingOutputStream, n: int) -> bytes:
+    written = b""
+    for i in range(n):
+        element = f"element {i:06d} ".encode() * 50
+        stream.write(element)
+        stream.maybe_flush()  # what Beam's DataOutputOperation does after each element
+        written += element
+    return written
+
+
+def test_nothing_is_sent_before_close_then_everything_in_order() -> None:
+    sent: list[bytes] = []
+    closed: list[bytes] = []
+    stream = _stream(sent, closed)
+    written = _write(stream, 2000)
+    assert sent == [] and closed == []  # all of it waits on disk while input may still arrive
+    assert stream.spooled_bytes > 100 * MESSAGE
+    stream.close()
+    assert len(sent) > 100 and all(len(m) > MESSAGE for m in sent)  # full messages, as Beam sends them
+    assert len(closed) == 1
+    assert b"".join(sent) + closed[0] == written
+
+
+def test_without_spool_messages_leave_as_they_fill() -> None:
+    sent: list[bytes] = []
+    closed: list[bytes] = []
+    stream = _stream(sent, closed, spool=False)
+    written = _write(stream, 2000)
+    assert len(sent) > 100 and closed == []
+    stream.close()
+    assert b"".join(sent) + closed[0] == written
+
+
+def test_replay_waits_for_the_send_queue() -> None:
+    """The replay never lets more than MAX_BACKLOG messages pile up in the worker's send queue."""
+    pending: queue.Queue[bytes] = queue.Queue()
+    seen_backlog: list[int] = []
+
+    def send(message: bytes) -> None:
+        seen_backlog.append(pending.qsize())
+        pending.put(message)
+        if pending.qsize() >= output_spool.MAX_BACKLOG:
+            pending.get()  # the gRPC writer takes one while the replay waits
+
+    stream = SpoolingOutputStream(lambda data: None, send, pending.qsize, size_flush_threshold=MESSAGE)
+    _write(stream, 500)
+    stream.close()
+    assert seen_backlog and max(seen_backlog) < output_spool.MAX_BACKLOG
+
+
+@pytest.fixture
+def installed(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(data_plane._GrpcDataChannel, "output_stream", data_plane._GrpcDataChannel.output_stream)
+    monkeypatch.setenv("CORPUSMILL_OUTPUT_FLUSH_BYTES", str(MESSAGE))
+    output_spool.install()
+    yield
+
+
+def test_installed_in_beams_data_channel(installed: None) -> None:
+    """Through Beam's own gRPC data channel: data messages for the instruction only after close,
+    then the end-of-stream marker."""
+    channel = data_plane.BeamFnDataServicer(0).get_conn_by_worker_id("w")
+    stream = channel.output_stream("bundle_1", "transform")
+    assert isinstance(stream, SpoolingOutputStream)
+    written = _write(stream, 2000)
+    assert channel._to_send.empty()
+    messages: list[beam_fn_api_pb2.Elements.Data] = []
+
+
+    done = threading.Event()
+
+    def drain() -> None:  # the gRPC writer's part
+        while not done.is_set() or not channel._to_send.empty():
+            try:
+                messages.append(channel._to_send.get(timeout=0.05))
+            except queue.Empty:
+                pass
+
+    writer = threading.Thread(target=drain)
+    writer.start()
+    stream.close()
+    done.set()
+    writer.join()
+    assert all(m.instruction_id == "bundle_1" and m.transform_id == "transform" for m in messages)
+    assert messages[-1].is_last and not any(m.is_last for m in messages[:-1])
+    assert b"".join(m.data for m in messages) == written
+
+
+def test_spool_files_are_unlinked(installed: None, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    stream = _stream([], [])
+    _write(stream, 500)
+    assert stream.spooled_bytes > 0 and os.listdir(tmp_path) == []

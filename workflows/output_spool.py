@@ -1,0 +1,125 @@
+"""SDK-worker side of the Flink/Spark engines: hold a bundle's output on local disk until the
+bundle's input has ended, so that a stage of any size finishes.
+
+Why (Beam 2.62, measured in benchmarks/results/engine_scale.md): the portable Flink and Spark
+batch runners run a task's whole input partition as ONE bundle (FlinkExecutableStageFunction,
+SparkExecutableStageFunction), and their task thread reads the bundle's output from the SDK
+worker only after it has sent all of the bundle's input. Output that arrives meanwhile waits in
+the runner's inbound queue for the bundle (100 data messages; the SDK sends messages of up to
+10 MB). When that queue is full, the runner's gRPC thread blocks on it; gRPC delivers a
+stream's callbacks one at a time, so the "ready to send more input" callback never comes and
+the task thread blocks sending input: a deadlock. Exact + MinHash dedup of 1M ~4 KB documents
+on 2 slots hung this way (about 2.2 GB of output per partition); 300k (about 0.65 GB) passed.
+
+What this does: in the SDK workers that `workflows/worker_pool.py` starts, every data output
+stream of a bundle writes its full 10 MB messages to an unlinked temporary file (under TMPDIR,
+the engine session's folder) instead of sending them. When the bundle's input has ended, Beam
+closes the stream; the messages are then sent in order, never more than MAX_BACKLOG of them
+waiting in the worker's send queue, and the end-of-stream marker last. The runner is then
+draining the bundle's output, so the queue never blocks the input. The bytes sent, their order
+and their grouping into messages are unchanged; only the time they leave changes. Cost: one
+sequential write and read of each stage's output on local disk (the page cache, mostly).
+
+Stages whose input is small (reading files from a list of names) do not need it, but cannot be
+told apart here; their output goes through the spool too.
+
+Diagnostics (environment of the worker pool): CORPUSMILL_OUTPUT_SPOOL=0 sends output as Beam
+does (to reproduce the deadlock); CORPUSMILL_OUTPUT_FLUSH_BYTES sets the message size (Beam's
+10 MB by default; tests make it small so that a small stage fills the runner's queue).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from typing import IO
+
+from apache_beam.runners.worker import data_plane
+
+MAX_BACKLOG = 4  # messages waiting in the worker's gRPC send queue while a spool is replayed
+_HEADER = 8  # bytes of the little-endian length before each spooled message
+
+
+def flush_bytes() -> int:
+    """The data message size: CORPUSMILL_OUTPUT_FLUSH_BYTES, else Beam's default (10 MB)."""
+    return int(os.environ.get("CORPUSMILL_OUTPUT_FLUSH_BYTES") or data_plane._DEFAULT_SIZE_FLUSH_THRESHOLD)
+
+
+def spool_enabled() -> bool:
+    return os.environ.get("CORPUSMILL_OUTPUT_SPOOL", "1") != "0"
+
+
+class SpoolingOutputStream(data_plane.SizeBasedBufferingClosableOutputStream):
+    """A bundle's data output stream whose full messages go to a temporary file until close().
+
+    `send(data)` hands one message to the worker's send queue, `close_callback(data)` sends the
+    last one and the end-of-stream marker (both from Beam's own stream), `backlog()` is the
+    length of the send queue. With `spool=False` messages are sent as they fill, like Beam's.
+    """
+
+    def __init__(
+        self,
+        close_callback: Callable[[bytes], None],
+        send: Callable[[bytes], None],
+        backlog: Callable[[], int],
+        size_flush_threshold: int,
+        spool: bool = True,
+    ) -> None:
+        super().__init__(close_callback, flush_callback=send, size_flush_threshold=size_flush_threshold)
+        self._send = send
+        self._backlog = backlog
+        self._spooling = spool
+        self._file: IO[bytes] | None = None
+        self.spooled_bytes = 0
+
+    def flush(self) -> None:
+        if not self._spooling:
+            super().flush()
+            return
+        size = self.size()
+        if not size:
+            return
+        if self._file is None:
+            # unlinked at once: nothing is left behind if the worker dies
+            self._file = tempfile.TemporaryFile(prefix="corpusmill-spool-")
+        self._file.write(size.to_bytes(_HEADER, "little"))
+        self._file.write(self.get())
+        self.spooled_bytes += size
+        self._clear()
+
+    def close(self) -> None:
+        spool, self._file = self._file, None
+        if spool is not None:
+            with spool:
+                spool.seek(0)
+                while header := spool.read(_HEADER):
+                    message = spool.read(int.from_bytes(header, "little"))
+                    while self._backlog() >= MAX_BACKLOG:
+                        time.sleep(0.005)
+                    self._send(message)
+        super().close()
+
+
+_original_output_stream = data_plane._GrpcDataChannel.output_stream
+
+
+def _spooling_output_stream(self: data_plane._GrpcDataChannel, instruction_id: str, transform_id: str) -> data_plane.ClosableOutputStream:
+    beams = _original_output_stream(self, instruction_id, transform_id)
+    if not isinstance(beams, data_plane.SizeBasedBufferingClosableOutputStream) or isinstance(
+        beams, data_plane.TimeBasedBufferingClosableOutputStream
+    ):
+        return beams  # a time-based stream has its own flusher thread: leave it as Beam made it
+    return SpoolingOutputStream(
+        beams._close_callback,
+        beams._flush_callback,
+        self._to_send.qsize,
+        size_flush_threshold=flush_bytes(),
+        spool=spool_enabled(),
+    )
+
+
+def install() -> None:
+    """Make the gRPC data channels of this process hand out spooling output streams (idempotent)."""
+    data_plane._GrpcDataChannel.output_stream = _spooling_output_stream  # type: ignore[method-assign]
