@@ -9,6 +9,7 @@ installed Beam version; when Maven Central does not serve them they skip with Ma
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from corpusmill.schemas.outputs import PROGRESS_DIR, read_progress, read_stages
 from corpusmill.workflows import engines
 from corpusmill.workflows.engines import (
     EngineError,
@@ -233,6 +235,44 @@ def test_sample_workflow_is_byte_identical_to_local(engine: str, workflow: Path,
     assert run_info["engine"] == engine and run_info["runner"] == "PortableRunner"
     assert (out / "_stats" / "engine" / f"{engine}-job-server.log").is_file()
     assert not [p for p in (out / "_stats" / "engine").iterdir() if p.is_dir()], "engine temp dirs left behind"
+    assert _marked_processes_prefix(str(out)) == []
+    # progress of every stage came back from the engine's workers, with the run's own counts
+    manifest = json.loads((out / "manifest.json").read_text())
+    stages = read_stages(str(out / PROGRESS_DIR))
+    assert read_progress(str(out / PROGRESS_DIR))[1] == manifest["accounting"]["documents_read"]
+    assert stages["steps"] == manifest["accounting"]["documents_read"]
+    assert stages["minhash dedup: kept"] == manifest["accounting"]["kept"]
+    assert stages["corpus shards written"] == len(manifest["shards"]["corpus"])
+    assert any(k.startswith("minhash: edges after round") for k in stages)
+    assert (out / "report" / "index.html").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_flink_run_killed_after_the_corpus_stage_resumes_identically(workflow: Path, local_run: Path, tmp_path: Path) -> None:
+    """Killed (the whole process group, JVM and workers included) once the corpus stage is
+    done, then rerun: the corpus stage is skipped, the rest runs on Flink again, and the
+    outputs equal the local runner's."""
+    _needs("flink")
+    out = tmp_path / "flink"
+    args = [*CLI, "run", str(workflow), "--output", str(out), "--engine", "flink"]
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    marker = out / "_stats" / "done" / "corpus.json"
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert marker.exists(), "the corpus stage never completed"
+    for pid, _ in _marked_processes_prefix(str(out)):  # the engine's own process groups
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    resumed = _run(args[len(CLI):])
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "stage corpus: already complete" in resumed.stderr
+    assert json.loads((out / "run_info.json").read_text())["stage_seconds"]["corpus"] == "skipped"
+    assert _outputs(out) == _outputs(local_run)
+    assert _counts(out) == _counts(local_run)
     assert _marked_processes_prefix(str(out)) == []
 
 
