@@ -10,15 +10,23 @@ the runner's inbound queue for the bundle (100 data messages; the SDK sends mess
 stream's callbacks one at a time, so the "ready to send more input" callback never comes and
 the task thread blocks sending input: a deadlock. Exact + MinHash dedup of 1M ~4 KB documents
 on 2 slots hung this way (about 2.2 GB of output per partition); 300k (about 0.65 GB) passed.
+And even when the input has been sent, the runner drains the bundle's output only after the SDK
+worker has answered that the bundle is complete (SdkHarnessClient.ActiveBundle.close: it awaits
+the ProcessBundleResponse, then the data); until then Beam's SDK worker keeps whatever the
+runner's queue does not take in its own unbounded send queue, i.e. in memory.
 
 What this does: in the SDK workers that `workflows/worker_pool.py` starts, every data output
-stream of a bundle writes its full 10 MB messages to an unlinked temporary file (under TMPDIR,
-the engine session's folder) instead of sending them. When the bundle's input has ended, Beam
-closes the stream; the messages are then sent in order, never more than MAX_BACKLOG of them
-waiting in the worker's send queue, and the end-of-stream marker last. The runner is then
-draining the bundle's output, so the queue never blocks the input. The bytes sent, their order
+stream of a bundle writes its full 10 MB messages to a temporary file (under TMPDIR, the
+engine session's folder, which the session removes; each file is deleted once sent) instead of
+sending them. When the bundle's input has ended, Beam closes the stream: a thread then sends
+the messages in order, never more than MAX_BACKLOG of them waiting in the worker's send queue,
+and the end-of-stream marker last, while the worker answers that the bundle is complete, so
+the runner starts draining. Nothing is sent while the runner is still sending input, and the
+worker's memory holds a few messages instead of a bundle's output. The bytes sent, their order
 and their grouping into messages are unchanged; only the time they leave changes. Cost: one
-sequential write and read of each stage's output on local disk (the page cache, mostly).
+sequential write and read of each stage's output on local disk (the page cache, mostly). If a
+spool cannot be read back the worker exits (the runner then fails the job) rather than end a
+stream short.
 
 Stages whose input is small (reading files from a list of names) do not need it, but cannot be
 told apart here; their output goes through the spool too.
@@ -30,8 +38,10 @@ does (to reproduce the deadlock); CORPUSMILL_OUTPUT_FLUSH_BYTES sets the message
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from typing import IO
@@ -73,6 +83,7 @@ class SpoolingOutputStream(data_plane.SizeBasedBufferingClosableOutputStream):
         self._spooling = spool
         self._file: IO[bytes] | None = None
         self.spooled_bytes = 0
+        self.replay: threading.Thread | None = None  # the thread sending the spool after close()
 
     def flush(self) -> None:
         if not self._spooling:
@@ -82,16 +93,27 @@ class SpoolingOutputStream(data_plane.SizeBasedBufferingClosableOutputStream):
         if not size:
             return
         if self._file is None:
-            # unlinked at once: nothing is left behind if the worker dies
-            self._file = tempfile.TemporaryFile(prefix="corpusmill-spool-")
+            # deleted when closed; if the worker dies, the engine session removes its TMPDIR
+            self._file = tempfile.NamedTemporaryFile(prefix="corpusmill-spool-")
         self._file.write(size.to_bytes(_HEADER, "little"))
         self._file.write(self.get())
         self.spooled_bytes += size
         self._clear()
 
     def close(self) -> None:
+        """End of the bundle's output: send what was spooled from a thread, then the last
+        message and the end-of-stream marker; return at once (see the module docstring)."""
         spool, self._file = self._file, None
-        if spool is not None:
+        if spool is None:
+            super().close()
+            return
+        last = self.get()
+        self._clear()
+        self.replay = threading.Thread(target=self._replay, args=(spool, last), name="corpusmill-spool-replay", daemon=True)
+        self.replay.start()
+
+    def _replay(self, spool: IO[bytes], last: bytes) -> None:
+        try:
             with spool:
                 spool.seek(0)
                 while header := spool.read(_HEADER):
@@ -99,7 +121,10 @@ class SpoolingOutputStream(data_plane.SizeBasedBufferingClosableOutputStream):
                     while self._backlog() >= MAX_BACKLOG:
                         time.sleep(0.005)
                     self._send(message)
-        super().close()
+            self._close_callback(last)
+        except BaseException:  # an output stream ended short would lose data downstream
+            logging.exception("output spool %s could not be sent; stopping this SDK worker", spool.name)
+            os._exit(1)
 
 
 _original_output_stream = data_plane._GrpcDataChannel.output_stream

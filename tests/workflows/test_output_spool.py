@@ -20,6 +20,14 @@ def _stream(sent: list[bytes], closed: list[bytes], spool: bool = True, backlog=
     return SpoolingOutputStream(closed.append, sent.append, backlog, size_flush_threshold=MESSAGE, spool=spool)
 
 
+def _close(stream: SpoolingOutputStream) -> None:
+    """close(), then wait for the thread that sends the spool (close returns at once)."""
+    stream.close()
+    if stream.replay is not None:
+        stream.replay.join(timeout=60)
+        assert not stream.replay.is_alive()
+
+
 def _write(stream: SpoolingOutputStream, n: int) -> bytes:
     written = b""
     for i in range(n):
@@ -37,7 +45,7 @@ def test_nothing_is_sent_before_close_then_everything_in_order() -> None:
     written = _write(stream, 2000)
     assert sent == [] and closed == []  # all of it waits on disk while input may still arrive
     assert stream.spooled_bytes > 100 * MESSAGE
-    stream.close()
+    _close(stream)
     assert len(sent) > 100 and all(len(m) > MESSAGE for m in sent)  # full messages, as Beam sends them
     assert len(closed) == 1
     assert b"".join(sent) + closed[0] == written
@@ -66,7 +74,7 @@ def test_replay_waits_for_the_send_queue() -> None:
 
     stream = SpoolingOutputStream(lambda data: None, send, pending.qsize, size_flush_threshold=MESSAGE)
     _write(stream, 500)
-    stream.close()
+    _close(stream)
     assert seen_backlog and max(seen_backlog) < output_spool.MAX_BACKLOG
 
 
@@ -100,7 +108,7 @@ def test_installed_in_beams_data_channel(installed: None) -> None:
 
     writer = threading.Thread(target=drain)
     writer.start()
-    stream.close()
+    _close(stream)
     done.set()
     writer.join()
     assert all(m.instruction_id == "bundle_1" and m.transform_id == "transform" for m in messages)
@@ -108,8 +116,34 @@ def test_installed_in_beams_data_channel(installed: None) -> None:
     assert b"".join(m.data for m in messages) == written
 
 
-def test_spool_files_are_unlinked(installed: None, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_spool_file_is_visible_while_it_fills_and_deleted_once_sent(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under TMPDIR (the engine session's folder, which benchmarks measure with du), deleted
+    when its messages are sent."""
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     stream = _stream([], [])
     _write(stream, 500)
-    assert stream.spooled_bytes > 0 and os.listdir(tmp_path) == []
+    assert stream.spooled_bytes > 0
+    assert [p.name.startswith("corpusmill-spool-") for p in tmp_path.iterdir()] == [True]
+    _close(stream)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_close_returns_before_the_spool_is_sent() -> None:
+    """The runner drains a bundle's output only after the worker reports the bundle complete,
+    which it does once close() returns: close must not wait for the runner."""
+    release = threading.Event()
+    sent: list[bytes] = []
+    closed: list[bytes] = []
+
+    def blocked_send(message: bytes) -> None:
+        release.wait(timeout=60)
+        sent.append(message)
+
+    stream = SpoolingOutputStream(closed.append, blocked_send, lambda: 0, size_flush_threshold=MESSAGE)
+    written = _write(stream, 500)
+    stream.close()  # would deadlock here if it sent synchronously
+    assert sent == [] and closed == []
+    release.set()
+    assert stream.replay is not None
+    stream.replay.join(timeout=60)
+    assert b"".join(sent) + closed[0] == written

@@ -10,7 +10,8 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
-from corpusmill.pipelines.transforms.progress import count_progress
+from corpusmill.pipelines.transforms import progress
+from corpusmill.pipelines.transforms.progress import CountProgress, count_progress
 from corpusmill.schemas.outputs import read_stages, record_progress, record_stage
 from corpusmill.workflows.progress import ProgressReporter
 from corpusmill.workflows.runner import FN_API_RUNNER
@@ -22,6 +23,21 @@ def test_count_progress_passes_through_and_counts(tmp_path: Path) -> None:
         out = count_progress(p | beam.Create(list(range(25))), folder, "steps", "Count")
         assert_that(out, equal_to(list(range(25))))
     assert read_stages(folder) == {"steps": 25}
+
+
+def test_a_long_bundle_reports_while_it_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flink and Spark batch stages are one bundle per partition: counts must arrive before it ends."""
+    monkeypatch.setattr(progress, "RECORD_EVERY_S", 0.0)
+    folder = str(tmp_path / "progress")
+    fn = CountProgress(folder, "steps")
+    fn.setup()
+    fn.start_bundle()
+    passed = [out for i in range(1000) for out in fn.process(i)]
+    assert passed == list(range(1000))
+    during = read_stages(folder)["steps"]
+    assert 0 < during < 1000  # recorded every 256 elements once the period is over
+    fn.finish_bundle()
+    assert read_stages(folder) == {"steps": 1000}
 
 
 def test_no_progress_dir_leaves_the_collection_alone() -> None:
