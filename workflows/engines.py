@@ -24,22 +24,19 @@ pipeline arguments to run with:
   --environment_config=localhost:W ...`. On exit (normal, exception, Ctrl-C, SIGTERM) both
   process groups are terminated (SIGTERM, then SIGKILL after a grace period), and they are
   started with a parent-death signal, so they also die if this process is killed outright.
-* Size limit of the local Flink engine (Beam 2.62; measured, benchmarks/results/engine_scale.md):
-  Beam's batch Flink stage (FlinkExecutableStageFunction) runs a task's whole input partition
-  as ONE bundle and takes the bundle's output from the SDK only after it has sent the bundle's
-  input. Output that arrives meanwhile waits in the runner's inbound queue (100 messages of up
-  to 10 MB); when it is full, the gRPC thread blocks, the SDK stops reading input and the task
-  thread blocks sending it: the job deadlocks (logged as 'Output channel stalled for 63s'; a
-  thread dump shows the task threads in DirectStreamObserver.onNext and the gRPC threads in
-  CancellableQueue.put, and the JVM stops allocating). A stage whose partition emits more than ~1 GB before its input is
-  consumed therefore hangs: exact + MinHash dedup of 300k ~4 KB documents on 2 slots finished
-  (~0.65 GB per partition), 1M did not (stage {UniqueIds, WriteCorpus, Dedup, ...}, ~2.2 GB per
-  partition). More, smaller partitions would avoid it, but the job server's local Flink runs
-  every operator with the slot count as its parallelism whatever `--parallelism` says (thread
-  names `(i/2)` with `--parallelism=8` in a probe and 158 in the 1M run; with 8 slots they were
-  `(i/8)` with `--parallelism=4` too), and more slots run that many bundles concurrently, which
-  only moves the limit to the heap. Beyond ~1 GB of stage output per slot (~300k such documents on 2 slots), use a Flink
-  cluster with more slots, or the local runner.
+* Large stages on Flink and Spark (Beam 2.62; measured, benchmarks/results/engine_scale.md):
+  Beam's batch Flink stage (FlinkExecutableStageFunction; Spark's likewise) runs a task's whole
+  input partition as ONE bundle; the runner takes the bundle's output only after it has sent
+  all of the input and the SDK worker has reported the bundle complete. Output that arrives
+  earlier waits in the runner's inbound queue (100 messages of up to 10 MB); once that is full
+  the gRPC thread blocks, and so does the task thread sending input: the job deadlocked (exact
+  + MinHash dedup of 1M ~4 KB documents on 2 slots, ~2.2 GB of output per partition; a thread
+  dump shows the task threads in DirectStreamObserver.onNext and the gRPC threads in
+  CancellableQueue.put). The SDK workers of these sessions therefore hold each bundle's output
+  on local disk until the bundle's input has ended and send it afterwards
+  (`workflows/output_spool.py`, installed by `workflows/worker_pool.py`). `--parallelism`
+  does not split partitions here: the job server's local Flink runs every operator with the
+  slot count (thread names `(i/2)` with `--parallelism=8` in a probe and 158 in a 1M run).
 * `flink` / `spark` against an existing cluster (`--flink_master=`, `--spark_master_url=`, or a
   `--job_endpoint=` of a running job server): nothing is started; Beam's own FlinkRunner /
   SparkRunner / PortableRunner options pass through. Beam's FlinkRunner / SparkRunner start a
