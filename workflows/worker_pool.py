@@ -12,7 +12,8 @@ with `workflows/output_spool.py` installed: a bundle's output waits on local dis
 input has ended, which Beam's batch Flink and Spark stages need to finish large stages), run by
 this environment's Python, with the pool's stdout and stderr.
 
-    python -m corpusmill.workflows.worker_pool --port-file PATH
+    python -m corpusmill.workflows.worker_pool --port-file PATH    # as engines.py starts it
+    python -m corpusmill.workflows.worker_pool --port 50000        # on a cluster's hosts
 """
 
 from __future__ import annotations
@@ -67,12 +68,16 @@ def read_port(path: str) -> int | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port-file", required=True, help="where to write the port the pool listens on")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: one the kernel picks)")
+    parser.add_argument("--port-file", help="where to write the port the pool listens on")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # One SDK worker process per StartWorker request, as worker_pool_main does.
-    address, server = WorkerPool.start(use_process=True, port=0)
-    write_port(args.port_file, int(address.rsplit(":", 1)[1]))
+    address, server = WorkerPool.start(use_process=True, port=args.port)
+    port = int(address.rsplit(":", 1)[1])
+    logging.info("SDK worker pool listening on port %d", port)
+    if args.port_file:
+        write_port(args.port_file, port)
     server.wait_for_termination()
     return 0
 

@@ -163,6 +163,28 @@ def test_worker_pool_process_group_is_stopped(tmp_path: Path) -> None:
     assert proc.popen.poll() is not None
 
 
+def test_worker_pool_listens_on_a_given_port(tmp_path: Path) -> None:
+    """`--port N` (a cluster host's pool, which runners are configured with): it listens there."""
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+    pool = subprocess.Popen(
+        [sys.executable, "-m", "corpusmill.workflows.worker_pool", f"--port={port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and pool.poll() is None:
+            with contextlib.suppress(OSError), socket.create_connection(("localhost", port), timeout=1):
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"the pool never listened on {port}: {pool.stderr.read().decode()[-2000:] if pool.stderr else ''}")
+    finally:
+        os.killpg(pool.pid, signal.SIGKILL)
+        pool.wait(timeout=30)
+
+
 # ---------------------------------------------------------------- real engines (slow)
 
 
