@@ -16,6 +16,12 @@ Rule, for documents and reader rejections together (the ids the readers produced
 Cost: one shuffle of (id, location) pairs (no text); the ids that occur more than once travel
 as a side input, so documents are not shuffled, and each source's documents stay in their own
 PCollection (`RepeatedIds` over all of them, then `UniqueIds` per source).
+
+Memory: the documents wait for that side input (a runner cannot check the first document before
+every id was read), i.e. the whole source is held at this point on a runner that materialises
+between stages, as FnApiRunner does in its own process. They wait packed (zlib-compressed
+pickles, `write.pack`: ~2.2x smaller than Beam's pickled documents) and are unpacked by the
+check; cost ~0.1 ms of CPU per document.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 
+from corpusmill.pipelines.transforms.write import pack, unpack
 from corpusmill.schemas.document import PREVIEW_CHARS, Document, Rejection, make_id
 
 STEP = "unique_ids"
@@ -75,6 +82,10 @@ def _check_document(doc: Document, repeated: dict[str, str]) -> Iterator[Any]:
     )
 
 
+def _check_packed(packed: bytes, repeated: dict[str, str]) -> Iterator[Any]:
+    return _check_document(unpack(packed), repeated)
+
+
 def check_rejection(rejection: Rejection, repeated: dict[str, str]) -> Rejection:
     """A reader rejection, re-identified when an earlier location holds its id."""
     first = repeated.get(rejection.id)
@@ -109,8 +120,12 @@ class UniqueIds(beam.PTransform):
 
     def expand(self, pcolls: dict[str, beam.PCollection]) -> dict[str, beam.PCollection]:
         repeated = beam.pvalue.AsDict(self._repeated)
-        checked = pcolls["documents"] | "CheckIds" >> beam.FlatMap(_check_document, repeated).with_outputs(
-            DUPLICATE, main="documents"
+        checked = (
+            pcolls["documents"]
+            | "Pack" >> beam.Map(pack)
+            | "CheckIds" >> beam.FlatMap(_check_packed, repeated).with_outputs(
+                DUPLICATE, main="documents"
+            )
         )
         return {
             "documents": checked.documents,
