@@ -29,6 +29,13 @@ of pickled multilingual web text -> 2.1 KB), so the shuffle moves half the bytes
 that keeps the grouping in memory (FnApiRunner keeps a Python object per value in its grouping
 table, plus an encoded copy when it hands the groups out) holds small byte strings instead of
 whole documents. Cost: ~0.1 ms of CPU per document (compress once, decompress once).
+
+Streamed writes: a group's packed records are sorted by their key (the id: distinct for
+documents and rejections, and `sort_key` starts with it, so the order is the same) and
+unpacked one at a time into row groups of PARQUET_ROW_GROUP_ROWS rows (`write_rows`, the
+layout a single write of the whole table has), so a worker holds the group's packed bytes and
+one row group, not every document of the shard and its Arrow table. Failures (keyed by id or
+location) and groups with a repeated key are unpacked and sorted whole, as before.
 """
 
 from __future__ import annotations
@@ -88,6 +95,10 @@ def unpack_record(packed: Packed) -> Any:
     return unpack(packed[1])
 
 
+def _packed_key(packed: Packed) -> str:
+    return packed[0]
+
+
 def sort_key(record: Document | Rejection | Failure) -> tuple[str, ...]:
     """A total order over records of one kind (ties between equal ids broken by content)."""
     if isinstance(record, Document):
@@ -111,27 +122,35 @@ def _run_rows(path: str) -> Iterator[dict[str, Any]]:
         yield from batch.to_pylist()
 
 
+def write_rows(path: str, kind: str, rows: Iterable[dict[str, Any]]) -> int:
+    """Rows of `kind`, already in order, streamed into `path` (written atomically) in row
+    groups of PARQUET_ROW_GROUP_ROWS rows, as `outputs.write_parquet` lays out the same rows;
+    one row group of rows in memory at a time. Returns the number of rows."""
+    schema = SCHEMAS[kind]
+    size = outputs.PARQUET_ROW_GROUP_ROWS
+    count = 0
+    with outputs.open_atomically(path) as f:
+        writer = pq.ParquetWriter(f, schema, compression=outputs.PARQUET_COMPRESSION, write_statistics=True)
+        chunk: list[dict[str, Any]] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) == size:
+                writer.write_table(pa.Table.from_pylist(chunk, schema=schema), row_group_size=size)
+                count += len(chunk)
+                chunk = []
+        if chunk or count == 0:
+            writer.write_table(pa.Table.from_pylist(chunk, schema=schema), row_group_size=size)
+            count += len(chunk)
+        writer.close()
+    return count
+
+
 def merge_runs(run_paths: list[str], kind: str, path: str) -> int:
     """K-way merge of sorted Parquet runs into `path` (written atomically, runs removed after);
     row groups of PARQUET_ROW_GROUP_ROWS rows, as `outputs.write_parquet` lays out the same
     rows. Returns the number of rows."""
-    schema = SCHEMAS[kind]
-    size = outputs.PARQUET_ROW_GROUP_ROWS
     merged = heapq.merge(*(_run_rows(p) for p in run_paths), key=lambda row: row_sort_key(kind, row))
-    rows = 0
-    with outputs.open_atomically(path) as f:
-        writer = pq.ParquetWriter(f, schema, compression=outputs.PARQUET_COMPRESSION, write_statistics=True)
-        chunk: list[dict[str, Any]] = []
-        for row in merged:
-            chunk.append(row)
-            if len(chunk) == size:
-                writer.write_table(pa.Table.from_pylist(chunk, schema=schema), row_group_size=size)
-                rows += len(chunk)
-                chunk = []
-        if chunk or rows == 0:
-            writer.write_table(pa.Table.from_pylist(chunk, schema=schema), row_group_size=size)
-            rows += len(chunk)
-        writer.close()
+    rows = write_rows(path, kind, merged)
     for run in run_paths:
         outputs.remove(run)
     return rows
@@ -160,17 +179,28 @@ class WriteShardFn(beam.DoFn):
 
     def process(self, element: tuple[tuple[int, int, int], Iterable[Packed]]) -> Iterator[tuple[int, str]]:
         (index, group, groups), packed = element
-        yield from self._write(index, group, groups, map(unpack_record, packed))
+        yield from self._write(index, group, groups, self._in_order(packed))
 
-    def _write(self, index: int, group: int, groups: int, records: Iterable[Any]) -> Iterator[tuple[int, str]]:
-        ordered = sorted(records, key=sort_key)
-        table = pa.Table.from_pylist([to_row(r) for r in ordered], schema=SCHEMAS[self._kind])
+    def _in_order(self, packed: Iterable[Packed]) -> Iterator[Any]:
+        """The records of a group in `sort_key` order, unpacked one at a time when their keys
+        are distinct (ids of documents and rejections are: `sort_key` starts with the key, so
+        sorting the packed records by key is the same order); else all unpacked and sorted."""
+        by_key = sorted(packed, key=_packed_key)
+        distinct = all(a[0] != b[0] for a, b in zip(by_key, by_key[1:]))
+        if self._kind != "failed" and distinct:
+            return map(unpack_record, by_key)
+        return iter(sorted(map(unpack_record, by_key), key=sort_key))
+
+    def _write(self, index: int, group: int, groups: int, ordered: Iterable[Any]) -> Iterator[tuple[int, str]]:
+        """Records already in `sort_key` order -> the shard (one group) or a sorted run,
+        streamed row group by row group."""
+        rows = map(to_row, ordered)
         if groups == 1:
-            outputs.write_parquet(outputs.join(self._directory, self._kind, outputs.shard_name(index, self._count)), table)
+            write_rows(outputs.join(self._directory, self._kind, outputs.shard_name(index, self._count)), self._kind, rows)
             self._progress()
             return
         run = outputs.join(self._directory, self._kind, run_name(index, self._count, group, groups))
-        outputs.write_parquet(run, table)
+        write_rows(run, self._kind, rows)
         yield index, run
 
     def _progress(self) -> None:
@@ -204,23 +234,34 @@ class DecideAndWriteFn(WriteShardFn):
         verdicts: dict[str, list[Any]] = {}
         for record_id, verdict in grouped["verdict"]:
             verdicts.setdefault(record_id, []).append(verdict)
-        kept: list[Any] = []
         outcomes: Counter[tuple[str, str]] = Counter()
+        rejections: list[Rejection] = []
         packed = itertools.chain.from_iterable(v for k, v in sorted(grouped.items()) if k.startswith("record"))
-        for record in map(unpack_record, packed):
-            out = self._decide(record, verdicts.get(record_key(record), []))
-            if isinstance(out, Rejection):
-                outcomes[(out.step, out.source)] += 1
-                yield TaggedOutput(REJECTED, out)
-            else:
-                outcomes[("kept", out.source)] += 1
-                kept.append(out)
+
+        def kept_in_order() -> Iterator[Any]:
+            for record in self._in_order(packed):
+                out = self._decide(record, verdicts.get(record_key(record), []))
+                if isinstance(out, Rejection):
+                    outcomes[(out.step, out.source)] += 1
+                    rejections.append(out)
+                else:
+                    outcomes[("kept", out.source)] += 1
+                    yield out
+
+        # Kept records stream into the shard (nothing is written when none is kept:
+        # finalize_shards writes the empty shard); rejections are few (duplicates) and wait.
+        kept = kept_in_order()
+        first = next(kept, None)
+        if first is not None:
+            yield from self._write(index, group, groups, itertools.chain([first], kept))
+        kept_count = sum(n for (what, _source), n in outcomes.items() if what == "kept")
+        if kept_count and self._progress_stage:
+            progress_dir = outputs.join(self._directory, outputs.PROGRESS_DIR)
+            outputs.record_stage(progress_dir, self._worker, self._progress_stage, kept_count)
+        for rejection in rejections:
+            yield TaggedOutput(REJECTED, rejection)
         for key, n in sorted(outcomes.items()):
             yield TaggedOutput(OUTCOMES, (key, n))
-        if kept:
-            if self._progress_stage:
-                outputs.record_stage(outputs.join(self._directory, outputs.PROGRESS_DIR), self._worker, self._progress_stage, len(kept))
-            yield from self._write(index, group, groups, kept)
 
 
 class MergeRunsFn(WriteShardFn):

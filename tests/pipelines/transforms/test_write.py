@@ -92,3 +92,33 @@ def test_verdicts_joined_at_the_grouping_write_what_a_prior_filter_would(tmp_pat
                         equal_to([(("kept", "books"), len(kept)), (("exact_dedup", "books"), len(removed))]), label="Outcomes")
         joined = finalize_shards(str(tmp_path / name), "corpus", 3)
         assert [e["sha256"] for e in joined] == [e["sha256"] for e in whole], name
+
+
+def test_streamed_rows_are_byte_identical_to_one_table_write(tmp_path: Path) -> None:
+    """write_rows (row group by row group, what the shard writers stream) lays out the file as
+    one write of the whole table does, across a row-group boundary."""
+    import pyarrow as pa
+
+    from corpusmill.pipelines.transforms.write import write_rows
+    from corpusmill.schemas import outputs
+    from corpusmill.schemas.document import to_row
+
+    n = outputs.PARQUET_ROW_GROUP_ROWS + 17
+    rows = [to_row(d) for d in sorted(_docs(n), key=lambda d: d.id)]
+    assert write_rows(str(tmp_path / "streamed.parquet"), "corpus", iter(rows)) == n
+    outputs.write_parquet(str(tmp_path / "whole.parquet"), pa.Table.from_pylist(rows, schema=DOCUMENT_SCHEMA))
+    assert (tmp_path / "streamed.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
+    assert pq.ParquetFile(tmp_path / "streamed.parquet").metadata.num_row_groups == 2
+
+
+def test_repeated_keys_fall_back_to_the_full_sort(tmp_path: Path) -> None:
+    """Two records with one id (a rejected kind can hold them) still come out in sort_key order."""
+    from corpusmill.pipelines.transforms.write import WriteShardFn, pack_record, sort_key
+    from corpusmill.schemas.document import Drop, Rejection
+
+    base = Rejection.of(_docs(1)[0], "s", Drop("r", "d"))
+    twins = [dataclasses.replace(base, location="z"), dataclasses.replace(base, location="a"), dataclasses.replace(base, id="0")]
+    fn = WriteShardFn(str(tmp_path), "rejected", 1)
+    ordered = list(fn._in_order([pack_record(r) for r in twins]))
+    assert ordered == sorted(twins, key=sort_key)
+    assert [r.location for r in ordered if r.id == base.id] == ["a", "z"]
