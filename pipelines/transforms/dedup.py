@@ -18,8 +18,7 @@ duplicate it replaced, plus itself; a unique document has 1.
 
 Survivors follow a total order (pipelines/dedup/survivor.py), so they are the same on any
 runner and worker count. Per-key memory is one duplicate group (exact) or one node's
-neighbours (MinHash); no worker holds all signatures or all edges (every worker reads the
-sorted 64-bit hashes of the candidate nodes, 8 bytes each, to filter the payloads).
+neighbours (MinHash); no worker holds all signatures or all edges.
 
 Stage by stage (each arrow into a Group is one shuffle):
   documents --BatchElements--> CompactRecordsFn (numpy signatures per batch): per document
@@ -27,9 +26,8 @@ Stage by stage (each arrow into a Group is one shuffle):
   exact: records --GroupByKey on the text hash--> survivor per group (the total order) and a
       verdict per removed document; survivors become MinHash nodes weighted by their group
   band keys of the (exact) survivors --GroupByKey--> star edges per bucket (to the smallest)
-  edges --Distinct--> [verify: the payloads of all documents filtered by hashes of the node
-      keys of candidate edges (a side input of 8 bytes per candidate node), the rest joined
-      with those nodes, then member payloads to heads, keep sim >= threshold]
+  edges --Distinct--> [verify: payloads joined with the nodes of candidate edges (the only
+      shuffle of all payloads), then member payloads to heads, keep sim >= threshold]
   --> max_rounds x (large-star, small-star) --> star check per node (GroupByKey)
   --> [linkage "direct": members joined with their payloads (CoGroupByKey), grouped by
       component (GroupByKey), each component split around survivors (dedup/refine.py);
@@ -45,12 +43,10 @@ a document that has no verified duplicate path.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 import apache_beam as beam
-import numpy as np
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 
@@ -526,52 +522,6 @@ class DirectLinkage(beam.PTransform):
         return (kept_transitive, split) | "MergeVerdicts" >> beam.Flatten()
 
 
-def _key_hash(key: NodeKey) -> int:
-    """A 64-bit hash of a node key (for the candidate filter; collisions only let a payload
-    through to the exact join)."""
-    tier, doc_id = key
-    digest = hashlib.blake2b(f"{tier}\x00{doc_id}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return int.from_bytes(digest, "little")
-
-
-class SortedHashesFn(beam.CombineFn):
-    """Integers -> their sorted distinct values as little-endian uint64 bytes (b"" for none)."""
-
-    def create_accumulator(self) -> set[int]:
-        return set()
-
-    def add_input(self, acc: set[int], value: int) -> set[int]:
-        acc.add(value)
-        return acc
-
-    def merge_accumulators(self, accs: Iterable[set[int]]) -> set[int]:
-        merged: set[int] = set()
-        for acc in accs:
-            merged |= acc
-        return merged
-
-    def extract_output(self, acc: set[int]) -> bytes:
-        return np.array(sorted(acc), dtype="<u8").tobytes()
-
-
-class MaybeNeededFn(beam.DoFn):
-    """((tier, id), payload) -> itself when its key's hash is among the candidate nodes' (the
-    side input: sorted uint64 bytes, read once per bundle); the join that follows is exact."""
-
-    def start_bundle(self) -> None:
-        self._raw: bytes | None = None
-        self._hashes = np.empty(0, dtype="<u8")
-
-    def process(self, item: tuple[NodeKey, Payload], hashes: bytes) -> Iterator[tuple[NodeKey, Payload]]:
-        if hashes is not self._raw:
-            self._raw = hashes
-            self._hashes = np.frombuffer(hashes, dtype="<u8")
-        h = np.uint64(_key_hash(item[0]))
-        i = int(np.searchsorted(self._hashes, h))
-        if i < len(self._hashes) and self._hashes[i] == h:
-            yield item
-
-
 def _needed_payloads(item: tuple[NodeKey, dict[str, Iterable[Any]]]) -> Iterator[tuple[Node, Payload]]:
     """(tier, id) -> its payload, once per node of a candidate edge (documents in no edge, and
     exact duplicates, which are in none, drop out here)."""
@@ -611,11 +561,9 @@ def _index_rows(item: tuple[NodeKey, dict[str, Iterable[Any]]], config: MinHashC
 class MinHashVerdicts(beam.PTransform):
     """{"nodes": this run's nodes, "bands": (band key, node), "payloads": ((tier, id), Payload)}
     -> (id, Verdict) for this run's documents in a duplicate component: LSH buckets, verified
-    edges, connected components, direct linkage (see the module docstring). The payloads of
-    all documents are filtered by 64-bit hashes of the candidate edges' node keys (a side
-    input, sorted, 8 bytes per candidate node) before any shuffle: only the few in an edge
-    (and hash collisions) reach the exact join with those nodes, then the verification and
-    linkage joins (with `index_out`, all of them also join the survivors).
+    edges, connected components, direct linkage (see the module docstring). Payloads cross
+    one shuffle: the join with the nodes of candidate edges, which keeps only theirs for the
+    verification and linkage joins (and, with `index_out`, one more with the survivors).
     With `config.index_in`, earlier runs' index entries join the graph as nodes that always
     survive; with `config.index_out`, this run's survivors' signatures are written there."""
 
@@ -645,20 +593,9 @@ class MinHashVerdicts(beam.PTransform):
         )
         needed = None
         if config.verify != "none":
-            # Only the nodes of candidate edges (~20% of the scale corpus's documents) need their
-            # payload. The payloads of all documents are first filtered where they wait, by
-            # the 64-bit hashes of the candidates' keys (one small side input, 8 bytes per
-            # candidate node), so only those (and hash collisions) enter the exact join: a
-            # join of all payloads would hold every one decoded in the local runner and send
-            # it on once more.
             endpoints = edges | "Endpoints" >> beam.FlatMap(lambda e: [(node_key(e[0]), e[0]), (node_key(e[1]), e[1])])
-            candidates = beam.pvalue.AsSingleton(
-                endpoints
-                | "CandidateHashes" >> beam.MapTuple(lambda key, _node: _key_hash(key))
-                | "SortedCandidates" >> beam.CombineGlobally(SortedHashesFn())
-            )
             needed = (
-                {"payload": payloads | "MaybeNeeded" >> beam.ParDo(MaybeNeededFn(), candidates), "node": endpoints}
+                {"payload": payloads, "node": endpoints}
                 | "JoinNeededPayloads" >> beam.CoGroupByKey()
                 | "NeededPayloads" >> beam.FlatMap(_needed_payloads)
             )
