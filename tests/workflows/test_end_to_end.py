@@ -25,6 +25,7 @@ import yaml
 from corpusmill.schemas.document import DOCUMENT_SCHEMA, FAILURE_SCHEMA, REJECTION_SCHEMA
 from corpusmill.workflows.config import load_plan
 from corpusmill.workflows.manifest import read_plan
+from tests.workflows.interrupt import kill_after_corpus_stage
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "workflows" / "sample.yaml"
@@ -156,15 +157,7 @@ def test_rerun_with_other_workers_killed_and_resumed_is_identical(sample_run: Pa
     the corpus stage is not redone and every deterministic file equals the first run's."""
     out = tmp_path / "again"
     args = [*CLI, "run", str(SAMPLE), "--output", str(out), "--direct_num_workers=1", "--direct_running_mode=in_memory"]
-    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    marker = out / "_stats" / "done" / "corpus.json"
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert marker.exists(), "the corpus stage never completed"
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=60)
+    kill_after_corpus_stage(args, out, ROOT, RUN_TIMEOUT)
     resumed = _run(args[len(CLI):])
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "stage corpus: already complete" in resumed.stderr

@@ -25,6 +25,7 @@ import yaml
 
 from corpusmill.schemas.outputs import PROGRESS_DIR, read_progress, read_stages
 from corpusmill.workflows import engines
+from tests.workflows.interrupt import kill_after_corpus_stage
 from corpusmill.workflows.engines import (
     EngineError,
     cluster_args,
@@ -277,18 +278,7 @@ def test_flink_run_killed_after_the_corpus_stage_resumes_identically(workflow: P
     _needs("flink")
     out = tmp_path / "flink"
     args = [*CLI, "run", str(workflow), "--output", str(out), "--engine", "flink"]
-    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    marker = out / "_stats" / "done" / "corpus.json"
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert marker.exists(), "the corpus stage never completed"
-    for pid, _ in _marked_processes_prefix(str(out)):  # the engine's own process groups
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(os.getpgid(pid), signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=60)
+    kill_after_corpus_stage(args, out, ROOT, RUN_TIMEOUT, lambda: [pid for pid, _ in _marked_processes_prefix(str(out))])
     resumed = _run(args[len(CLI):])
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "stage corpus: already complete" in resumed.stderr
