@@ -24,6 +24,7 @@ import yaml
 
 from corpusmill.schemas.document import DOCUMENT_SCHEMA, FAILURE_SCHEMA, REJECTION_SCHEMA
 from corpusmill.workflows.config import load_plan
+from corpusmill.workflows.engines import free_port
 from corpusmill.workflows.manifest import read_plan
 from tests.workflows.interrupt import kill_after_corpus_stage
 
@@ -199,12 +200,6 @@ def test_the_same_inputs_elsewhere_give_the_same_shards(sample_run: Path, tmp_pa
     assert any(loc.startswith("../samples/code/cpython-3.11-stdlib-subset.tar.gz!") for loc in locations)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
-
-
 def test_portable_runner_with_external_workers_gives_identical_shards(sample_run: Path, tmp_path: Path) -> None:
     """The submission path of Flink/Spark job servers: PortableRunner, embedded job service,
     SDK workers in a separate worker-pool process."""
@@ -217,7 +212,7 @@ def test_portable_runner_with_external_workers_gives_identical_shards(sample_run
     workflow = tmp_path / "workflows" / "portable.yaml"
     workflow.parent.mkdir()
     workflow.write_text(yaml.safe_dump(config))
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     pool = subprocess.Popen(
         [sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main", f"--service_port={port}"],

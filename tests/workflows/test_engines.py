@@ -166,9 +166,7 @@ def test_worker_pool_process_group_is_stopped(tmp_path: Path) -> None:
 
 def test_worker_pool_listens_on_a_given_port(tmp_path: Path) -> None:
     """`--port N` (a cluster host's pool, which runners are configured with): it listens there."""
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        port = s.getsockname()[1]
+    port = engines.free_port()
     pool = subprocess.Popen(
         [sys.executable, "-m", "corpusmill.workflows.worker_pool", f"--port={port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
