@@ -22,9 +22,14 @@ neighbours (MinHash); no worker holds all signatures or all edges.
 
 Stage by stage (each arrow into a Group is one shuffle):
   documents --BatchElements--> CompactRecordsFn (numpy signatures per batch): per document
-      (text hash, exact node, MinHash primary key, band keys) and ((tier, id), payload)
+      (text hash, exact node, MinHash primary key, band keys, location) and
+      ((tier, id), (location, payload))
   exact: records --GroupByKey on the text hash--> survivor per group (the total order) and a
-      verdict per removed document; survivors become MinHash nodes weighted by their group
+      verdict per removed document; survivors become MinHash nodes weighted by their group.
+      Later copies of an id the inputs repeat (`repeated`, pipelines/transforms/ids.py) are
+      left out here (MinHash alone: before the band grouping), and where a payload is joined,
+      the one of the copy that keeps the id is taken: the corpus writer rejects later copies
+      as duplicate_id, so they must not survive, or remove anything, in dedup
   band keys of the (exact) survivors --GroupByKey--> star edges per bucket (to the smallest)
   edges --Distinct--> [verify: payloads joined with the nodes of candidate edges (the only
       shuffle of all payloads), then member payloads to heads, keep sim >= threshold]
