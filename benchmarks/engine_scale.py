@@ -30,6 +30,12 @@ kept count, planted duplicates resolved, one survivor per planted cluster, and f
 whether the kept ids equal the local runner's at the same size (ids of the corpus shards read
 with pyarrow and compared as sorted lists; their sha256 is stored).
 
+Per process: every sample also records the RSS of each process by role (`jvm`, `launcher`,
+`pool`, `sdk:<worker id>`; `process_role`): each one's own peak, the split at the tree's peak,
+a timeline every 2 s (`runs/<name>.rss.tsv` in the cache folder) and, for Flink, the peaks
+between two operator starts of the job server log (`memory_by_stage`, printed after the run).
+`--results-dir DIR` writes the .json/.md there instead (exploratory runs).
+
 Usage:
   python -m benchmarks.engine_scale generate --docs 3000000
   python -m benchmarks.engine_scale run --engine local --docs 300000 [--workload dedup|web]

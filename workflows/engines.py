@@ -19,7 +19,9 @@ pipeline arguments to run with:
       `workflows/worker_pool.py` on a port it picks itself) from this very Python
       environment, which starts one SDK worker process per worker the runner asks for
       (`--sdk_worker_parallelism=N`); the environment's `bin/` is put first on PATH because the
-      pool starts workers as `python`.
+      pool starts workers as `python`; the pool's environment adds SDK_WORKER_ENV (glibc malloc
+      settings, 1 MB data messages; `worker_pool_env`), and each worker gives freed malloc
+      memory back every 2 s (`workflows/sdk_worker.py`).
   and yields `--runner=PortableRunner --job_endpoint=localhost:P --environment_type=EXTERNAL
   --environment_config=localhost:W ...`. On exit (normal, exception, Ctrl-C, SIGTERM) both
   process groups are terminated (SIGTERM, then SIGKILL after a grace period), and they are
@@ -339,10 +341,11 @@ def _wait_for_port(proc: _Process, port: int, timeout: float) -> None:
 
 
 def worker_pool_env(env: dict[str, str]) -> dict[str, str]:
-    """`env` with SDK_WORKER_ENV's settings where `env` does not set them itself (none with
-    CORPUSMILL_SDK_WORKER_ENV=0: glibc's defaults and Beam's 10 MB messages, to compare)."""
+    """`env` with SDK_WORKER_ENV's settings where `env` does not set them itself. With
+    CORPUSMILL_SDK_WORKER_ENV=0 none, and no malloc_trim thread: glibc's defaults and Beam's
+    10 MB messages, as before these settings (to compare)."""
     if env.get("CORPUSMILL_SDK_WORKER_ENV", "1") == "0":
-        return dict(env)
+        return {"CORPUSMILL_SDK_MALLOC_TRIM_S": "0", **env}
     return {**SDK_WORKER_ENV, **env}
 
 

@@ -4,6 +4,12 @@
 
     python -m corpusmill.workflows.sdk_worker --control-endpoint=HOST:PORT --worker-id=ID
 
+Freed memory back to the system: glibc keeps memory freed inside its heaps (holes between
+live blocks) mapped; each worker held 200-350 MB of it after a stage at 100k-300k ~4 KB
+documents (benchmarks/results/engine_scale.md, notes). Every CORPUSMILL_SDK_MALLOC_TRIM_S
+seconds (default 2; 0: never) a thread calls malloc_trim(0), which returns the free pages
+inside the heaps, when mallinfo2 counts at least TRIM_MIN_FREE_MB free.
+
 Memory diagnostics (opt-in, environment of the worker pool, which its workers inherit):
 CORPUSMILL_SDK_MEMORY_LOG=DIR makes each worker append a line every
 CORPUSMILL_SDK_MEMORY_EVERY_S seconds (default 5) to DIR/sdk-<worker id>.memory.log: its RSS,
@@ -29,6 +35,9 @@ MEMORY_LOG_ENV = "CORPUSMILL_SDK_MEMORY_LOG"
 MEMORY_EVERY_ENV = "CORPUSMILL_SDK_MEMORY_EVERY_S"
 TRACEMALLOC_ENV = "CORPUSMILL_SDK_TRACEMALLOC"
 TOP_SITES = 12
+MALLOC_TRIM_ENV = "CORPUSMILL_SDK_MALLOC_TRIM_S"
+TRIM_EVERY_S = 2.0
+TRIM_MIN_FREE_MB = 32
 
 
 class _MallInfo2(ctypes.Structure):
@@ -48,6 +57,23 @@ def malloc_stats() -> dict[str, int]:
         return {}
     mb = 2**20
     return {"heap": info.arena // mb, "in_use": info.uordblks // mb, "free": info.fordblks // mb, "mmapped": info.hblkhd // mb}
+
+
+def _trim_loop(every_s: float) -> None:
+    libc = ctypes.CDLL("libc.so.6")
+    while True:
+        time.sleep(every_s)
+        if malloc_stats().get("free", 0) >= TRIM_MIN_FREE_MB:
+            libc.malloc_trim(0)
+
+
+def start_malloc_trim() -> bool:
+    """Start the malloc_trim thread (see the module docstring); False when off or not glibc."""
+    every = float(os.environ.get(MALLOC_TRIM_ENV) or TRIM_EVERY_S)
+    if every <= 0 or not malloc_stats():
+        return False
+    threading.Thread(target=_trim_loop, args=(every,), name="corpusmill-malloc-trim", daemon=True).start()
+    return True
 
 
 def rss_mb() -> int:
@@ -97,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     output_spool.install()
     start_memory_log(args.worker_id)
+    start_malloc_trim()
     # data_buffer_time_limit_ms=0: size-based output streams (the ones output_spool replaces)
     SdkHarness(args.control_endpoint, worker_id=args.worker_id, state_cache_size=args.state_cache_size, data_buffer_time_limit_ms=0).run()
     return 0

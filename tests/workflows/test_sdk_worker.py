@@ -71,3 +71,33 @@ def test_worker_pool_env_can_be_left_as_glibc_and_beam_have_it() -> None:
 
     env = worker_pool_env({"PATH": "/bin", "CORPUSMILL_SDK_WORKER_ENV": "0"})
     assert "MALLOC_ARENA_MAX" not in env and "CORPUSMILL_OUTPUT_FLUSH_BYTES" not in env
+    assert env["CORPUSMILL_SDK_MALLOC_TRIM_S"] == "0"
+
+
+TRIM_SCRIPT = """
+import ctypes, sys, time
+from corpusmill.workflows import sdk_worker
+# ~200 MB in 4 KB blocks (below the mmap threshold: inside the heap), then 9 of every 10 freed:
+# ~36 KB holes between the blocks still held, which the heap cannot shrink past
+held = [ctypes.create_string_buffer(4096) for _ in range(50_000)]
+for i in range(len(held)):
+    if i % 10:
+        held[i] = None
+free_before = sdk_worker.malloc_stats()["free"]
+rss_before = sdk_worker.rss_mb()
+started = sdk_worker.start_malloc_trim()
+time.sleep(1.0)
+print(started, free_before, rss_before, sdk_worker.rss_mb())
+"""
+
+
+def test_malloc_trim_gives_freed_heap_memory_back(tmp_path: Path) -> None:
+    if not sdk_worker.malloc_stats():
+        pytest.skip("not glibc >= 2.33")
+    env = dict(os.environ, CORPUSMILL_SDK_MALLOC_TRIM_S="0.2", MALLOC_ARENA_MAX="2")
+    out = subprocess.run([sys.executable, "-c", TRIM_SCRIPT], env=env, capture_output=True, text=True, check=True, timeout=60)
+    started, free_before, rss_before, rss_after = out.stdout.split()
+    assert started == "True" and int(free_before) >= 120
+    assert int(rss_after) <= int(rss_before) - 100, out.stdout  # the holes' pages left the process
+    off = subprocess.run([sys.executable, "-c", TRIM_SCRIPT], env={**env, "CORPUSMILL_SDK_MALLOC_TRIM_S": "0"}, capture_output=True, text=True, check=True, timeout=60)
+    assert off.stdout.split()[0] == "False" and int(off.stdout.split()[3]) >= int(off.stdout.split()[2]) - 10
