@@ -128,6 +128,29 @@ def test_spool_file_is_visible_while_it_fills_and_deleted_once_sent(tmp_path, mo
     assert list(tmp_path.iterdir()) == []
 
 
+def test_segments_leave_the_disk_as_they_are_sent(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A spool larger than a segment is split into files; each is deleted once its messages
+    are sent, so the disk does not hold the whole bundle's output while the runner copies it."""
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    files_at_send: list[int] = []
+    sent: list[bytes] = []
+    closed: list[bytes] = []
+
+    def send(message: bytes) -> None:
+        files_at_send.append(len(list(tmp_path.iterdir())))
+        sent.append(message)
+
+    stream = SpoolingOutputStream(closed.append, send, lambda: 0, size_flush_threshold=MESSAGE, segment_size=8 * MESSAGE)
+    written = _write(stream, 2000)
+    segments = len(list(tmp_path.iterdir()))
+    assert segments >= 10
+    _close(stream)
+    assert b"".join(sent) + closed[0] == written
+    assert files_at_send[0] == segments and files_at_send[-1] == 1
+    assert files_at_send == sorted(files_at_send, reverse=True)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_close_returns_before_the_spool_is_sent() -> None:
     """The runner drains a bundle's output only after the worker reports the bundle complete,
     which it does once close() returns: close must not wait for the runner."""
