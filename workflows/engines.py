@@ -90,16 +90,19 @@ JOB_SERVER_HEAP = os.environ.get("CORPUSMILL_JOB_SERVER_HEAP")  # e.g. "6g"; Non
 FLINK_NETWORK_MEMORY = "128m"
 # Environment of the SDK worker pool and its workers (`worker_pool_env`; a variable already set
 # in the environment wins). Measured with benchmarks/engine_scale.py (results/engine_scale.md,
-# notes of the flinkmem branch): with glibc's defaults each SDK worker held 200-350 MB of freed
-# memory inside its malloc heaps at 100k ~4 KB documents (mallinfo2 `fordblks`, ~40 % of its
-# heap): freed large buffers (data messages, grouped values) raise glibc's dynamic mmap
-# threshold, so later ones are carved from the heaps, whose holes are not given back.
+# notes "Memory per process"): with glibc's defaults each SDK worker held 200-600 MB of freed
+# memory inside its malloc heaps at 100k-300k ~4 KB documents (mallinfo2 `fordblks`, 40-85 %
+# of its heap): freed large buffers (data messages, grouped values) raise glibc's dynamic mmap
+# threshold, so later ones are carved from the heaps, whose holes are not given back. With
+# these settings (and sdk_worker's malloc_trim) the tree's peak fell 4,039 -> 3,837 MB at 100k
+# and 6,671 -> 5,727 MB at 300k (without the trim), same outputs.
 SDK_WORKER_ENV = {
     "MALLOC_ARENA_MAX": "2",  # glibc: up to 8 arenas per core otherwise (one per busy thread)
     "MALLOC_MMAP_THRESHOLD_": "262144",  # fixed: blocks >= 256 KB are mmapped, unmapped when freed
     "MALLOC_TRIM_THRESHOLD_": "1048576",  # free memory at a heap's top beyond 1 MB goes back
     # data messages of 1 MB instead of Beam's 10 MB (workflows/output_spool.py): the runner's
-    # inbound queue of 100 messages per running bundle then holds ~100 MB instead of ~1 GB
+    # inbound queue of 100 messages per running bundle then holds ~100 MB instead of ~1 GB.
+    # Measured gain mixed: JVM 3,337 -> 3,110 MB at 300k, but +300-500 MB at 100k (notes)
     "CORPUSMILL_OUTPUT_FLUSH_BYTES": str(1 << 20),
 }
 START_TIMEOUT_S = 120.0
