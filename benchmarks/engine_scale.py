@@ -30,6 +30,12 @@ kept count, planted duplicates resolved, one survivor per planted cluster, and f
 whether the kept ids equal the local runner's at the same size (ids of the corpus shards read
 with pyarrow and compared as sorted lists; their sha256 is stored).
 
+Per process: every sample also records the RSS of each process by role (`jvm`, `launcher`,
+`pool`, `sdk:<worker id>`; `process_role`): each one's own peak, the split at the tree's peak,
+a timeline every 2 s (`runs/<name>.rss.tsv` in the cache folder) and, for Flink, the peaks
+between two operator starts of the job server log (`memory_by_stage`, printed after the run).
+`--results-dir DIR` writes the .json/.md there instead (exploratory runs).
+
 Usage:
   python -m benchmarks.engine_scale generate --docs 3000000
   python -m benchmarks.engine_scale run --engine local --docs 300000 [--workload dedup|web]
@@ -42,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import re
 import hashlib
 import json
 import os
@@ -190,12 +197,100 @@ def _du(path: Path, depth: int = 3) -> tuple[int, dict[str, int]]:
     return sizes.pop(".", 0), sizes
 
 
+def process_role(pid: int, name: str) -> str:
+    """What a process of the run is: `jvm` (the job server), `launcher` (`corpusmill run`),
+    `pool` (the SDK worker pool), `sdk:<worker id>` (one SDK worker), else its command name."""
+    if name == "java":
+        return "jvm"
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().decode(errors="replace").split("\0")
+    except OSError:
+        return name
+    if "corpusmill.workflows.worker_pool" in argv:
+        return "pool"
+    if "corpusmill.workflows.sdk_worker" in argv:
+        ids = [a.split("=", 1)[1] for a in argv if a.startswith("--worker-id=")]
+        return f"sdk:{ids[0] if ids else pid}"
+    if any(a.endswith("/corpusmill") for a in argv) and "run" in argv:
+        return "launcher"
+    return name
+
+
+def role_kind(role: str) -> str:
+    """`sdk:3` -> `sdk`; the other roles are their own kind."""
+    return role.split(":", 1)[0]
+
+
+_STAGE_LINE = re.compile(r"The operator name (\w+) \(\w+ at (.*)\) exceeded")
+_LOG_TIME = re.compile(r"^(\w{3} \d{2}, \d{4} \d{1,2}:\d{2}:\d{2} [AP]M) ")
+
+
+def stage_starts(job_server_log: Path) -> list[tuple[float, str]]:
+    """(epoch seconds, operator) of each operator start the Flink job server logged (Flink
+    names an operator when its task starts: 'The operator name ... exceeded the 80 characters
+    length limit' for every Beam stage; times in whole seconds, the machine's local time)."""
+    out: list[tuple[float, str]] = []
+    if not job_server_log.is_file():
+        return out
+    when: float | None = None
+    for line in job_server_log.read_text(errors="replace").splitlines():
+        m = _LOG_TIME.match(line)
+        if m:
+            when = time.mktime(time.strptime(m.group(1), "%b %d, %Y %I:%M:%S %p"))
+            continue
+        m = _STAGE_LINE.search(line)
+        if m and when is not None:
+            op = f"{m.group(1)} {m.group(2)}"
+            if not any(op == seen and when - t <= 5 for t, seen in out[-8:]):  # once per slot
+                out.append((when, op))
+    return out
+
+
+def memory_by_stage(timeline: list[tuple[float, dict[str, int]]], stages: list[tuple[float, str]]) -> list[dict[str, Any]]:
+    """For each interval between two operator starts: the peak RSS (MB) of each process role
+    and of the tree in the samples of that interval (the operators of an interval are the ones
+    started last; on 2 slots both start within a second or two)."""
+    if not timeline:
+        return []
+    bounds = [(t, op) for t, op in stages] or [(timeline[0][0], "(start)")]
+    if timeline[0][0] < bounds[0][0]:
+        bounds.insert(0, (timeline[0][0], "(before the first operator)"))
+    rows: list[dict[str, Any]] = []
+    for i, (start, op) in enumerate(bounds):
+        end = bounds[i + 1][0] if i + 1 < len(bounds) else float("inf")
+        samples = [s for t, s in timeline if start <= t < end]
+        if not samples:
+            continue
+        peak: dict[str, int] = {}
+        for s in samples:
+            for role, rss in s.items():
+                peak[role] = max(peak.get(role, 0), rss)
+        rows.append({
+            "start": time.strftime("%H:%M:%S", time.localtime(start)),
+            "operator": op,
+            "seconds": round(min(end, timeline[-1][0]) - start),
+            "peak_total_mb": round(max(sum(s.values()) for s in samples) / 2**20),
+            "peak_by_process_mb": {k: round(v / 2**20) for k, v in sorted(peak.items())},
+        })
+    return rows
+
+
+TIMELINE_EVERY_S = 2.0
+
+
 def measure(cmd: list[str], log_path: Path, spill_dir: Path, timeout_s: float) -> dict[str, Any]:
-    """Run `cmd`; wall, CPU and peak RSS of its whole process tree, peak `du` of `spill_dir`."""
+    """Run `cmd`; wall, CPU and peak RSS of its whole process tree, peak `du` of `spill_dir`;
+    RSS per process role (`process_role`) every TIMELINE_EVERY_S into `timeline`."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     peak_tree = 0
     peak_by_kind: dict[str, int] = {}
+    peak_by_role: dict[str, int] = {}
+    at_peak_by_role: dict[str, int] = {}
+    roles: dict[int, str] = {}
+    timeline: list[tuple[float, dict[str, int]]] = []
+    next_timeline = 0.0
     peak_spill = 0
     spill_parts: dict[str, int] = {}
     cpu_seen: dict[int, float] = {}
@@ -206,6 +301,7 @@ def measure(cmd: list[str], log_path: Path, spill_dir: Path, timeout_s: float) -
         while proc.poll() is None:
             total = 0
             by_kind: dict[str, int] = {}
+            by_role: dict[str, int] = {}
             for pid in _tree(proc.pid):
                 got = _proc_sample(pid)
                 if got is None:
@@ -214,10 +310,16 @@ def measure(cmd: list[str], log_path: Path, spill_dir: Path, timeout_s: float) -
                 total += rss
                 kind = "jvm" if name == "java" else "python"
                 by_kind[kind] = by_kind.get(kind, 0) + rss
+                roles[pid] = process_role(pid, name)  # every time: a forked child execs later
+                by_role[roles[pid]] = by_role.get(roles[pid], 0) + rss
+                peak_by_role[roles[pid]] = max(peak_by_role.get(roles[pid], 0), by_role[roles[pid]])
                 cpu_seen[pid] = max(cpu_seen.get(pid, 0.0), cpu)
             if total > peak_tree:
-                peak_tree, peak_by_kind = total, by_kind
+                peak_tree, peak_by_kind, at_peak_by_role = total, by_kind, by_role
             now = time.perf_counter()
+            if now >= next_timeline:
+                timeline.append((time.time(), by_role))
+                next_timeline = now + TIMELINE_EVERY_S
             if now >= next_du:
                 spill, parts = _du(spill_dir)
                 if spill > peak_spill:
@@ -246,6 +348,10 @@ def measure(cmd: list[str], log_path: Path, spill_dir: Path, timeout_s: float) -
         "cpu_s_polled": round(cpu_polled, 1),
         "peak_rss_tree_mb": round(peak_tree / 2**20),
         "peak_rss_by_kind_mb": {k: round(v / 2**20) for k, v in sorted(peak_by_kind.items())},
+        # each process's own peak (not simultaneous), and each process at the tree's peak
+        "peak_rss_by_process_mb": {k: round(v / 2**20) for k, v in sorted(peak_by_role.items())},
+        "rss_at_peak_by_process_mb": {k: round(v / 2**20) for k, v in sorted(at_peak_by_role.items())},
+        "timeline": timeline,
         "peak_spill_mb": round(peak_spill / 2**20),
         # the folders of the spill directory at its peak (at least 1 MB)
         "peak_spill_parts_mb": {k: round(v / 2**20) for k, v in sorted(spill_parts.items()) if v >= 2**20},
@@ -358,6 +464,13 @@ def run_one(
         "load_avg_before": round(os.getloadavg()[0], 1),
     }
     r.update(measure(cmd, log_path, out / "_stats" / "engine", timeout_s))
+    timeline = r.pop("timeline")
+    roles = sorted({role for _, sample in timeline for role in sample})
+    with open(runs / f"{name}.rss.tsv", "w", encoding="utf-8") as f:  # RSS MB per process role
+        f.write("\t".join(["time", *roles]) + "\n")
+        for t, sample in timeline:
+            f.write("\t".join([time.strftime("%H:%M:%S", time.localtime(t)), *(str(round(sample.get(k, 0) / 2**20)) for k in roles)]) + "\n")
+    r["memory_by_stage"] = memory_by_stage(timeline, stage_starts(out / "_stats" / "engine" / f"{engine}-job-server.log"))
     r["load_avg_after"] = round(os.getloadavg()[0], 1)
     if (out / "manifest.json").is_file():  # also after a failed accounting check (exit 1)
         manifest = json.loads((out / "manifest.json").read_text())
@@ -553,6 +666,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     r.add_argument("--timeout-h", type=float, default=6.0)
     r.add_argument("--variant", default="", help="a name for non-default options (part of the run's key)")
+    r.add_argument("--results-dir", type=Path, default=None,
+                   help="write engine_scale.json/.md there instead of benchmarks/results (exploratory runs)")
     r.add_argument("extra", nargs="*", help="after --: more arguments for corpusmill run")
     n = sub.add_parser("render", help="rewrite engine_scale.md from engine_scale.json")
     n.add_argument("--note", action="append", default=[])
@@ -570,10 +685,14 @@ def main(argv: list[str] | None = None) -> int:
         write_json(RESULTS / "engine_scale.json", res)
         write_md(res)
         return 0
+    if args.results_dir is not None:
+        globals()["RESULTS"] = args.results_dir
     result = run_one(args.engine, args.docs, args.workload, args.cache_dir, args.extra, args.timeout_h * 3600, args.variant)
     res = load_results()
     save(res, result)
-    print(json.dumps({k: v for k, v in result.items() if k not in ("log_tail", "engine_log_tails", "rejected")}), flush=True)
+    print(json.dumps({k: v for k, v in result.items() if k not in ("log_tail", "engine_log_tails", "rejected", "memory_by_stage")}), flush=True)
+    for row in result.get("memory_by_stage", []):
+        print(f"{row['start']} {row['seconds']:>5}s total {row['peak_total_mb']:>6} MB {row['peak_by_process_mb']}  {row['operator'][:110]}", flush=True)
     return 0 if result["returncode"] == 0 else 1
 
 

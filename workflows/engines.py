@@ -19,7 +19,9 @@ pipeline arguments to run with:
       `workflows/worker_pool.py` on a port it picks itself) from this very Python
       environment, which starts one SDK worker process per worker the runner asks for
       (`--sdk_worker_parallelism=N`); the environment's `bin/` is put first on PATH because the
-      pool starts workers as `python`.
+      pool starts workers as `python`; the pool's environment adds SDK_WORKER_ENV (glibc malloc
+      settings, 1 MB data messages; `worker_pool_env`), and each worker gives freed malloc
+      memory back every 2 s (`workflows/sdk_worker.py`).
   and yields `--runner=PortableRunner --job_endpoint=localhost:P --environment_type=EXTERNAL
   --environment_config=localhost:W ...`. On exit (normal, exception, Ctrl-C, SIGTERM) both
   process groups are terminated (SIGTERM, then SIGKILL after a grace period), and they are
@@ -86,6 +88,23 @@ ENGINES_DIR = Path(os.environ.get("CORPUSMILL_ENGINES_DIR", Path(__file__).resol
 JOB_SERVER_HEAP = os.environ.get("CORPUSMILL_JOB_SERVER_HEAP")  # e.g. "6g"; None: job_server_heap()
 # Flink's network memory (blocking-shuffle buffers); the MiniCluster's local default is 64m.
 FLINK_NETWORK_MEMORY = "128m"
+# Environment of the SDK worker pool and its workers (`worker_pool_env`; a variable already set
+# in the environment wins). Measured with benchmarks/engine_scale.py (results/engine_scale.md,
+# notes "Memory per process"): with glibc's defaults each SDK worker held 200-600 MB of freed
+# memory inside its malloc heaps at 100k-300k ~4 KB documents (mallinfo2 `fordblks`, 40-85 %
+# of its heap): freed large buffers (data messages, grouped values) raise glibc's dynamic mmap
+# threshold, so later ones are carved from the heaps, whose holes are not given back. With
+# these settings (and sdk_worker's malloc_trim) the tree's peak fell 4,039 -> 3,837 MB at 100k
+# and 6,671 -> 5,727 MB at 300k (without the trim), same outputs.
+SDK_WORKER_ENV = {
+    "MALLOC_ARENA_MAX": "2",  # glibc: up to 8 arenas per core otherwise (one per busy thread)
+    "MALLOC_MMAP_THRESHOLD_": "262144",  # fixed: blocks >= 256 KB are mmapped, unmapped when freed
+    "MALLOC_TRIM_THRESHOLD_": "1048576",  # free memory at a heap's top beyond 1 MB goes back
+    # data messages of 1 MB instead of Beam's 10 MB (workflows/output_spool.py): the runner's
+    # inbound queue of 100 messages per running bundle then holds ~100 MB instead of ~1 GB.
+    # Measured gain mixed: JVM 3,337 -> 3,110 MB at 300k, but +300-500 MB at 100k (notes)
+    "CORPUSMILL_OUTPUT_FLUSH_BYTES": str(1 << 20),
+}
 START_TIMEOUT_S = 120.0
 SESSION_ENV = "CORPUSMILL_ENGINE_SESSION"  # set to the session's work dir in every process it starts
 ENVIRONMENT_CACHE_MS = 10 * 60 * 1000
@@ -324,6 +343,15 @@ def _wait_for_port(proc: _Process, port: int, timeout: float) -> None:
     _wait_until(proc, lambda: _listening(port), timeout, f"listen on port {port}")
 
 
+def worker_pool_env(env: dict[str, str]) -> dict[str, str]:
+    """`env` with SDK_WORKER_ENV's settings where `env` does not set them itself. With
+    CORPUSMILL_SDK_WORKER_ENV=0 none, and no malloc_trim thread: glibc's defaults and Beam's
+    10 MB messages, as before these settings (to compare)."""
+    if env.get("CORPUSMILL_SDK_WORKER_ENV", "1") == "0":
+        return {"CORPUSMILL_SDK_MALLOC_TRIM_S": "0", **env}
+    return {**SDK_WORKER_ENV, **env}
+
+
 def _start_worker_pool(work: str, log_path: str, env: dict[str, str]) -> _Process:
     """Beam's SDK worker pool on a port it picks itself (`workflows/worker_pool.py`: a port
     picked here and handed over could be shared by another gRPC server in the meantime)."""
@@ -459,7 +487,8 @@ def local_engine(engine: str, beam_args: list[str], work_dir: str, workers: int 
             env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
             env["TMPDIR"] = work
             env[SESSION_ENV] = work
-            pool = _start_worker_pool(work, os.path.join(work_dir, f"{engine}-worker-pool.log"), env)
+            pool_env = worker_pool_env(env)
+            pool = _start_worker_pool(work, os.path.join(work_dir, f"{engine}-worker-pool.log"), pool_env)
             processes.append(pool)
             pool_port = _wait_for_port_file(pool, os.path.join(work, "worker-pool.port"), START_TIMEOUT_S)
             # The JVM binds without SO_REUSEPORT: if the port was taken meanwhile it fails loudly.
