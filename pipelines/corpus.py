@@ -1,22 +1,18 @@
 """The one place that wires sources -> steps -> dedup -> shards into a Beam pipeline.
 
-    for each source:  ReadSource -> ApplySteps(the source's steps)
-    all sources:      RepeatedIds ((id, location) pairs of every read record -> ids read more
-                      than once, with the location that keeps them: usually none)
-                      DedupVerdicts (exact + MinHash on compact records: ids, hashes, band
-                      keys, signatures; never the text; later copies of a repeated id dropped
-                      at its first grouping)
-                      -> WriteShards(corpus) joining documents with their id and dedup
-                      verdicts: the documents cross this one shuffle only; later copies of a
-                      repeated id (duplicate_id) and dedup's removed documents leave it as
-                      rejections
-    side outputs:     rejections (reader and step ones checked against the repeated ids) and
-                      failures of every stage -> WriteShards(rejected|failed)
-    stage counts:     records per stage and source -> _stats/stages.json (for the manifest):
-                      read, steps, unique_ids, exact_dedup, minhash_dedup
+    for each source:  ReadSource -> UniqueIds -> ApplySteps(the source's steps)
+    all sources:      RepeatedIds (ids read more than once, a side input of every UniqueIds:
+                      a repeated input record is rejected as duplicate_id)
+                      Flatten -> DedupVerdicts (exact + MinHash on compact records: ids,
+                      hashes, band keys, signatures; never the text)
+                      -> WriteShards(corpus) joining documents with their verdicts: the
+                      documents cross this one shuffle only; dedup's removed documents
+                      leave it as rejections
+    side outputs:     rejections and failures of every stage -> WriteShards(rejected|failed)
+    stage counts:     records per stage and source -> _stats/stages.json (for the manifest)
 
-Each source's documents stay in their own PCollection from its reader through its steps into
-the corpus writer's grouping; no document waits for a side input (pipelines/transforms/ids.py).
+Each source's documents stay in their own PCollection until its steps ran; only (id, location)
+pairs of all sources meet, to find repeated ids.
 """
 
 from __future__ import annotations
@@ -25,8 +21,7 @@ import apache_beam as beam
 
 from corpusmill.pipelines.plan import RunPlan
 from corpusmill.pipelines.transforms.apply_steps import ApplySteps
-from corpusmill.pipelines.transforms.ids import STEP as IDS_STEP
-from corpusmill.pipelines.transforms.ids import RepeatedIds, check_rejection_in, decide_document, id_verdicts
+from corpusmill.pipelines.transforms.ids import RepeatedIds, UniqueIds
 from corpusmill.pipelines.transforms.read import ReadSource, expand_paths
 from corpusmill.pipelines.transforms.stats import count_stage, stage_from_outcomes, write_stage_counts
 from corpusmill.pipelines.transforms.write import WriteShards, shard_of
@@ -57,22 +52,16 @@ def build_corpus(pipeline: beam.Pipeline, plan: RunPlan, source_paths: list[list
         | "ReadRowsPerCorpusShard" >> beam.combiners.Count.PerElement()
     )
 
-    documents, checked, rejected, failed = [], [], [], []
+    documents, rejected, failed = [], [], []
     for name, source, read in zip(names, plan.sources, reads):
-        stepped = read["documents"] | f"Steps{name}" >> ApplySteps(
+        unique = {"documents": read["documents"], "rejected": read["rejected"]} | f"UniqueIds{name}" >> UniqueIds(repeated)
+        stepped = unique["documents"] | f"Steps{name}" >> ApplySteps(
             list(source.steps), namespace=f"steps.{source.kind}", batch_size=plan.run.batch_size,
             progress_dir=f"{out_dir}/{PROGRESS_DIR}",
         )
         documents.append(stepped["documents"])
-        checked.extend([read["rejected"], stepped["rejected"]])
+        rejected.extend([unique["rejected"], unique["duplicates"], stepped["rejected"]])
         failed.extend([read["failed"], stepped["failed"]])
-    # Reader and step rejections of a later copy of a repeated id get their final id here
-    # (small records; they wait for the repeated ids, documents do not).
-    rejected.append(
-        tuple(checked)
-        | "AllCheckedRejections" >> beam.Flatten()
-        | "CheckRejectedIds" >> beam.Map(check_rejection_in, beam.pvalue.AsDict(repeated))
-    )
 
     # Each source's documents go straight from its steps into the corpus writer's grouping
     # (a Flatten of all sources' documents would be one more copy of them in memory on a
@@ -80,31 +69,24 @@ def build_corpus(pipeline: beam.Pipeline, plan: RunPlan, source_paths: list[list
     counts.extend(count_stage(d, "steps", f"CountSteps{name}") for name, d in zip(names, documents))
     output = plan.output
     exact, minhash = plan.dedup.exact, plan.dedup.minhash
-    progress_dir = f"{out_dir}/{PROGRESS_DIR}"
-    verdicts = [id_verdicts(repeated)]
-    decide = decide_document
-    progress_stage = None
-    if exact is not None or minhash is not None:
-        from corpusmill.pipelines.transforms.dedup import DedupVerdicts, decide_unique_then_dedup
+    if exact is None and minhash is None:
+        docs = tuple(documents) | "AllSources" >> beam.Flatten()
+        docs | "WriteCorpus" >> WriteShards(out_dir, "corpus", output.shards, shard_rows=shard_rows)
+    else:
+        from corpusmill.pipelines.transforms.dedup import MINHASH_STEP, DedupVerdicts, decide
 
-        verdicts.append(tuple(documents) | "Dedup" >> DedupVerdicts(exact, minhash, progress_dir, repeated=repeated))
-        decide = decide_unique_then_dedup
-        progress_stage = "minhash dedup: kept" if minhash is not None else None
-    written = {
-        "records": tuple(documents),
-        "verdicts": tuple(verdicts) | "AllVerdicts" >> beam.Flatten(),
-    } | "WriteCorpus" >> WriteShards(
-        out_dir, "corpus", output.shards, decide=decide, progress_stage=progress_stage, shard_rows=shard_rows,
-    )
-    rejected.append(written["rejected"])
-    # Documents past each stage of the writer's decision: kept ones, and those a later stage removed.
-    from corpusmill.pipelines.transforms.dedup import EXACT_STEP, MINHASH_STEP
-
-    counts.append(stage_from_outcomes(written["outcomes"], IDS_STEP, ("kept", EXACT_STEP, MINHASH_STEP), "CountUniqueIds"))
-    if exact is not None:
-        counts.append(stage_from_outcomes(written["outcomes"], "exact_dedup", ("kept", MINHASH_STEP), "CountExact"))
-    if minhash is not None:
-        counts.append(stage_from_outcomes(written["outcomes"], "minhash_dedup", ("kept",), "CountMinHash"))
+        progress_dir = f"{out_dir}/{PROGRESS_DIR}"
+        verdicts = tuple(documents) | "Dedup" >> DedupVerdicts(exact, minhash, progress_dir)
+        written = {"records": tuple(documents), "verdicts": verdicts} | "WriteCorpus" >> WriteShards(
+            out_dir, "corpus", output.shards, decide=decide,
+            progress_stage="minhash dedup: kept" if minhash is not None else None, shard_rows=shard_rows,
+        )
+        rejected.append(written["rejected"])
+        # Documents past each dedup stage: kept ones, and those a later stage removed.
+        if exact is not None:
+            counts.append(stage_from_outcomes(written["outcomes"], "exact_dedup", ("kept", MINHASH_STEP), "CountExact"))
+        if minhash is not None:
+            counts.append(stage_from_outcomes(written["outcomes"], "minhash_dedup", ("kept",), "CountMinHash"))
 
     tuple(rejected) | "AllRejected" >> beam.Flatten() | "WriteRejected" >> WriteShards(out_dir, "rejected", output.rejected_shards)
     tuple(failed) | "AllFailed" >> beam.Flatten() | "WriteFailed" >> WriteShards(out_dir, "failed", output.failed_shards)

@@ -111,7 +111,7 @@ def summarize_failed(out_dir: str, entries: list[dict[str, Any]]) -> dict[str, A
 
 
 def funnel(stage_counts: dict[str, dict[str, int]], kept_total: int) -> list[dict[str, Any]]:
-    order = ["read", "steps", "unique_ids", "exact_dedup", "minhash_dedup"]
+    order = ["read", "steps", "exact_dedup", "minhash_dedup"]
     stages = []
     previous = None
     for stage in order:

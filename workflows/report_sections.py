@@ -29,16 +29,11 @@ from corpusmill.workflows.report_data import LENGTH_EDGES, CorpusStats, load_jso
 from corpusmill.workflows.report_html import PALETTE, bar_chart, escape, fmt, funnel_chart, histogram, html_table
 
 
-# What the corpus writer decides after the steps, in its order (pipelines/corpus.py).
-AFTER_STEPS = ("unique_ids", "exact_dedup", "minhash_dedup")
-
-
 def _step_order(steps: Iterable[str], seen: Iterable[str]) -> list[str]:
-    """Steps in pipeline order: `read`, the source's planned steps, the id check and dedup,
-    then any others that rejected something, sorted."""
+    """Steps in pipeline order: `read`, the source's planned steps, then the others that
+    rejected something (dedup stages), sorted."""
     names: list[str] = ["read"]
     names += [name for name in dict.fromkeys(steps) if name not in names]
-    names += [name for name in AFTER_STEPS if name not in names]
     seen = set(seen)
     return [n for n in names if n in seen or n == "read"] + sorted(seen - set(names))
 

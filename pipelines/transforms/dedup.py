@@ -22,14 +22,9 @@ neighbours (MinHash); no worker holds all signatures or all edges.
 
 Stage by stage (each arrow into a Group is one shuffle):
   documents --BatchElements--> CompactRecordsFn (numpy signatures per batch): per document
-      (text hash, exact node, MinHash primary key, band keys, location) and
-      ((tier, id), (location, payload))
+      (text hash, exact node, MinHash primary key, band keys) and ((tier, id), payload)
   exact: records --GroupByKey on the text hash--> survivor per group (the total order) and a
-      verdict per removed document; survivors become MinHash nodes weighted by their group.
-      Later copies of an id the inputs repeat (`repeated`, pipelines/transforms/ids.py) are
-      left out here (MinHash alone: before the band grouping), and where a payload is joined,
-      the one of the copy that keeps the id is taken: the corpus writer rejects later copies
-      as duplicate_id, so they must not survive, or remove anything, in dedup
+      verdict per removed document; survivors become MinHash nodes weighted by their group
   band keys of the (exact) survivors --GroupByKey--> star edges per bucket (to the smallest)
   edges --Distinct--> [verify: payloads joined with the nodes of candidate edges (the only
       shuffle of all payloads), then member payloads to heads, keep sim >= threshold]
@@ -69,7 +64,6 @@ from corpusmill.pipelines.dedup.lsh import (
     similarity,
 )
 from corpusmill.pipelines.dedup.refine import split_component
-from corpusmill.pipelines.transforms.ids import check_document, first_location, keeps_id
 from corpusmill.pipelines.transforms.progress import count_progress
 from corpusmill.pipelines.dedup.survivor import NEW_TIER, Node, NodeKey, node_key, node_of, order, ranked, unranked, weight
 from corpusmill.schemas.document import Document, Drop, Rejection
@@ -160,20 +154,17 @@ class JoinVerdicts(beam.PTransform):
 # ---------------------------------------------------------------- exact
 
 BANDS = "bands"
-# One document in the exact-dedup shuffle: (exact node, MinHash primary key or None, band keys,
-# the document's location: a later copy of a repeated id is dropped by it, see `keeps_id`).
-ExactRecord = tuple[Node, float | None, tuple[bytes, ...], str]
-# A payload and the location of its document: ((tier, id), LocatedPayload) records.
-LocatedPayload = tuple[str, Payload]
+# One document in the exact-dedup shuffle: (exact node, MinHash primary key or None, band keys).
+ExactRecord = tuple[Node, float | None, tuple[bytes, ...]]
 
 
 class CompactRecordsFn(beam.DoFn):
     """A batch of documents -> what the dedup shuffles need of each, never the text.
 
     With exact dedup: (text hash, ExactRecord) per document (main); with MinHash also
-    ((tier, id), (location, Payload)) per document (tagged "payloads": what verification
-    needs). MinHash alone: (id, (node, band keys, location)) per document (main; `_unique_node`
-    turns it into the node and its (band key, node) entries) and the payloads."""
+    ((tier, id), Payload) per document (tagged "payloads": what verification needs).
+    MinHash alone: (node, Payload) per document (main), (band key, node) per band (tagged
+    "bands") and ((tier, id), Payload) (tagged "payloads")."""
 
     def __init__(self, exact: ExactConfig | None, minhash: MinHashConfig | None) -> None:
         self._exact = exact
@@ -186,30 +177,25 @@ class CompactRecordsFn(beam.DoFn):
             COUNTERS["minhash_documents"].inc(len(batch))
         for doc, rec in zip(batch, signed):
             if rec is not None:
-                yield TaggedOutput(PAYLOADS, (node_key(rec.node), (doc.location, rec.payload)))
+                yield TaggedOutput(PAYLOADS, (node_key(rec.node), rec.payload))
             if exact is not None:
                 node = node_of(doc, exact.survivor, exact.quality_signal)
                 primary = rec.node[1] if rec is not None else None
-                keys = rec.keys if rec is not None else ()
-                yield exact_key(doc.text, exact.normalization), (node, primary, keys, doc.location)
+                yield exact_key(doc.text, exact.normalization), (node, primary, rec.keys if rec is not None else ())
             elif rec is not None:
-                yield doc.id, (rec.node, rec.keys, doc.location)
+                yield rec.node
+                for key in rec.keys:
+                    yield TaggedOutput(BANDS, (key, rec.node))
 
 
-def _exact_group(item: tuple[bytes, Iterable[ExactRecord]], repeated: dict[str, str]) -> Iterator[Any]:
+def _exact_group(item: tuple[bytes, Iterable[ExactRecord]]) -> Iterator[Any]:
     """One exact-duplicate group -> verdicts (tagged "verdicts") and its survivor (main) as
-    a MinHash node (this run's tier, its weight the group's total) with its band keys.
-    Later copies of a repeated id (`repeated`: id -> the location that keeps it) take no part:
-    the corpus writer rejects them as duplicate_id."""
-    _, grouped = item
-
-    def records() -> Iterator[tuple[Node, float | None, tuple[bytes, ...]]]:
-        return ((n, p, k) for n, p, k, location in grouped if keeps_id(n[2], location, repeated))
-
+    a MinHash node (this run's tier, its weight the group's total) with its band keys."""
+    _, records = item
     best: Node | None = None
     total = 0
     size = 0
-    for node, _primary, _keys in records():
+    for node, _primary, _keys in records:
         size += 1
         total += node[3]
         if best is None or order(node) < order(best):
@@ -218,7 +204,7 @@ def _exact_group(item: tuple[bytes, Iterable[ExactRecord]], repeated: dict[str, 
         return
     rejected = 0
     survived = False
-    for node, primary, keys in records():
+    for node, primary, keys in records:
         if not survived and node == best:
             survived = True
             if size > 1:
@@ -229,33 +215,6 @@ def _exact_group(item: tuple[bytes, Iterable[ExactRecord]], repeated: dict[str, 
             yield TaggedOutput(VERDICTS, (node[2], (EXACT_DUPLICATE, best[2])))
     if rejected:
         COUNTERS["exact_rejected"].inc(rejected)
-
-
-def _unique_node(item: tuple[str, tuple[Node, tuple[bytes, ...], str]], repeated: dict[str, str]) -> Iterator[Any]:
-    """MinHash alone: a document's node (main) and its (band key, node) entries (tagged
-    "bands"), unless it is a later copy of a repeated id (`repeated`: id -> first location)."""
-    doc_id, (node, keys, location) = item
-    if not keeps_id(doc_id, location, repeated):
-        return
-    yield node
-    for key in keys:
-        yield TaggedOutput(BANDS, (key, node))
-
-
-def _payload(doc_id: str, located: Iterable[LocatedPayload], repeated: dict[str, str]) -> Payload | None:
-    """The payload of the copy of `doc_id` that keeps the id (the only one, unless repeated)."""
-    for location, payload in located:
-        if keeps_id(doc_id, location, repeated):
-            return payload
-    return None
-
-
-def decide_unique_then_dedup(doc: Document, verdicts: Iterable[Verdict]) -> Document | Rejection:
-    """The corpus writer's decision: a later copy of a repeated id is rejected as duplicate_id
-    (pipelines/transforms/ids.py), else dedup's `decide`."""
-    verdicts = list(verdicts)
-    checked = check_document(doc, first_location(verdicts))
-    return checked if isinstance(checked, Rejection) else decide(doc, verdicts)
 
 
 def _survivor_bands(item: tuple[Node, tuple[bytes, ...]]) -> Iterator[Any]:
@@ -278,11 +237,7 @@ class DedupVerdicts(beam.PTransform):
     MinHash then runs on the exact survivors only (see MinHashVerdicts)."""
 
     def __init__(
-        self,
-        exact: ExactConfig | None,
-        minhash: MinHashConfig | None,
-        progress_dir: str | None = None,
-        repeated: beam.PCollection | None = None,
+        self, exact: ExactConfig | None, minhash: MinHashConfig | None, progress_dir: str | None = None
     ) -> None:
         super().__init__()
         if exact is None and minhash is None:
@@ -290,15 +245,11 @@ class DedupVerdicts(beam.PTransform):
         self._exact = exact
         self._minhash = minhash
         self._progress_dir = progress_dir
-        self._repeated = repeated
 
     def expand(self, docs: beam.PCollection | tuple[beam.PCollection, ...]) -> beam.PCollection:
         """`docs`: one PCollection, or several (e.g. one per source: only their compact records
         are flattened together)."""
         exact, minhash = self._exact, self._minhash
-        # ids read more than once -> the location that keeps them (RepeatedIds); without it,
-        # ids must be unique
-        repeated: Any = beam.pvalue.AsDict(self._repeated) if self._repeated is not None else {}
         batch = minhash.batch_size if minhash is not None else 256
         parts = [
             pcoll
@@ -315,7 +266,7 @@ class DedupVerdicts(beam.PTransform):
             grouped = (
                 records["main"]
                 | "GroupByTextHash" >> beam.GroupByKey()
-                | "PickSurvivor" >> beam.FlatMap(_exact_group, repeated).with_outputs(VERDICTS, main="survivors")
+                | "PickSurvivor" >> beam.FlatMap(_exact_group).with_outputs(VERDICTS, main="survivors")
             )
             verdicts.append(grouped[VERDICTS])
             survivors = count_progress(grouped.survivors, self._progress_dir, "exact dedup: kept", "ProgressExact")
@@ -323,13 +274,10 @@ class DedupVerdicts(beam.PTransform):
                 nodes = survivors | "SurvivorBands" >> beam.FlatMap(_survivor_bands).with_outputs(BANDS, main="nodes")
                 nodes, bands = nodes.nodes, nodes[BANDS]
         else:
-            # MinHash alone: later copies of a repeated id drop out here (the nodes and band
-            # keys wait for the repeated ids; payloads are picked by location where joined)
-            nodes = records["main"] | "UniqueNodes" >> beam.FlatMap(_unique_node, repeated).with_outputs(BANDS, main="nodes")
-            nodes, bands = nodes.nodes, nodes[BANDS]
+            nodes, bands = records["main"], records[BANDS]
         if minhash is not None:
             near = {"nodes": nodes, "bands": bands, "payloads": records[PAYLOADS]} | "MinHash" >> MinHashVerdicts(
-                minhash, self._progress_dir, self._repeated
+                minhash, self._progress_dir
             )
             verdicts.append(near)
         if len(verdicts) == 1:
@@ -355,7 +303,7 @@ class ExactDedup(beam.PTransform):
 
 def _index_records(row: dict, config: MinHashConfig) -> Iterator[Any]:
     rec: SigRecord = record_from_index_row(row, config)
-    yield node_key(rec.node), ("", rec.payload)  # an index entry has no location (its own tier)
+    yield node_key(rec.node), rec.payload
     for key in rec.keys:
         yield TaggedOutput(BANDS, (key, rec.node))
 
@@ -574,18 +522,18 @@ class DirectLinkage(beam.PTransform):
         return (kept_transitive, split) | "MergeVerdicts" >> beam.Flatten()
 
 
-def _needed_payloads(item: tuple[NodeKey, dict[str, Iterable[Any]]], repeated: dict[str, str]) -> Iterator[tuple[Node, Payload]]:
+def _needed_payloads(item: tuple[NodeKey, dict[str, Iterable[Any]]]) -> Iterator[tuple[Node, Payload]]:
     """(tier, id) -> its payload, once per node of a candidate edge (documents in no edge, and
-    exact duplicates, which are in none, drop out here; of a repeated id, the copy that keeps it)."""
-    (_tier, doc_id), groups = item
-    payload = _payload(doc_id, groups["payload"], repeated)
-    if payload is None:
+    exact duplicates, which are in none, drop out here)."""
+    _key, groups = item
+    payloads = list(groups["payload"])
+    if not payloads:
         return
     seen: set[Node] = set()
     for node in groups["node"]:
         if node not in seen:
             seen.add(node)
-            yield node, payload
+            yield node, payloads[0]
 
 
 def _near_verdict(item: tuple[Node, tuple[str, Node, Any]]) -> Iterator[tuple[str, Verdict]]:
@@ -600,18 +548,18 @@ def _near_verdict(item: tuple[Node, tuple[str, Node, Any]]) -> Iterator[tuple[st
         yield node[2], (NEAR_CLUSTER, int(other))
 
 
-def _index_rows(item: tuple[NodeKey, dict[str, Iterable[Any]]], config: MinHashConfig, repeated: dict[str, str]) -> Iterator[dict[str, Any]]:
+def _index_rows(item: tuple[NodeKey, dict[str, Iterable[Any]]], config: MinHashConfig) -> Iterator[dict[str, Any]]:
     """A survivor of this run (a node not removed as a near duplicate) -> its index row."""
-    (_tier, doc_id), groups = item
-    payload = _payload(doc_id, groups["payload"], repeated)
+    _key, groups = item
+    payloads = list(groups["payload"])
     nodes = list(groups["node"])
-    if payload is None or not nodes or any(v[0] == "child" for v in groups["verdict"]):
+    if not payloads or not nodes or any(v[0] == "child" for v in groups["verdict"]):
         return
-    yield index_row(nodes[0], payload, config)
+    yield index_row(nodes[0], payloads[0], config)
 
 
 class MinHashVerdicts(beam.PTransform):
-    """{"nodes": this run's nodes, "bands": (band key, node), "payloads": ((tier, id), (location, Payload))}
+    """{"nodes": this run's nodes, "bands": (band key, node), "payloads": ((tier, id), Payload)}
     -> (id, Verdict) for this run's documents in a duplicate component: LSH buckets, verified
     edges, connected components, direct linkage (see the module docstring). Payloads cross
     one shuffle: the join with the nodes of candidate edges, which keeps only theirs for the
@@ -619,15 +567,13 @@ class MinHashVerdicts(beam.PTransform):
     With `config.index_in`, earlier runs' index entries join the graph as nodes that always
     survive; with `config.index_out`, this run's survivors' signatures are written there."""
 
-    def __init__(self, config: MinHashConfig, progress_dir: str | None = None, repeated: beam.PCollection | None = None) -> None:
+    def __init__(self, config: MinHashConfig, progress_dir: str | None = None) -> None:
         super().__init__()
         self._config = config
         self._progress_dir = progress_dir
-        self._repeated = repeated
 
     def expand(self, pcolls: dict[str, beam.PCollection]) -> beam.PCollection:
         config = self._config
-        repeated: Any = beam.pvalue.AsDict(self._repeated) if self._repeated is not None else {}
         nodes = count_progress(pcolls["nodes"], self._progress_dir, "minhash: documents signed", "ProgressSigned")
         payloads, band_entries = pcolls["payloads"], pcolls["bands"]
         if config.index_in:
@@ -651,7 +597,7 @@ class MinHashVerdicts(beam.PTransform):
             needed = (
                 {"payload": payloads, "node": endpoints}
                 | "JoinNeededPayloads" >> beam.CoGroupByKey()
-                | "NeededPayloads" >> beam.FlatMap(_needed_payloads, repeated)
+                | "NeededPayloads" >> beam.FlatMap(_needed_payloads)
             )
             edges = {"edges": edges, "payloads": needed} | "Verify" >> VerifyEdges(config.threshold, config.verify)
         if config.survivor == "central":
@@ -668,7 +614,7 @@ class MinHashVerdicts(beam.PTransform):
                     "verdict": verdicts | "VerdictByKey" >> beam.MapTuple(lambda n, v: (node_key(n), v)),
                 }
                 | "JoinSurvivorPayloads" >> beam.CoGroupByKey()
-                | "IndexRows" >> beam.FlatMap(_index_rows, config, repeated)
+                | "IndexRows" >> beam.FlatMap(_index_rows, config)
             )
             _ = rows | "WriteIndex" >> beam.io.WriteToParquet(
                 f"{config.index_out.rstrip('/')}/index",

@@ -17,7 +17,7 @@ write would lay them out: the shard's bytes do not depend on the split
 (tests/pipelines/transforms/test_write.py).
 
 Verdicts joined at the shard grouping: given `decide` and {"records", "verdicts"} (id ->
-verdict: the location that keeps a repeated id, dedup's verdicts), the verdicts are keyed like the records and grouped with them (one
+verdict, e.g. dedup's), the verdicts are keyed like the records and grouped with them (one
 CoGroupByKey), so the records cross this one shuffle only; each record is decided there
 (kept as returned, or a Rejection, which goes to the "rejected" output), and the numbers of
 kept records and rejections per step and source go to "outcomes". The split into groups is

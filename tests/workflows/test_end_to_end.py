@@ -148,7 +148,7 @@ def test_manifest_accounts_for_every_document(sample_run: Path) -> None:
         for entry in entries:
             path = sample_run / entry["path"]
             assert _digest(path) == entry["sha256"] and pq.ParquetFile(path).metadata.num_rows == entry["rows"]
-    assert [s["stage"] for s in manifest["stages"]] == ["read", "steps", "unique_ids", "exact_dedup", "minhash_dedup", "written"]
+    assert [s["stage"] for s in manifest["stages"]] == ["read", "steps", "exact_dedup", "minhash_dedup", "written"]
     assert manifest["stages"][-1]["out"] == acc["kept"]
     assert "near_duplicate" in manifest["counts"]["rejected"].get("minhash_dedup", {})
 
