@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import functools
 import logging
 import os
 import threading
 import time
+import tracemalloc
 
 from apache_beam.runners.worker.sdk_worker import SdkHarness
 
@@ -46,22 +48,31 @@ class _MallInfo2(ctypes.Structure):
     )]
 
 
-def malloc_stats() -> dict[str, int]:
-    """glibc's mallinfo2 in MB: `heap` (obtained with brk/arenas), `in_use`, `free` (inside the
-    heaps, not returned to the system), `mmapped`; empty when not glibc >= 2.33."""
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """glibc with mallinfo2 (glibc >= 2.33), loaded once; None elsewhere."""
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallinfo2.restype = _MallInfo2
-        info = libc.mallinfo2()
     except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def malloc_stats() -> dict[str, int]:
+    """glibc's mallinfo2 in MB: `heap` (obtained with brk/arenas), `in_use`, `free` (inside the
+    heaps, not returned to the system), `mmapped`; empty when not glibc >= 2.33."""
+    libc = _libc()
+    if libc is None:
         return {}
+    info = libc.mallinfo2()
     mb = 2**20
     return {"heap": info.arena // mb, "in_use": info.uordblks // mb, "free": info.fordblks // mb, "mmapped": info.hblkhd // mb}
 
 
 def _trim_loop(every_s: float) -> None:
-    libc = ctypes.CDLL("libc.so.6")
-    while True:
+    libc = _libc()
+    while libc is not None:
         time.sleep(every_s)
         if malloc_stats().get("free", 0) >= TRIM_MIN_FREE_MB:
             libc.malloc_trim(0)
@@ -83,14 +94,10 @@ def rss_mb() -> int:
 
 def _memory_logger(path: str, every_s: float, trace: bool) -> None:
     if trace:
-        import tracemalloc
-
         tracemalloc.start(1)
     while True:
         line = f"{time.strftime('%H:%M:%S')} rss={rss_mb()} malloc={malloc_stats()} threads={threading.active_count()}"
         if trace:
-            import tracemalloc
-
             traced, peak = tracemalloc.get_traced_memory()
             stats = tracemalloc.take_snapshot().statistics("lineno")[:TOP_SITES]
             line += f" traced={traced // 2**20} traced_peak={peak // 2**20}\n" + "".join(
