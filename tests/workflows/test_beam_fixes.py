@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from apache_beam.runners.portability.fn_api_runner import worker_handlers
+import queue
+import threading
+
+import pytest
+from apache_beam.portability.api import beam_fn_api_pb2
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners.portability.fn_api_runner import fn_runner, worker_handlers
 from apache_beam.runners.worker import data_plane
+from apache_beam.testing.util import assert_that, equal_to
 
 import corpusmill.workflows.runner  # noqa: F401 - applies beam_fixes
+from corpusmill.workflows import beam_fixes
 
 CHUNK = b"x" * (1 << 20)
 CHUNKS = 100
@@ -38,12 +48,87 @@ def test_runner_side_streams_are_size_based_and_lose_nothing() -> None:
     conn = data_plane.BeamFnDataServicer(worker_handlers.DATA_BUFFER_TIME_LIMIT_MS).get_conn_by_worker_id("w")
     stream = conn.output_stream("bundle_1", "transform")
     assert not isinstance(stream, data_plane.TimeBasedBufferingClosableOutputStream)
+    sent: list = []
+
+    def drain() -> None:  # the gRPC side: the queue is bounded, so the writer waits for it
+        while not (sent and sent[-1].is_last):
+            sent.append(conn._to_send.get())
+
+    reader = threading.Thread(target=drain)
+    reader.start()
     for _ in range(CHUNKS):
         stream.write(CHUNK)
     stream.close()
-    sent = []
-    while not conn._to_send.empty():
-        sent.append(conn._to_send.get_nowait())
+    reader.join(timeout=60)
+    assert not reader.is_alive()
     assert sum(len(m.data) for m in sent) == len(CHUNK) * CHUNKS
     assert sent[-1].is_last
     assert _bytes_through(worker_handlers.DATA_BUFFER_TIME_LIMIT_MS) == len(CHUNK) * CHUNKS
+
+
+def test_runner_send_queue_is_bounded_and_never_refuses_the_end_marker() -> None:
+    conn = data_plane.BeamFnDataServicer(0).get_conn_by_worker_id("w")
+    assert conn._to_send.maxsize == beam_fixes.SEND_QUEUE_BYTES
+    message = beam_fn_api_pb2.Elements.Data(instruction_id="b", transform_id="t", data=b"x" * (10 << 20))
+    taken = 0
+    while not conn._to_send.full():
+        conn._to_send.put(message, timeout=1)
+        taken += 1
+    assert taken == -(-beam_fixes.SEND_QUEUE_BYTES // len(message.data))  # the bytes bound, plus one message
+    with pytest.raises(queue.Full):
+        conn._to_send.put(message, timeout=0.1)
+    conn.close()  # puts the end-of-writes marker on a full queue without waiting
+    drained = [conn._to_send.get_nowait() for _ in range(taken + 1)]
+    assert drained[-1] is data_plane._GrpcDataChannel._WRITES_FINISHED
+    assert conn._to_send.empty() and conn._to_send.bytes == 0
+
+
+def _blob(i: int) -> tuple[int, bytes]:
+    return i % 7, bytes([i % 251]) * 200_000
+
+
+@pytest.mark.parametrize("mode", ["multi_processing", "in_memory"])
+def test_runner_streams_large_bundle_inputs_through_bounded_queues(mode: str) -> None:
+    """A stage whose input (~80 MB, grouped in the runner) is several times the send queues'
+    bound reaches two worker processes whole: the bundle is started before its input is
+    written, so the bounded queue drains while the worker runs (written first, it would
+    deadlock). An in-process worker runs a bundle inside the request that starts it, so its
+    input is written first, as Beam does (sent alongside, the bundle would see none of it)."""
+    options = PipelineOptions(["--direct_num_workers=2", f"--direct_running_mode={mode}"])
+    n = 400
+    expected = {}
+    for i in range(n):
+        key, blob = _blob(i)
+        size, total = expected.get(key, (0, 0))
+        expected[key] = (size + len(blob), total + blob[0])
+    with beam.Pipeline(runner=fn_runner.FnApiRunner(), options=options) as p:
+        sums = (
+            p
+            | beam.Create(list(range(n)))
+            | beam.Map(_blob)
+            | beam.GroupByKey()
+            | beam.MapTuple(lambda key, blobs: (key, (sum(map(len, blobs)), sum(b[0] for b in blobs))))
+        )
+        assert_that(sums, equal_to(sorted(expected.items())))
+
+
+class _Handler:
+    def __init__(self) -> None:
+        self.data_conn = data_plane.BeamFnDataServicer(0).get_conn_by_worker_id("w")
+
+
+def test_bundle_input_is_written_by_its_own_thread_at_the_workers_pace() -> None:
+    """FnApiRunner writes a bundle's input before it starts the bundle; with a bounded queue
+    that write must not hold up the bundle thread (it returns at once, with the queue full)
+    and everything it writes still arrives, in order, once a worker reads."""
+    manager = fn_runner.BundleManager.__new__(fn_runner.BundleManager)
+    manager._worker_handler = _Handler()  # type: ignore[assignment]
+    chunks = [bytes([i]) * (11 << 20) for i in range(3 * beam_fixes.SEND_QUEUE_BYTES // (10 << 20))]
+    manager._send_input_to_worker("bundle_1", "read", chunks)  # returns although nothing reads yet
+    conn = manager._worker_handler.data_conn
+    threading.Event().wait(0.5)
+    assert conn._to_send.full()
+    received = []
+    while not (received and received[-1].is_last):
+        received.append(conn._to_send.get(timeout=30))
+    assert b"".join(m.data for m in received) == b"".join(chunks)
