@@ -44,6 +44,7 @@ import queue
 import threading
 from typing import Any
 
+from apache_beam.portability.api import beam_fn_api_pb2
 from apache_beam.runners.portability.fn_api_runner import fn_runner, worker_handlers
 from apache_beam.runners.worker import data_plane
 
@@ -54,6 +55,9 @@ log = logging.getLogger(__name__)
 # Bytes of messages queued per worker before a writer waits (a message is ~10 MB, or one
 # element when an element is larger, e.g. a whole shard group).
 SEND_QUEUE_BYTES = 32 << 20
+# A chunk of a bundle's input this large is sent as a message of its own (Beam copies every
+# chunk into its stream's buffer, then copies the buffer out when it flushes).
+DIRECT_MESSAGE_BYTES = 1 << 20
 
 
 def _message_bytes(item: Any) -> int:
@@ -118,10 +122,18 @@ def _send_input_in_background(self: fn_runner.BundleManager, process_bundle_id: 
         _send_input_to_worker(self, process_bundle_id, read_transform_id, byte_streams)
         return
 
+    conn = worker_handler.data_conn
+
     def send() -> None:
         try:
-            data_out = worker_handler.data_conn.output_stream(process_bundle_id, read_transform_id)
+            data_out = conn.output_stream(process_bundle_id, read_transform_id)
             for byte_stream in byte_streams or []:
+                if len(byte_stream) >= DIRECT_MESSAGE_BYTES:  # a message of its own, not copied
+                    data_out.flush()  # what came before it, in order
+                    conn._to_send.put(
+                        beam_fn_api_pb2.Elements.Data(instruction_id=process_bundle_id, transform_id=read_transform_id, data=byte_stream)
+                    )
+                    continue
                 data_out.write(byte_stream)
                 data_out.maybe_flush()  # one message per ~10 MB, not one for the whole input
             data_out.close()

@@ -123,7 +123,8 @@ def test_bundle_input_is_written_by_its_own_thread_at_the_workers_pace() -> None
     and everything it writes still arrives, in order, once a worker reads."""
     manager = fn_runner.BundleManager.__new__(fn_runner.BundleManager)
     manager._worker_handler = _Handler()  # type: ignore[assignment]
-    chunks = [bytes([i]) * (11 << 20) for i in range(3 * beam_fixes.SEND_QUEUE_BYTES // (10 << 20))]
+    # large chunks (a message each) between runs of small ones (coalesced), order kept
+    chunks = [bytes([i]) * ((11 << 20) if i % 3 == 0 else 300_000) for i in range(12 * beam_fixes.SEND_QUEUE_BYTES // (10 << 20))]
     manager._send_input_to_worker("bundle_1", "read", chunks)  # returns although nothing reads yet
     conn = manager._worker_handler.data_conn
     threading.Event().wait(0.5)
