@@ -1,12 +1,14 @@
 """The one place that wires sources -> steps -> dedup -> shards into a Beam pipeline.
 
     for each source:  ReadSource (packed records + id facts) -> CheckIds -> ApplySteps(its steps)
+                      -> packed and keyed by corpus shard
     all sources:      IdFacts: the id facts in one grouping -> ids read more than once (a side
                       input of every CheckIds: a repeated input record is rejected as
                       duplicate_id), rows per corpus shard (an upper bound, for the corpus
                       writer's split) and documents read per source (the "read" count)
-                      DedupVerdicts (exact + MinHash on compact records: ids, hashes, band
-                      keys, signatures; never the text)
+                      DedupVerdicts on the keyed documents, unpacked in a stage of their own
+                      (exact + MinHash on compact records: ids, hashes, band keys, signatures;
+                      never the text)
                       -> WriteShards(corpus) joining documents with their verdicts: the
                       documents cross this one shuffle only; dedup's removed documents
                       leave it as rejections
@@ -21,19 +23,26 @@ all sources meet, to find repeated ids.
 
 Why this shape (Flink): Beam's Flink batch translation emits all outputs of a fused stage as
 one tagged union and writes that whole union once per consumer edge (blocking exchanges), so a
-stage's spill is (output PCollections leaving it) x (all its output bytes). The two stages
-that carry the documents therefore have few outputs:
+stage's spill is (consumers of its outputs) x (all its output bytes). The stages that carry
+documents or dedup payloads therefore have few consumers, and documents and payloads are not
+produced in the same stage:
   * the read stage (after ReadSource's Reshuffle): two, the packed records and the id facts
     (it had nine: counts, shard keys, id pairs, rejections, failures, ...);
-  * the id check + steps + dedup records stage: the packed corpus records (WriteCorpus'
-    KeyByShard), dedup's three compact-record outputs (exact keys, band keys, payloads:
-    DedupVerdicts) and one dead-letter PCollection (it had also the rejected and failed
-    writers' keys and row counts, and the "steps" count).
-Measured at 100k documents (benchmarks/engine_scale.py, exact + MinHash dedup): see the
-commit that introduced this shape.
+  * the id check + steps stage: three, the keyed packed documents (read by the corpus writer
+    and by dedup) and the dead letters; it had nine (the corpus writer's keys, dedup's exact
+    keys and payloads, the rejected and failed writers' keys and row counts, the "steps"
+    count, ...), each a copy of the documents AND the payloads;
+  * dedup's compact-record stage: its own outputs (exact keys, payloads; DedupVerdicts).
+Measured at 100k documents (benchmarks/engine_scale.py, exact + MinHash dedup, 2 slots):
+Flink's spill peak 2,133 MB before (6f75ee0), 1,012 MB with the read stage at two outputs
+and the steps' stage at four (92f939c; shuffle files of the steps' stage: 4 per subtask of
+~224 MB, documents + payloads), and the figure of the commit that introduced this version.
+Without dedup, the steps' stage keeps three consumers (corpus writer, dead letters, "steps").
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import apache_beam as beam
 
@@ -42,7 +51,7 @@ from corpusmill.pipelines.transforms.apply_steps import ApplySteps
 from corpusmill.pipelines.transforms.ids import CheckIds, IdFacts
 from corpusmill.pipelines.transforms.read import ReadSource, expand_paths
 from corpusmill.pipelines.transforms.stats import count_stage, stage_from_outcomes, write_stage_counts
-from corpusmill.pipelines.transforms.write import WriteShards
+from corpusmill.pipelines.transforms.write import WriteShards, shard_record, unpack_record
 from corpusmill.schemas.document import Failure, Rejection
 from corpusmill.schemas.outputs import PROGRESS_DIR
 
@@ -51,6 +60,16 @@ def source_paths(plan: RunPlan) -> list[list[str]]:
     """The input files of each source (its globs expanded, through Beam's filesystems).
     Raises FileNotFoundError / ValueError when a source's globs match nothing."""
     return [expand_paths(s.source.paths) for s in plan.sources]
+
+
+def _unfused(keyed: beam.PCollection, fence: Any, label: str) -> beam.PCollection:
+    """The Documents of `keyed` ((shard, packed record) pairs), unpacked in a stage of their own
+    on Flink: a ParDo with a side input (`fence`, one None, unused) is never fused with the
+    producer of its main input by Beam's GreedyPipelineFuser. So the steps' stage has one output
+    of documents (read twice: by the corpus writer and here) instead of producing dedup's
+    compact records and payloads (~2.8 KB a document with MinHash) next to them, which would put
+    the payloads into every copy of that stage's output (module docstring)."""
+    return keyed | label >> beam.Map(lambda item, _fence: unpack_record(item[1]), fence)
 
 
 def build_corpus(pipeline: beam.Pipeline, plan: RunPlan, source_paths: list[list[str]], out_dir: str) -> None:
@@ -87,10 +106,17 @@ def build_corpus(pipeline: beam.Pipeline, plan: RunPlan, source_paths: list[list
     else:
         from corpusmill.pipelines.transforms.dedup import MINHASH_STEP, DedupVerdicts, decide
 
-        verdicts = tuple(documents) | "Dedup" >> DedupVerdicts(exact, minhash, progress_dir)
-        written = {"records": tuple(documents), "verdicts": verdicts} | "WriteCorpus" >> WriteShards(
+        # Each source's documents leave its steps' stage once, packed and keyed by corpus shard,
+        # read by the corpus writer and, in a stage of its own, by dedup (see _unfused): its
+        # compact records and payloads are not produced next to the documents.
+        keyed = [d | f"KeyByShard{name}" >> beam.Map(shard_record, output.shards) for name, d in zip(names, documents)]
+        fence = beam.pvalue.AsSingleton(pipeline | "Fence" >> beam.Create([None]))
+        for_dedup = tuple(_unfused(k, fence, f"DedupInput{name}") for name, k in zip(names, keyed))
+        verdicts = for_dedup | "Dedup" >> DedupVerdicts(exact, minhash, progress_dir)
+        written = {"records": tuple(keyed), "verdicts": verdicts} | "WriteCorpus" >> WriteShards(
             out_dir, "corpus", output.shards, decide=decide,
             progress_stage="minhash dedup: kept" if minhash is not None else None, shard_rows=ids["shard_rows"],
+            keyed=True,
         )
         dead.append(written["rejected"])
         # Every document past the steps reaches the writer and has one outcome there (kept,
