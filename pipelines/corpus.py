@@ -22,22 +22,28 @@ Each source's documents stay in their own PCollection until its steps ran; only 
 all sources meet, to find repeated ids.
 
 Why this shape (Flink): Beam's Flink batch translation emits all outputs of a fused stage as
-one tagged union and writes that whole union once per consumer edge (blocking exchanges), so a
-stage's spill is (consumers of its outputs) x (all its output bytes). The stages that carry
-documents or dedup payloads therefore have few consumers, and documents and payloads are not
-produced in the same stage:
-  * the read stage (after ReadSource's Reshuffle): two, the packed records and the id facts
-    (it had nine: counts, shard keys, id pairs, rejections, failures, ...);
-  * the id check + steps stage: three, the keyed packed documents (read by the corpus writer
-    and by dedup) and the dead letters; it had nine (the corpus writer's keys, dedup's exact
-    keys and payloads, the rejected and failed writers' keys and row counts, the "steps"
-    count, ...), each a copy of the documents AND the payloads;
+one tagged union and prunes it with one FlatMap per output PCollection; with blocking exchanges
+each of those reads its own copy of the WHOLE union, and each pruned output is written once
+more per consumer. So a stage's spill is (its output PCollections) x (all its output bytes)
++ each output x its consumers. The stages that carry documents or dedup payloads therefore
+have few outputs, and documents and payloads are not produced in the same stage:
+  * the read stage (after ReadSource's Reshuffle): two outputs, the packed records and the id
+    facts (it had nine: counts, shard keys, id pairs, rejections, failures, ...);
+  * the id check + steps stage: two, the keyed packed documents (two consumers: the corpus
+    writer and dedup) and the dead letters; it had about nine (the corpus writer's keys,
+    dedup's exact keys and payloads, the rejected and failed writers' keys and row counts,
+    the "steps" count), then four at 92f939c, each a copy of the documents AND the payloads;
   * dedup's compact-record stage: its own outputs (exact keys, payloads; DedupVerdicts).
-Measured at 100k documents (benchmarks/engine_scale.py, exact + MinHash dedup, 2 slots):
-Flink's spill peak 2,133 MB before (6f75ee0), 1,012 MB with the read stage at two outputs
-and the steps' stage at four (92f939c; shuffle files of the steps' stage: 4 per subtask of
-~224 MB, documents + payloads), and the figure of the commit that introduced this version.
-Without dedup, the steps' stage keeps three consumers (corpus writer, dead letters, "steps").
+Measured (benchmarks/engine_scale.py, exact + MinHash dedup, Flink on 2 slots; exploratory
+runs, same kept ids in all): spill peak at 100k 2,133 MB before (6f75ee0), 1,012 MB with the
+read stage at two outputs (92f939c), 1,144 MB with this shape (3837b79; at 100k the peak
+moves into dedup's payload join); at 300k 6,826 MB before, 5,423 MB at 92f939c, 3,170 MB with
+this shape. The shuffle folder shows why: at 300k the steps' stage of 92f939c wrote 4 files
+of ~660 MB per subtask (packed documents ~300 MB + payloads ~360 MB, once per output
+PCollection); with this shape it writes ~300 MB files (documents only) and dedup's records
+stage ~370 MB files (payloads only). Flink also keeps, per consumer, a pruned copy of each
+output PCollection until that consumer has read it.
+Without dedup, the steps' stage keeps three outputs (corpus writer, dead letters, "steps").
 """
 
 from __future__ import annotations
@@ -62,14 +68,15 @@ def source_paths(plan: RunPlan) -> list[list[str]]:
     return [expand_paths(s.source.paths) for s in plan.sources]
 
 
-def _unfused(keyed: beam.PCollection, fence: Any, label: str) -> beam.PCollection:
+def _unfused(keyed: beam.PCollection[Any], fence: Any, label: str) -> beam.PCollection[Any]:
     """The Documents of `keyed` ((shard, packed record) pairs), unpacked in a stage of their own
     on Flink: a ParDo with a side input (`fence`, one None, unused) is never fused with the
     producer of its main input by Beam's GreedyPipelineFuser. So the steps' stage has one output
     of documents (read twice: by the corpus writer and here) instead of producing dedup's
     compact records and payloads (~2.8 KB a document with MinHash) next to them, which would put
     the payloads into every copy of that stage's output (module docstring)."""
-    return keyed | label >> beam.Map(lambda item, _fence: unpack_record(item[1]), fence)
+    documents: beam.PCollection[Any] = keyed | label >> beam.Map(lambda item, _fence: unpack_record(item[1]), fence)
+    return documents
 
 
 def build_corpus(pipeline: beam.Pipeline, plan: RunPlan, source_paths: list[list[str]], out_dir: str) -> None:

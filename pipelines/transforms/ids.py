@@ -148,7 +148,7 @@ class IdFacts(beam.PTransform):
         return {
             "repeated": summary.repeated,
             "shard_rows": summary[SHARD_ROWS] | "SumShardRows" >> beam.CombinePerKey(sum),  # type: ignore[arg-type]  # Beam 2.62 types the argument as a CombineFn; a callable is valid
-            "documents": summary[DOCUMENTS] | "SumDocuments" >> beam.CombinePerKey(sum),  # type: ignore[arg-type]
+            "documents": summary[DOCUMENTS] | "SumDocuments" >> beam.CombinePerKey(sum),  # type: ignore[arg-type]  # as above: a callable is a valid CombineFn
         }
 
 

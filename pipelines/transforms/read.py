@@ -15,13 +15,15 @@ are supposed to yield failures) still becomes one `Failure` for that unit; docum
 yielded before it are kept.
 
 Why two outputs and no more (Flink): Beam's Flink batch translation emits all outputs of a
-fused stage as ONE tagged union and gives each consumer its own copy of that whole union
-(blocking exchanges in batch mode), so a stage's spill is (output PCollections leaving it) x
-(all its output bytes). The read stage carries every document, so it has exactly two outputs:
-the packed records (-> the id check, `ids.CheckIds`) and the small id facts (-> one grouping,
-`ids.IdFacts`: repeated ids, rows per corpus shard, read counts). With nine outputs (documents,
-rejections, failures, counts, shard keys, id pairs... each leaving the stage) the read stage
-wrote 9 equal shuffle files per subtask at 1M documents (~1.07 GB each). Packing here also means
+fused stage as ONE tagged union and prunes it with one FlatMap per output PCollection, each
+reading its own copy of the whole union (blocking exchanges in batch mode), so a stage's spill
+grows with (output PCollections) x (all its output bytes) (pipelines/corpus.py). The read
+stage carries every document, so it has exactly two outputs: the packed records (-> the id
+check, `ids.CheckIds`) and the small id facts (-> one grouping, `ids.IdFacts`: repeated ids,
+rows per corpus shard, read counts). With nine outputs (documents, rejections, failures,
+counts, shard keys, id pairs... each leaving the stage) a 1M run (460f524) wrote 9 equal
+shuffle files per subtask (~1.07 GB each); with two, at 300k, 2 files of ~302 MB per subtask
+(+ the pruned records, ~300 MB, until the id check has read them). Packing here also means
 the documents cross that exchange and wait for the id check compressed (~2.2x smaller).
 `ReadSource(..., packed=False)` unpacks and routes them again (documents, rejected, failed) for
 callers that want the records themselves (tests, tools).
