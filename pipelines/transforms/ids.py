@@ -1,4 +1,4 @@
-"""UniqueIds: every output row gets an id of its own, even when the inputs repeat a record.
+"""Id check: every output row gets an id of its own, even when the inputs repeat a record.
 
 Ids are stable locators (`schemas.document.make_id`: a wiki page is (dbname, page id), a web
 record its URL and WARC-Record-ID, a jsonl/parquet row keeps the input's id). The same record
@@ -13,11 +13,21 @@ Rule, for documents and reader rejections together (the ids the readers produced
     so the rejected shards stay unique;
   * a later reader rejection (e.g. the same redirect page in two dumps) keeps its reason and
     gets the same derived id, with the original id and first location appended to its detail.
-Cost: one shuffle of (id, location) pairs (no text); the ids that occur more than once travel
-as a side input, so documents are not shuffled, and each source's documents stay in their own
-PCollection (`RepeatedIds` over all of them, then `UniqueIds` per source).
 
-Memory: the documents wait for that side input (a runner cannot check the first document before
+Shape (`IdFacts`, `CheckIds`), chosen for Flink's batch translation, which writes a fused
+stage's whole output once per consumer edge (read.py's docstring):
+  * `IdFacts`: the id facts ((id, (location, kind, source)), no text) of every source -> ONE
+    GroupByKey by id -> per id: (id, first location) when it occurs more than once (the side
+    input of the check), its documents' count for its corpus shard (`shard_rows`: an upper
+    bound of each corpus shard's rows, known once reading is done, since every document keeps
+    the id it was read with) and per source (the "read" stage count). Three small results of
+    one grouping, instead of three consumers of the read stage.
+  * `CheckIds`: one side-input ParDo per source over its packed records (documents, reader
+    rejections and failures in one PCollection): unpacks each record and routes it: documents
+    holding their id (main), rejections (reader rejections, re-identified when repeated, and
+    duplicate documents), failures.
+
+Memory: the records wait for that side input (a runner cannot check the first document before
 every id was read), i.e. the whole source is held at this point on a runner that materialises
 between stages, as FnApiRunner does in its own process. They wait packed (zlib-compressed
 pickles, `write.pack`: ~2.2x smaller than Beam's pickled documents) and are unpacked by the
@@ -27,6 +37,7 @@ check; cost ~0.1 ms of CPU per document.
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -34,12 +45,16 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 
-from corpusmill.pipelines.transforms.write import pack, unpack
+from corpusmill.pipelines.transforms.read import DOCUMENT
+from corpusmill.pipelines.transforms.write import shard_of, unpack
 from corpusmill.schemas.document import PREVIEW_CHARS, Document, Rejection, make_id
 
 STEP = "unique_ids"
 REASON = "duplicate_id"
-DUPLICATE = "duplicate"
+REJECTED = "rejected"
+FAILED = "failed"
+SHARD_ROWS = "shard_rows"
+DOCUMENTS = "documents"
 _DUPLICATES = Metrics.counter("ids", "duplicate_ids")
 
 
@@ -48,17 +63,26 @@ def derived_id(original: str, location: str) -> str:
     return make_id(REASON, original, location)
 
 
-def _repeated(item: tuple[str, Iterable[str]]) -> Iterator[tuple[str, str]]:
-    """(id, locations) -> (id, first location) when the id occurs more than once."""
-    doc_id, locations = item
+def _id_summary(item: tuple[str, Iterable[tuple[str, str, str]]], shards: int) -> Iterator[Any]:
+    """(id, its facts) -> (id, first location) when the id occurs more than once (main),
+    (its corpus shard, its documents) tagged SHARD_ROWS and (source, its documents) tagged
+    DOCUMENTS, for ids that documents hold."""
+    doc_id, facts = item
     first: str | None = None
     count = 0
-    for location in locations:
+    documents: Counter[str] = Counter()
+    for location, kind, source in facts:
         count += 1
         if first is None or location < first:
             first = location
+        if kind == DOCUMENT:
+            documents[source] += 1
     if count > 1 and first is not None:
         yield doc_id, first
+    if documents:
+        yield TaggedOutput(SHARD_ROWS, (shard_of(doc_id, shards), sum(documents.values())))
+    for source, n in documents.items():
+        yield TaggedOutput(DOCUMENTS, (source, n))
 
 
 def _check_document(doc: Document, repeated: dict[str, str]) -> Iterator[Any]:
@@ -68,7 +92,7 @@ def _check_document(doc: Document, repeated: dict[str, str]) -> Iterator[Any]:
         return
     _DUPLICATES.inc()
     yield TaggedOutput(
-        DUPLICATE,
+        REJECTED,
         Rejection(
             id=derived_id(doc.id, doc.location),
             source=doc.source,
@@ -82,8 +106,16 @@ def _check_document(doc: Document, repeated: dict[str, str]) -> Iterator[Any]:
     )
 
 
-def _check_packed(packed: bytes, repeated: dict[str, str]) -> Iterator[Any]:
-    return _check_document(unpack(packed), repeated)
+def _check_record(packed: bytes, repeated: dict[str, str]) -> Iterator[Any]:
+    """A packed record of the read -> a Document holding its id (main), a Rejection (a reader's,
+    or a later copy of a document) tagged REJECTED, or a Failure tagged FAILED."""
+    record = unpack(packed)
+    if isinstance(record, Document):
+        yield from _check_document(record, repeated)
+    elif isinstance(record, Rejection):
+        yield TaggedOutput(REJECTED, check_rejection(record, repeated))
+    else:
+        yield TaggedOutput(FAILED, record)
 
 
 def check_rejection(rejection: Rejection, repeated: dict[str, str]) -> Rejection:
@@ -96,39 +128,41 @@ def check_rejection(rejection: Rejection, repeated: dict[str, str]) -> Rejection
     return dataclasses.replace(rejection, id=derived_id(rejection.id, rejection.location), detail=detail)
 
 
-class RepeatedIds(beam.PTransform):
-    """Documents and reader rejections of every source (a tuple of PCollections) ->
-    (id, first location) of each id that occurs more than once."""
+class IdFacts(beam.PTransform):
+    """The id facts of every source (a tuple of PCollections, `read.ReadSource`'s "facts") ->
+    {"repeated": (id, first location) of each id that occurs more than once, "shard_rows":
+    (corpus shard of `shards`, documents read with an id of that shard), "documents": (source,
+    documents read)}; one GroupByKey of facts, no text."""
 
-    def expand(self, pcolls: tuple[beam.PCollection, ...]) -> beam.PCollection:
-        return (
-            [pcoll | f"Locations{i}" >> beam.Map(lambda r: (r.id, r.location)) for i, pcoll in enumerate(pcolls)]
-            | "AllLocations" >> beam.Flatten()
+    def __init__(self, shards: int) -> None:
+        super().__init__()
+        self._shards = shards
+
+    def expand(self, pcolls: tuple[beam.PCollection, ...]) -> dict[str, beam.PCollection]:
+        summary = (
+            pcolls
+            | "AllFacts" >> beam.Flatten()
             | "GroupById" >> beam.GroupByKey()
-            | "Repeated" >> beam.FlatMap(_repeated)
+            | "Summarise" >> beam.FlatMap(_id_summary, self._shards).with_outputs(SHARD_ROWS, DOCUMENTS, main="repeated")
         )
+        return {
+            "repeated": summary.repeated,
+            "shard_rows": summary[SHARD_ROWS] | "SumShardRows" >> beam.CombinePerKey(sum),  # type: ignore[arg-type]  # Beam 2.62 types the argument as a CombineFn; a callable is valid
+            "documents": summary[DOCUMENTS] | "SumDocuments" >> beam.CombinePerKey(sum),  # type: ignore[arg-type]  # as above: a callable is a valid CombineFn
+        }
 
 
-class UniqueIds(beam.PTransform):
-    """One source's {"documents", "rejected" (by its reader)} -> {"documents": those that hold
-    their id, "rejected": reader rejections (re-identified when repeated), "duplicates":
-    Rejections of later document copies}, given `RepeatedIds` of all sources."""
+class CheckIds(beam.PTransform):
+    """One source's packed records (`read.ReadSource`'s "records") -> {"documents": those that
+    hold their id, "rejected": reader rejections (re-identified when repeated) and Rejections
+    of later document copies, "failed": the read's failures}, given `IdFacts`' "repeated"."""
 
     def __init__(self, repeated: beam.PCollection) -> None:
         super().__init__()
         self._repeated = repeated
 
-    def expand(self, pcolls: dict[str, beam.PCollection]) -> dict[str, beam.PCollection]:
-        repeated = beam.pvalue.AsDict(self._repeated)
-        checked = (
-            pcolls["documents"]
-            | "Pack" >> beam.Map(pack)
-            | "CheckIds" >> beam.FlatMap(_check_packed, repeated).with_outputs(
-                DUPLICATE, main="documents"
-            )
+    def expand(self, records: beam.PCollection) -> dict[str, beam.PCollection]:
+        checked = records | "Check" >> beam.FlatMap(_check_record, beam.pvalue.AsDict(self._repeated)).with_outputs(
+            REJECTED, FAILED, main="documents"
         )
-        return {
-            "documents": checked.documents,
-            "rejected": pcolls["rejected"] | "CheckRejections" >> beam.Map(check_rejection, repeated),
-            "duplicates": checked[DUPLICATE],
-        }
+        return {"documents": checked.documents, "rejected": checked[REJECTED], "failed": checked[FAILED]}

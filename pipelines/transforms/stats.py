@@ -21,13 +21,18 @@ def count_stage(pcoll: beam.PCollection, stage: str, label: str) -> beam.PCollec
 
 
 def stage_from_outcomes(
-    outcomes: beam.PCollection, stage: str, passed: tuple[str, ...], label: str
+    outcomes: beam.PCollection, stage: str, passed: tuple[str, ...] | None, label: str
 ) -> beam.PCollection:
     """(stage, source) -> n from WriteShards' outcomes (((kept | rejection step), source), n):
-    the records whose outcome is one of `passed` went through `stage`."""
+    the records whose outcome is one of `passed` (any outcome: None) went through `stage`.
+
+    Counting a stage from the writer's outcomes instead of from the stage's own output keeps
+    the count off that stage: on Flink every output PCollection leaving a fused stage is one
+    more copy of all its outputs on disk (read.py's docstring), and the steps' stage carries
+    the documents and dedup's payloads."""
     return (
         outcomes
-        | f"{label}Filter" >> beam.Filter(lambda kv, ok=passed: kv[0][0] in ok)
+        | f"{label}Filter" >> beam.Filter(lambda kv, ok=passed: ok is None or kv[0][0] in ok)
         | f"{label}Key" >> beam.MapTuple(lambda key, n, s=stage: ((s, key[1]), n))
         | f"{label}Sum" >> beam.CombinePerKey(sum)  # type: ignore[arg-type]  # Beam 2.62 types the argument as a CombineFn; a callable is valid
     )

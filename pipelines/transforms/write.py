@@ -95,6 +95,12 @@ def unpack_record(packed: Packed) -> Any:
     return unpack(packed[1])
 
 
+def shard_record(record: Document | Rejection | Failure, count: int) -> tuple[int, Packed]:
+    """(shard of `count`, packed record): what WriteShards groups; given with `keyed=True` when
+    the caller keys the records itself (e.g. to read them in another place too)."""
+    return shard_of(record_key(record), count), pack_record(record)
+
+
 def _packed_key(packed: Packed) -> str:
     return packed[0]
 
@@ -293,6 +299,7 @@ def _key_verdict(item: tuple[str, Any], count: int, groups: dict[int, int]) -> t
 class WriteShards(beam.PTransform):
     """Write a PCollection of records of one kind (`corpus`, `rejected`, `failed`).
 
+    With `keyed`, the records are already `shard_record`'s (shard, packed record) pairs.
     With `decide`, the input is {"records", "verdicts": (id, verdict)} ("records" may be a
     tuple of PCollections, each tagged into the grouping on its own, with no Flatten before
     it, when `shard_rows` is given) and the output a dict:
@@ -308,6 +315,7 @@ class WriteShards(beam.PTransform):
         decide: Decide | None = None,
         progress_stage: str | None = None,
         shard_rows: beam.PCollection | None = None,
+        keyed: bool = False,
     ) -> None:
         super().__init__()
         if kind not in SCHEMAS:
@@ -319,6 +327,7 @@ class WriteShards(beam.PTransform):
         self._decide = decide
         self._progress_stage = progress_stage
         self._shard_rows = shard_rows
+        self._keyed = keyed
 
     def expand(self, pcoll: beam.PCollection | dict[str, beam.PCollection]) -> Any:
         count, cap = self._count, self._max_group_rows
@@ -326,8 +335,8 @@ class WriteShards(beam.PTransform):
         if isinstance(records, tuple) and (self._decide is None or self._shard_rows is None):
             records = records | "AllRecords" >> beam.Flatten()
         parts = records if isinstance(records, tuple) else (records,)
-        keyed_parts = [
-            part | f"KeyByShard{i or ''}" >> beam.Map(lambda r: (shard_of(record_key(r), count), pack_record(r))) for i, part in enumerate(parts)
+        keyed_parts = parts if self._keyed else [
+            part | f"KeyByShard{i or ''}" >> beam.Map(shard_record, count) for i, part in enumerate(parts)
         ]
         keyed = keyed_parts[0]
         rows = self._shard_rows

@@ -1,9 +1,10 @@
-"""UniqueIds: a record repeated in the inputs keeps its id once; later copies are rejected
+"""The id check (IdFacts, CheckIds): a record repeated in the inputs keeps its id once; later copies are rejected
 (documents) or re-identified (reader rejections), never written twice under one id."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,10 @@ import pyarrow.dataset as ds
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
-from corpusmill.pipelines.transforms.ids import REASON, STEP, RepeatedIds, UniqueIds, derived_id
-from corpusmill.schemas.document import Document, Rejection
+from corpusmill.pipelines.transforms.ids import REASON, STEP, CheckIds, IdFacts, derived_id
+from corpusmill.pipelines.transforms.read import id_fact
+from corpusmill.pipelines.transforms.write import pack, shard_of
+from corpusmill.schemas.document import Document, Failure, Rejection
 from corpusmill.workflows.runner import FN_API_RUNNER
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -25,42 +28,45 @@ def doc(doc_id: str, location: str) -> Document:
 
 
 def test_first_location_keeps_the_id_later_copies_are_rejected_or_reidentified() -> None:
-    # two sources: their documents meet only as (id, location) pairs in RepeatedIds
+    # two sources: their records meet only as id facts in IdFacts
     docs = [[doc("a", "f2#line=1"), doc("b", "f1#line=1")], [doc("a", "f1#line=9"), doc("a", "f3#line=1")]]
     redirect = Rejection(id="r", source="wiki", step="read", reason="wiki_redirect", location="d2#page=10", detail="Target")
     rejections = [redirect, Rejection(id="r", source="wiki", step="read", reason="wiki_redirect", location="d1#page=10", detail="Target")]
+    failure = Failure(source="jsonl", step="read", location="f4#line=2", error="JSONDecodeError: bad")
+    records = [docs[0] + rejections + [failure], docs[1]]
     with beam.Pipeline(options=PipelineOptions([f"--runner={FN_API_RUNNER}"])) as p:
-        inputs = [
-            {"documents": p | "Docs0" >> beam.Create(docs[0]), "rejected": p | "Rej0" >> beam.Create(rejections)},
-            {"documents": p | "Docs1" >> beam.Create(docs[1]), "rejected": p | "Rej1" >> beam.Create([])},
-        ]
-        repeated = tuple(pc for i in inputs for pc in i.values()) | RepeatedIds()
-        outs = [i | f"Unique{n}" >> UniqueIds(repeated) for n, i in enumerate(inputs)]
+        packed = [p | f"Records{n}" >> beam.Create([pack(r) for r in rs]) for n, rs in enumerate(records)]
+        facts = tuple(
+            p | f"Facts{n}" >> beam.Create([id_fact(r) for r in rs if not isinstance(r, Failure)]) for n, rs in enumerate(records)
+        )
+        ids = facts | IdFacts(shards=3)
+        outs = [pc | f"Check{n}" >> CheckIds(ids["repeated"]) for n, pc in enumerate(packed)]
         for n, expected in enumerate([[("b", "f1#line=1")], [("a", "f1#line=9")]]):
             assert_that(
                 outs[n]["documents"] | f"DocKeys{n}" >> beam.Map(lambda d: (d.id, d.location)),
                 equal_to(expected),
                 label=f"KeptDocuments{n}",
             )
-        out = {
-            key: (outs[0][key], outs[1][key]) | f"All{key}" >> beam.Flatten() for key in ("duplicates", "rejected")
-        }
+        rejected = (outs[0]["rejected"], outs[1]["rejected"]) | "AllRejected" >> beam.Flatten()
         assert_that(
-            out["duplicates"] | "DupKeys" >> beam.Map(lambda r: (r.id, r.step, r.reason, r.location, r.detail)),
+            rejected | "RejKeys" >> beam.Map(lambda r: (r.id, r.step, r.reason, r.location, r.detail)),
             equal_to([
                 (derived_id("a", "f2#line=1"), STEP, REASON, "f2#line=1", "id a is kept at f1#line=9"),
                 (derived_id("a", "f3#line=1"), STEP, REASON, "f3#line=1", "id a is kept at f1#line=9"),
-            ]),
-            label="Duplicates",
-        )
-        assert_that(
-            out["rejected"] | "RejKeys" >> beam.Map(lambda r: (r.id, r.location, r.detail)),
-            equal_to([
-                ("r", "d1#page=10", "Target"),
-                (derived_id("r", "d2#page=10"), "d2#page=10", "Target; duplicate id r (first at d1#page=10)"),
+                ("r", "read", "wiki_redirect", "d1#page=10", "Target"),
+                (derived_id("r", "d2#page=10"), "read", "wiki_redirect", "d2#page=10", "Target; duplicate id r (first at d1#page=10)"),
             ]),
             label="Rejections",
         )
+        assert_that(outs[0]["failed"] | "FailLocations" >> beam.Map(lambda f: f.location), equal_to(["f4#line=2"]), label="Failures")
+        assert_that(outs[1]["failed"], equal_to([]), label="NoFailures")
+        # the facts' other results: documents per source (rejections and failures not counted)
+        # and an upper bound of the rows per corpus shard: every document read, under its id
+        assert_that(ids["documents"], equal_to([("jsonl", 4)]), label="Documents")
+        all_docs = docs[0] + docs[1]
+        shard_rows = Counter(shard_of(d.id, 3) for d in all_docs)
+        assert_that(ids["shard_rows"], equal_to(list(shard_rows.items())), label="ShardRows")
+        assert_that(ids["repeated"], equal_to([("a", "f1#line=9"), ("r", "d1#page=10")]), label="Repeated")
 
 
 def test_workflow_with_repeated_ids_validates_and_accounts_for_every_record(tmp_path: Path) -> None:
