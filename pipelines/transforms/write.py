@@ -8,7 +8,8 @@ half-written shard. Shards that received no rows are written empty by
 `schemas.outputs.finalize_shards` after the pipeline, so every run has exactly N files per kind.
 
 Bounded groups: a grouping key's values travel as one record on some engines (Flink batch
-builds one list per key), so a shard is never grouped whole when it is large. The rows per
+builds one list per key; FnApiRunner sends them to a worker as one element), so a shard is
+never grouped whole when it is large. The rows per
 shard are counted first (a small side input); a shard of more than `max_group_rows` rows is
 split by a second hash of the id into ceil(rows / max_group_rows) groups, each written as a
 sorted run (`.run-...` next to the shards), and the runs are merged by a streaming k-way merge
@@ -58,8 +59,13 @@ from apache_beam.pvalue import TaggedOutput
 from corpusmill.schemas import outputs
 from corpusmill.schemas.document import SCHEMAS, Document, Failure, Rejection, to_row
 
-# Rows of one shard grouped under one key at most (~400 MB of 4 KB documents).
-MAX_GROUP_ROWS = 100_000
+# Rows of one shard grouped under one key at most: one Parquet row group (~10 MB of packed
+# ~4 KB documents). A group is one element on every runner (one record on Flink, one message
+# from FnApiRunner to a worker, decoded whole there); at 100,000 rows (~220 MB) the local
+# runner's largest process peaked at 1.98 GB on the web preset at 160k documents, at 4,096
+# rows at 1.32 GB (scratch diagnostics, same shards). Rows, not bytes: a shard of long
+# documents (books) still makes large groups.
+MAX_GROUP_ROWS = 4096
 MERGE_BATCH_ROWS = 1024
 
 
