@@ -605,7 +605,7 @@ def write_md(res: dict[str, Any]) -> None:
         "polled every 0.5 s, or rusage of the reaped children if higher. Peak memory = the largest "
         "sum of RSS over that tree (JVM part in brackets). Spill = peak `du` of the engine's "
         "temporary folder (Flink io.tmp.dirs, the job server's artifacts, the workers' TMPDIR) "
-        "every 5 s; the local runner keeps its shuffles in memory.",
+        "every 5 s; the local runner's rows were measured before it spilled its buffers to unlinked temporary files (320bf63), with every shuffle in memory.",
         "",
         "| workload | engine | documents | wall s | CPU s | ms CPU / doc | peak memory MB (JVM) | spill MB | kept | planted duplicates resolved | one survivor per planted cluster | same kept set as local | load before/after |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
