@@ -8,14 +8,12 @@ import threading
 import pytest
 from apache_beam.portability.api import beam_fn_api_pb2
 
-import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import fn_runner, worker_handlers
 from apache_beam.runners.worker import data_plane
-from apache_beam.testing.util import assert_that, equal_to
 
 import corpusmill.workflows.runner  # noqa: F401 - applies beam_fixes
 from corpusmill.workflows import beam_fixes
+from tests.workflows.blob_pipeline import run_blob_pipeline
 
 CHUNK = b"x" * (1 << 20)
 CHUNKS = 100
@@ -83,10 +81,6 @@ def test_runner_send_queue_is_bounded_and_never_refuses_the_end_marker() -> None
     assert conn._to_send.empty() and conn._to_send.bytes == 0
 
 
-def _blob(i: int) -> tuple[int, bytes]:
-    return i % 7, bytes([i % 251]) * 200_000
-
-
 @pytest.mark.parametrize("mode", ["multi_processing", "in_memory"])
 def test_runner_streams_large_bundle_inputs_through_bounded_queues(mode: str) -> None:
     """A stage whose input (~80 MB, grouped in the runner) is several times the send queues'
@@ -94,22 +88,7 @@ def test_runner_streams_large_bundle_inputs_through_bounded_queues(mode: str) ->
     written, so the bounded queue drains while the worker runs (written first, it would
     deadlock). An in-process worker runs a bundle inside the request that starts it, so its
     input is written first, as Beam does (sent alongside, the bundle would see none of it)."""
-    options = PipelineOptions(["--direct_num_workers=2", f"--direct_running_mode={mode}"])
-    n = 400
-    expected = {}
-    for i in range(n):
-        key, blob = _blob(i)
-        size, total = expected.get(key, (0, 0))
-        expected[key] = (size + len(blob), total + blob[0])
-    with beam.Pipeline(runner=fn_runner.FnApiRunner(), options=options) as p:
-        sums = (
-            p
-            | beam.Create(list(range(n)))
-            | beam.Map(_blob)
-            | beam.GroupByKey()
-            | beam.MapTuple(lambda key, blobs: (key, (sum(map(len, blobs)), sum(b[0] for b in blobs))))
-        )
-        assert_that(sums, equal_to(sorted(expected.items())))
+    run_blob_pipeline(mode)
 
 
 class _Handler:

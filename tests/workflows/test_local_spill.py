@@ -6,18 +6,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-import apache_beam as beam
 import pytest
 from apache_beam import coders
 from apache_beam.coders.coder_impl import create_InputStream, create_OutputStream
-from apache_beam.options.pipeline_options import PipelineOptions
-from apache_beam.runners.portability.fn_api_runner import execution, fn_runner
-from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.runners.portability.fn_api_runner import execution
 from apache_beam.transforms import core, window
 from apache_beam.transforms.window import GlobalWindows
 
 import corpusmill.workflows.runner  # noqa: F401 - applies beam_fixes and local_spill
 from corpusmill.workflows import local_spill
+from tests.workflows.blob_pipeline import run_blob_pipeline
 
 
 @pytest.fixture
@@ -117,24 +115,5 @@ def test_multi_process_pipeline_through_spilled_buffers(spill_dir: Path, monkeyp
         return original(self, chunk)
 
     monkeypatch.setattr(local_spill.SpillFile, "write", counting)
-    n = 400
-
-    def blob(i: int) -> tuple[int, bytes]:
-        return i % 7, bytes([i % 251]) * 200_000
-
-    expected = {}
-    for i in range(n):
-        key, data = blob(i)
-        size, total = expected.get(key, (0, 0))
-        expected[key] = (size + len(data), total + data[0])
-    options = PipelineOptions(["--direct_num_workers=2", "--direct_running_mode=multi_processing"])
-    with beam.Pipeline(runner=fn_runner.FnApiRunner(), options=options) as p:
-        sums = (
-            p
-            | beam.Create(list(range(n)))
-            | beam.Map(blob)
-            | beam.GroupByKey()
-            | beam.MapTuple(lambda key, blobs: (key, (sum(map(len, blobs)), sum(b[0] for b in blobs))))
-        )
-        assert_that(sums, equal_to(sorted(expected.items())))
+    run_blob_pipeline("multi_processing")
     assert sum(written) > 40 * 10**6
