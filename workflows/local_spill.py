@@ -54,6 +54,7 @@ class SpillFile:
     """An unlinked temporary file that chunks are appended to and read back from by offset."""
 
     def __init__(self, directory: str) -> None:
+        os.makedirs(directory, exist_ok=True)
         self._file = tempfile.TemporaryFile(dir=directory, prefix="corpusmill-spill-")
         self._fd = self._file.fileno()
         self._size = 0

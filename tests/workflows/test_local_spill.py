@@ -20,8 +20,9 @@ from tests.workflows.blob_pipeline import run_blob_pipeline
 
 @pytest.fixture
 def spill_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CORPUSMILL_LOCAL_SPILL_DIR", str(tmp_path))
-    return tmp_path
+    directory = tmp_path / "spill"  # made by the first spill file
+    monkeypatch.setenv("CORPUSMILL_LOCAL_SPILL_DIR", str(directory))
+    return directory
 
 
 def test_large_chunks_go_to_an_unnamed_file_and_come_back_unchanged(spill_dir: Path) -> None:
