@@ -24,7 +24,7 @@ rows per corpus shard, read counts). With nine outputs (documents, rejections, f
 counts, shard keys, id pairs... each leaving the stage) a 1M run (460f524) wrote 9 equal
 shuffle files per subtask (~1.07 GB each); with two, at 300k, 2 files of ~302 MB per subtask
 (+ the pruned records, ~300 MB, until the id check has read them). Packing here also means
-the documents cross that exchange and wait for the id check compressed (~2.2x smaller).
+the documents cross that exchange and wait for the id check compressed (~1.9-2.4x smaller).
 `ReadSource(..., packed=False)` unpacks and routes them again (documents, rejected, failed) for
 callers that want the records themselves (tests, tools).
 """
