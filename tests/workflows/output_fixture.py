@@ -4,8 +4,8 @@ Documents are the chapters of the King James Bible and the poems of the Tang 300
 (from `samples/books`). The verdicts here are simple rules (word / character counts, a
 language-score threshold, exact duplicates), cheaper than running the pipeline, but everything
 is written by the writers `corpusmill run` uses: the run plan from a workflow file
-(`workflows.config.load_plan`), shards hash-assigned and sorted like `WriteShards`
-(`shard_of`, `sort_key`) and written by `schemas.outputs.write_parquet`, the stage counts file,
+(`workflows.config.load_plan`), shards hash-assigned and ordered like `WriteShards`
+(`shard_of`, `shard_order`) and written by `schemas.outputs.write_parquet`, the stage counts file,
 `manifest.json` from `workflows.manifest.build_manifest` (which completes and describes the
 shards), token shards from a real SentencePiece model trained on the kept texts, and a
 `run_info.json`. A change of the manifest's layout therefore reaches the validate / report tests.
@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 from corpusmill.pipelines.plan import RunPlan
-from corpusmill.pipelines.transforms.write import record_key, shard_of, sort_key
+from corpusmill.pipelines.transforms.write import record_key, shard_of, shard_order
 from corpusmill.schemas import outputs
 from corpusmill.schemas.document import SCHEMAS, Document, Drop, Failure, Rejection, make_id, to_row
 from corpusmill.workflows.config import load_plan
@@ -119,12 +119,12 @@ def _steps(doc: Document) -> tuple[str, Drop] | Document:
 
 
 def _write(out: Path, kind: str, records: list[Any], shards: int) -> None:
-    """Shards of one kind as WriteShards writes them (hash of id -> shard, rows sorted)."""
+    """Shards of one kind as WriteShards writes them (hash of id -> shard, rows in `shard_order`)."""
     parts: list[list[Any]] = [[] for _ in range(shards)]
     for record in records:
         parts[shard_of(record_key(record), shards)].append(record)
     for i, part in enumerate(parts):
-        table = pa.Table.from_pylist([to_row(r) for r in sorted(part, key=sort_key)], schema=SCHEMAS[kind])
+        table = pa.Table.from_pylist([to_row(r) for r in sorted(part, key=shard_order)], schema=SCHEMAS[kind])
         outputs.write_parquet(str(out / kind / outputs.shard_name(i, shards)), table, row_group_size=ROW_GROUP)
 
 

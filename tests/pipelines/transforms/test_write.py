@@ -1,4 +1,4 @@
-"""WriteShards: deterministic shard assignment, sorted rows, atomic files, readable Parquet."""
+"""WriteShards: deterministic shard assignment, rows in shard order, atomic files, readable Parquet."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from corpusmill.pipelines.transforms.write import WriteShards, shard_of
+from corpusmill.pipelines.transforms.write import WriteShards, group_of, key_rank, shard_of
 from corpusmill.schemas.outputs import finalize_shards
 from corpusmill.schemas.document import DOCUMENT_SCHEMA, Document, make_id
 from corpusmill.workflows.runner import FN_API_RUNNER
@@ -39,7 +39,7 @@ def test_shards_are_deterministic_across_worker_counts(tmp_path: Path) -> None:
         table = pq.read_table(tmp_path / "a" / entry["path"])
         assert table.schema.equals(DOCUMENT_SCHEMA, check_metadata=False)
         ids = table.column("id").to_pylist()
-        assert ids == sorted(ids)
+        assert ids == sorted(ids, key=lambda i: (key_rank(i), i)) != sorted(ids)
         index = int(entry["path"].split("-")[1])
         assert all(shard_of(i, 3) == index for i in ids)
     assert not [n for n in os.listdir(tmp_path / "a" / "corpus") if n.startswith(".")]
@@ -51,18 +51,28 @@ def test_finalize_writes_empty_shards(tmp_path: Path) -> None:
     assert all((tmp_path / e["path"]).is_file() for e in entries)
 
 
+def test_groups_are_ranges_of_the_shard_order() -> None:
+    """Groups split a shard by ranges of key_rank: in shard order, the group never goes down,
+    so the runs concatenated in group order are in shard order; all groups are used."""
+    keys = sorted((d.id for d in _docs(2000)), key=lambda i: (key_rank(i), i))
+    for groups in (1, 2, 7, 64):
+        seen = [group_of(k, groups) for k in keys]
+        assert seen == sorted(seen) and set(seen) == set(range(groups))
+
+
 def test_split_shards_are_byte_identical_to_whole_ones(tmp_path: Path) -> None:
-    """A shard over max_group_rows is written as sorted runs merged into the shard: the same
-    bytes as grouping it whole (here 9,000 rows in 3 shards, groups of at most 700 rows, so
-    row groups of 4,096 rows span several runs)."""
-    docs = _docs(9000)
+    """A shard over max_group_rows is written as sorted runs concatenated into the shard: the
+    same bytes as grouping it whole (here 15,000 rows in 3 shards of ~5,000, groups of at most
+    700 rows: row groups of 4,096 rows span several runs, and the second row group starts in
+    the middle of a run)."""
+    docs = _docs(15000)
     whole = _write(tmp_path / "whole", docs, [])
     with beam.Pipeline(options=PipelineOptions([f"--runner={FN_API_RUNNER}"])) as p:
         _ = p | beam.Create(docs) | WriteShards(str(tmp_path / "split"), "corpus", 3, max_group_rows=700)
     split = finalize_shards(str(tmp_path / "split"), "corpus", 3)
-    assert [e["rows"] for e in split] == [e["rows"] for e in whole] and sum(e["rows"] for e in split) == 9000
+    assert [e["rows"] for e in split] == [e["rows"] for e in whole] and sum(e["rows"] for e in split) == 15000
     assert [e["sha256"] for e in split] == [e["sha256"] for e in whole]
-    assert pq.ParquetFile(tmp_path / "split" / split[0]["path"]).metadata.num_row_groups == 1
+    assert all(pq.ParquetFile(tmp_path / "split" / e["path"]).metadata.num_row_groups == 2 for e in split)
     assert not [n for n in os.listdir(tmp_path / "split" / "corpus") if n.startswith(".")], "runs left behind"
 
 
@@ -112,13 +122,13 @@ def test_streamed_rows_are_byte_identical_to_one_table_write(tmp_path: Path) -> 
 
 
 def test_repeated_keys_fall_back_to_the_full_sort(tmp_path: Path) -> None:
-    """Two records with one id (a rejected kind can hold them) still come out in sort_key order."""
-    from corpusmill.pipelines.transforms.write import WriteShardFn, pack_record, sort_key
+    """Two records with one id (a rejected kind can hold them) still come out in shard order."""
+    from corpusmill.pipelines.transforms.write import WriteShardFn, pack_record, shard_order
     from corpusmill.schemas.document import Drop, Rejection
 
     base = Rejection.of(_docs(1)[0], "s", Drop("r", "d"))
     twins = [dataclasses.replace(base, location="z"), dataclasses.replace(base, location="a"), dataclasses.replace(base, id="0")]
     fn = WriteShardFn(str(tmp_path), "rejected", 1)
     ordered = list(fn._in_order([pack_record(r) for r in twins]))
-    assert ordered == sorted(twins, key=sort_key)
+    assert ordered == sorted(twins, key=shard_order)
     assert [r.location for r in ordered if r.id == base.id] == ["a", "z"]
