@@ -281,7 +281,9 @@ TIMELINE_EVERY_S = 2.0
 
 def measure(cmd: list[str], log_path: Path, spill_dir: Path, timeout_s: float) -> dict[str, Any]:
     """Run `cmd`; wall, CPU and peak RSS of its whole process tree, peak `du` of `spill_dir`;
-    RSS per process role (`process_role`) every TIMELINE_EVERY_S into `timeline`."""
+    RSS per process role (`process_role`) every TIMELINE_EVERY_S into `timeline`; CPU per role
+    (the last polled value of each process: a process that exits between polls loses its
+    last half second)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     peak_tree = 0
@@ -339,6 +341,9 @@ def measure(cmd: list[str], log_path: Path, spill_dir: Path, timeout_s: float) -
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_rusage = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     cpu_polled = sum(cpu_seen.values())
+    cpu_by_role: dict[str, float] = {}
+    for pid, cpu in cpu_seen.items():
+        cpu_by_role[roles.get(pid, "?")] = cpu_by_role.get(roles.get(pid, "?"), 0.0) + cpu
     return {
         "returncode": proc.returncode,
         "timed_out": timed_out,
@@ -346,6 +351,7 @@ def measure(cmd: list[str], log_path: Path, spill_dir: Path, timeout_s: float) -
         "cpu_s": round(max(cpu_rusage, cpu_polled), 1),
         "cpu_s_rusage": round(cpu_rusage, 1),
         "cpu_s_polled": round(cpu_polled, 1),
+        "cpu_s_by_process": {k: round(v, 1) for k, v in sorted(cpu_by_role.items())},
         "peak_rss_tree_mb": round(peak_tree / 2**20),
         "peak_rss_by_kind_mb": {k: round(v / 2**20) for k, v in sorted(peak_by_kind.items())},
         # each process's own peak (not simultaneous), and each process at the tree's peak

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from benchmarks.engine_scale import memory_by_stage, process_role, stage_starts
 
 LOG = """Dec 05, 2026 11:01:24 AM org.apache.flink.runtime.metrics.groups.TaskMetricGroup getOrAddOperator
@@ -66,3 +68,19 @@ def test_process_role_names_the_sdk_worker_and_its_id() -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_measure_counts_cpu_of_each_process_of_the_tree(tmp_path: Path) -> None:
+    """A parent and the child it waits for each burn 1.5 CPU-s: the poller sees both and its
+    per-role CPU adds up to its total, which misses at most the last poll interval of each
+    process; the rusage of the reaped tree has it all."""
+    from benchmarks.engine_scale import POLL_S, measure
+
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 1.5: pass\n"
+    child = f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {burn!r}], check=True)\n{burn}"
+    got = measure([sys.executable, "-c", child], tmp_path / "log", tmp_path, timeout_s=60)
+    assert got["returncode"] == 0 and got["processes_seen"] == 2
+    by_role = got["cpu_s_by_process"]
+    assert sum(by_role.values()) == pytest.approx(got["cpu_s_polled"], abs=0.2)
+    assert got["cpu_s_polled"] >= 3.0 - 2 * POLL_S - 0.2, by_role
+    assert got["cpu_s_rusage"] >= 2.9 and got["cpu_s"] == max(got["cpu_s_rusage"], got["cpu_s_polled"])
