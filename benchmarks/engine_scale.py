@@ -611,7 +611,7 @@ def write_md(res: dict[str, Any]) -> None:
         "polled every 0.5 s, or rusage of the reaped children if higher. Peak memory = the largest "
         "sum of RSS over that tree (JVM part in brackets). Spill = peak `du` of the engine's "
         "temporary folder (Flink io.tmp.dirs, the job server's artifacts, the workers' TMPDIR) "
-        "every 5 s; the local runner's rows were measured before it spilled its buffers to unlinked temporary files (320bf63), with every shuffle in memory.",
+        "every 5 s. The local runner's spill is not measured: since 320bf63 its buffers go to unlinked temporary files, which `du` does not see (its rows at earlier commits kept every shuffle in memory).",
         "",
         "| workload | engine | documents | wall s | CPU s | ms CPU / doc | peak memory MB (JVM) | spill MB | kept | planted duplicates resolved | one survivor per planted cluster | same kept set as local | load before/after |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
@@ -637,7 +637,7 @@ def write_md(res: dict[str, Any]) -> None:
             if not r["kept_equals_planted_originals"]:
                 equal += f"; {r['survivor_is_a_copy']} survivors are the copy"
         same = {True: "yes", False: "no", None: ""}.get(r.get("same_kept_set_as_local"), "")
-        spill = r["peak_spill_mb"] if r["engine"] != "local" else "(in memory)"
+        spill = r["peak_spill_mb"] if r["engine"] != "local" else "(not measured)"
         lines.append(
             f"{head} {r['wall_s']:.0f} | {r['cpu_s']:.0f} | {1000 * r['cpu_s'] / r['documents']:.2f} | "
             f"{r['peak_rss_tree_mb']}{f' ({jvm})' if jvm else ''} | {spill} | {r['kept']} | {resolved} | {equal} | {same} | "
