@@ -145,7 +145,7 @@ def _letter_classes() -> NDArray[Any]:
     cp = np.arange(0x110000, dtype=np.uint32)
     ascii_letter = ((cp >= 0x41) & (cp <= 0x5A)) | ((cp >= 0x61) & (cp <= 0x7A))
     punct = ((cp >= 0x2000) & (cp <= 0x206F)) | ((cp >= 0x3000) & (cp <= 0x303F)) | ((cp >= 0xFF00) & (cp <= 0xFF0F))
-    classes = (ascii_letter | ((cp >= 0x80) & ~punct & (cp != 0xA0))).astype(np.uint8)
+    classes: NDArray[Any] = (ascii_letter | ((cp >= 0x80) & ~punct & (cp != 0xA0))).astype(np.uint8)
     for lo, hi in _UNSEGMENTED_RANGES:
         classes[lo : hi + 1] = 2
     return classes
