@@ -6,8 +6,9 @@ a second, independent 64-bit hash of the id (`key_rank`; ties, which only repeat
 broken by `sort_key`): a deterministic shuffle, so a shard does not hold runs of neighbouring
 ids (documents of one input file, one site or one book) the way id order would. A shard is
 written to a hidden temporary name in the same directory and renamed into place when complete
-(`schemas.outputs.write_parquet`), so a reader never sees a half-written shard. Shards that received no rows are written empty by
-`schemas.outputs.finalize_shards` after the pipeline, so every run has exactly N files per kind.
+(`schemas.outputs.write_parquet`), so a reader never sees a half-written shard. Shards that
+received no rows are written empty by `schemas.outputs.finalize_shards` after the pipeline, so
+every run has exactly N files per kind.
 
 Bounded groups: a grouping key's values travel as one record on some engines (Flink batch
 builds one list per key; FnApiRunner sends them to a worker as one element), so a shard is
