@@ -343,7 +343,8 @@ def measure(cmd: list[str], log_path: Path, spill_dir: Path, timeout_s: float) -
     cpu_polled = sum(cpu_seen.values())
     cpu_by_role: dict[str, float] = {}
     for pid, cpu in cpu_seen.items():
-        cpu_by_role[roles.get(pid, "?")] = cpu_by_role.get(roles.get(pid, "?"), 0.0) + cpu
+        role = roles[pid]  # set whenever cpu_seen is
+        cpu_by_role[role] = cpu_by_role.get(role, 0.0) + cpu
     return {
         "returncode": proc.returncode,
         "timed_out": timed_out,
